@@ -1,0 +1,7 @@
+"""`python -m tuning ...`"""
+
+import sys
+
+from tuning.cli import main
+
+sys.exit(main())

@@ -1,0 +1,75 @@
+"""Finding the user's model builder (`module:function`), beside the spec file first.
+
+`validate` checks the reference without importing it (importing a builder imports Keras and
+TensorFlow); `run` imports it for real.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tuning.errors import UserError
+from tuning.spec import Spec
+
+_KEY = "model.builder"
+
+
+def _split(spec: Spec) -> tuple[str, str]:
+    module, _, func = spec.model.builder.partition(":")
+    return module, func
+
+
+def _local_file(spec: Spec, module: str) -> Path | None:
+    candidate = spec.base_dir / (module.replace(".", "/") + ".py")
+    return candidate if candidate.is_file() else None
+
+
+def check_builder(spec: Spec) -> None:
+    """Check that the builder's module exists and defines the function, without importing."""
+    module, func = _split(spec)
+    path = _local_file(spec, module)
+    if path is None:
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is None or not found.origin or not found.origin.endswith(".py"):
+            raise UserError(
+                _KEY, f"module {module!r} not found beside {spec.path.name} or on the import path"
+            )
+        path = Path(found.origin)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as exc:
+        raise UserError(_KEY, f"{path.name} line {exc.lineno}: {exc.msg}") from None
+    names = {
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    } | {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    if func not in names:
+        raise UserError(_KEY, f"{path.name} defines no function {func!r}")
+
+
+def load_builder(spec: Spec) -> Callable:
+    """Import the builder; an import that fails is the user's error, named as such."""
+    module, func = _split(spec)
+    if _local_file(spec, module) is not None and str(spec.base_dir) not in sys.path:
+        sys.path.insert(0, str(spec.base_dir))
+    try:
+        loaded = importlib.import_module(module)
+    except Exception as exc:  # any failure inside the user's module is reported, not raised
+        raise UserError(_KEY, f"importing {module!r} failed: {type(exc).__name__}: {exc}") from None
+    builder = getattr(loaded, func, None)
+    if not callable(builder):
+        raise UserError(_KEY, f"{module!r} has no function {func!r}")
+    return builder

@@ -1,0 +1,69 @@
+"""Keras callbacks that keep what keras-tuner throws away: every epoch, the best weights,
+and the exact batch where the loss stopped being a number."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from tuning.budget import Plan
+
+
+class CurveRecorder(keras.callbacks.Callback):
+    """One row per epoch, indexed by updates and samples seen (an epoch means different work
+    for different steps_per_epoch, so the epoch number alone compares nothing)."""
+
+    def __init__(self, plan: Plan, initial_updates: int = 0) -> None:
+        super().__init__()
+        self.plan = plan
+        self.rows: list[dict[str, float]] = []
+        self._updates = initial_updates
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._updates = min(self._updates + self.plan.steps_per_epoch, self.plan.updates)
+        row = {"epoch": epoch + 1, "updates": self._updates}
+        row["samples_seen"] = self.plan.samples_seen(self._updates)
+        row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        self.rows.append(row)
+
+
+class RestoreBest(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the lowest validation loss; `restore` puts them
+    back, so the holdout scores the model a user would keep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best_loss = math.inf
+        self.best_epoch = 0
+        self._weights: list | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = float((logs or {}).get("val_loss", math.nan))
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch = loss, epoch + 1
+            self._weights = self.model.get_weights()
+
+    def restore(self, model: keras.Model) -> None:
+        """Called once after all fitting: a budget may span two `fit` calls."""
+        if self._weights is not None:
+            model.set_weights(self._weights)
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop at the first batch whose loss is NaN or infinite, and remember which one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad_batch: int | None = None
+        self.bad_epoch: int | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad_batch, self.bad_epoch = batch + 1, self._epoch
+            self.model.stop_training = True

@@ -1,0 +1,134 @@
+"""The command line: `run`, `validate`, `report`, `probe`, `new`.
+
+TensorFlow is imported only by the commands that train (`run`, `probe`); `--help`,
+`validate` and `report` never load it. User mistakes end as one `error:` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from tuning.errors import UserError
+
+EXIT_OK, EXIT_FAULT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="steps-tuner",
+        description="Find the right steps_per_epoch and validation_split for a Keras model "
+        "by measuring them: a KerasTuner search with out-of-memory, NaN and crash records, "
+        "ranked on a fixed holdout set.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run (or resume) the search of a spec")
+    run.add_argument("spec", help="experiment spec (TOML)")
+    run.add_argument("--out", help="run directory (default: results/<experiment name>)")
+    run.add_argument("--max-trials", type=int, help="stop after this many trials")
+    run.add_argument("--workers", type=int, help="worker processes training at once")
+    run.add_argument("--memory-budget", metavar="SIZE",
+                     help="per-trial memory cap: 512MiB, 2GiB, 1.5GB or bytes")
+    run.add_argument("--fresh", action="store_true", help="discard earlier results and start over")
+
+    validate = sub.add_parser("validate", help="check a spec and its data without training")
+    validate.add_argument("spec")
+
+    report = sub.add_parser("report", help="rebuild report.html/report.md from a run directory")
+    report.add_argument("run_dir")
+
+    probe = sub.add_parser("probe", help="find the out-of-memory frontier with short probes")
+    probe.add_argument("spec")
+    probe.add_argument("--memory-budget", metavar="SIZE")
+
+    new = sub.add_parser("new", help="write a commented starting spec in experiments/")
+    new.add_argument("name")
+    new.add_argument("--dir", default="experiments", help="where to write it")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _load(args: argparse.Namespace):
+    from tuning.sizes import parse_size
+    from tuning.spec import load_spec
+
+    spec = load_spec(args.spec)
+    resources = spec.resources
+    if getattr(args, "memory_budget", None) is not None:
+        try:
+            resources = replace(resources, memory_budget=parse_size(args.memory_budget))
+        except ValueError as exc:
+            raise UserError("--memory-budget", str(exc)) from None
+    if getattr(args, "workers", None) is not None:
+        if args.workers < 1:
+            raise UserError("--workers", f"must be at least 1, got {args.workers}")
+        resources = replace(resources, workers=args.workers)
+    if getattr(args, "max_trials", None) is not None and args.max_trials < 1:
+        raise UserError("--max-trials", f"must be at least 1, got {args.max_trials}")
+    return replace(spec, resources=resources)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tuning.execution.run import RunOptions, run_search
+    from tuning.rundir import default_run_dir
+
+    spec = _load(args)
+    run_dir = Path(args.out) if args.out else default_run_dir(spec)
+    options = RunOptions(
+        run_dir=run_dir,
+        workers=spec.resources.workers,
+        memory_budget=spec.resources.memory_budget,
+        max_trials=args.max_trials,
+        fresh=args.fresh,
+    )
+    return run_search(spec, options)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from tuning.validate import describe
+
+    spec = _load(args)
+    print(describe(spec))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from tuning.report import build_report
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "trials.csv").is_file():
+        raise UserError(str(run_dir), "not a run directory (no trials.csv)")
+    print(f"report: {build_report(run_dir)}")
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from tuning.execution.probe import probe_frontier
+
+    spec = _load(args)
+    print(probe_frontier(spec))
+    return EXIT_OK
+
+
+def _new(args: argparse.Namespace) -> int:
+    from tuning.scaffold import write_spec
+
+    print(f"wrote {write_spec(args.name, Path(args.dir))}")
+    return EXIT_OK
+
+
+_COMMANDS = {"run": _run, "validate": _validate, "report": _report, "probe": _probe, "new": _new}

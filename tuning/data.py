@@ -1,0 +1,200 @@
+"""Data sources, one seeded shuffle, the fixed holdout and the per-trial validation split.
+
+Keras's own `validation_split` takes the *last* rows, unshuffled: data sorted by label would
+validate on one class. So the rows are shuffled once with the spec's seed, the holdout is cut
+first (identical for every trial, never trained or early-stopped on), and each trial's
+validation set is cut from the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tuning.errors import UserError
+from tuning.spec import Spec
+
+SKLEARN_SETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features and labels after the shuffle, split into a training pool and the holdout."""
+
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    x_holdout: np.ndarray
+    y_holdout: np.ndarray
+    n_outputs: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_pool.shape[1:])
+
+    def n_val(self, validation_split: float) -> int:
+        return validation_rows(len(self.x_pool), validation_split)
+
+    def n_train(self, validation_split: float) -> int:
+        return len(self.x_pool) - self.n_val(validation_split)
+
+    def split(self, validation_split: float) -> tuple[np.ndarray, ...]:
+        """(x_train, y_train, x_val, y_val, x_holdout, y_holdout), scaled on x_train alone."""
+        n_train = self.n_train(validation_split)
+        x_train, x_val = self.x_pool[:n_train], self.x_pool[n_train:]
+        y_train, y_val = self.y_pool[:n_train], self.y_pool[n_train:]
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+        std[std == 0] = 1.0
+
+        def scale(x: np.ndarray) -> np.ndarray:
+            return ((x - mean) / std).astype(np.float32)
+
+        return (
+            scale(x_train),
+            y_train,
+            scale(x_val),
+            y_val,
+            scale(self.x_holdout),
+            self.y_holdout,
+        )
+
+
+def validation_rows(n_pool: int, validation_split: float) -> int:
+    """Validation rows for a split: at least one, and at least one row left to train on."""
+    return min(max(1, math.ceil(n_pool * validation_split)), n_pool - 1)
+
+
+def load_dataset(spec: Spec) -> Dataset:
+    """Load the spec's source, check it, shuffle once and cut the holdout."""
+    x, y = _read_source(spec)
+    return prepare(x, y, spec)
+
+
+def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
+    """Check, encode, shuffle and split arrays that came from any source."""
+    where = spec.data.source
+    if x.ndim < 2:
+        x = x.reshape(len(x), -1)
+    if len(x) != len(y):
+        raise UserError(where, f"{len(x)} feature rows but {len(y)} labels")
+    if not np.issubdtype(x.dtype, np.number):
+        raise UserError(where, "features must be numeric")
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        rows = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
+        raise UserError(where, f"features hold NaN or infinite values in {rows} row(s)")
+    y, n_outputs = _encode_labels(where, y, spec.model.task)
+
+    order = np.random.default_rng(spec.seed).permutation(len(x))
+    x, y = x[order], y[order]
+    n_holdout = round(len(x) * spec.data.holdout)
+    if n_holdout < 1:
+        raise UserError(
+            "data.holdout",
+            f"{spec.data.holdout} of {len(x)} samples is less than one sample; "
+            "use more data or a larger holdout",
+        )
+    n_pool = len(x) - n_holdout
+    smallest = min(
+        (v for v in spec.search.dimension("validation_split").endpoints()), default=0.1
+    )
+    if n_pool < 2 or n_pool - validation_rows(n_pool, float(smallest)) < 1:
+        raise UserError(
+            "data.holdout",
+            f"{len(x)} samples leave {n_pool} after the holdout: too few to train and validate",
+        )
+    return Dataset(
+        x_pool=x[n_holdout:],
+        y_pool=y[n_holdout:],
+        x_holdout=x[:n_holdout],
+        y_holdout=y[:n_holdout],
+        n_outputs=n_outputs,
+    )
+
+
+def _encode_labels(where: str, y: np.ndarray, task: str) -> tuple[np.ndarray, int]:
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = y.reshape(len(y)) if y.size == len(y) else y
+    if task == "regression":
+        if not np.issubdtype(y.dtype, np.number):
+            raise UserError(where, "a regression target must be numeric")
+        y = y.astype(np.float32)
+        if not np.isfinite(y).all():
+            raise UserError(where, "the target holds NaN or infinite values")
+        return y, 1
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise UserError(where, "the target holds NaN or infinite values")
+    if y.dtype.kind == "O" and any(v is None or v != v for v in y):
+        raise UserError(where, "the target holds missing values")
+    classes, encoded = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise UserError(where, f"a classification target needs two classes or more, found {len(classes)}")
+    return encoded.astype(np.int32), len(classes)
+
+
+def _read_source(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    kind, _, rest = spec.data.source.partition(":")
+    if kind == "sklearn":
+        return _read_sklearn(rest)
+    path = Path(rest)
+    if not path.is_absolute():
+        path = spec.base_dir / path
+    if not path.is_file():
+        raise UserError("data.source", f"{rest}: no such file (looked in {path.parent})")
+    if kind == "csv":
+        return _read_csv(path, spec.data.target)
+    return _read_npz(path)
+
+
+def _read_sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
+    if name not in SKLEARN_SETS:
+        raise UserError("data.source", f"sklearn:{name} is not one of: {', '.join(SKLEARN_SETS)}")
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")(return_X_y=True)
+
+
+def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(str(path), f"cannot read as CSV: {exc}".splitlines()[0]) from None
+    if target not in frame.columns:
+        raise UserError(
+            "data.target",
+            f"no column {target!r} in {path.name}; columns: {', '.join(map(str, frame.columns))}",
+        )
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise UserError(str(path), "no feature columns besides the target")
+    for column in features.columns:
+        if not pd.api.types.is_numeric_dtype(features[column]):
+            raise UserError(
+                f"{path.name}:{column}", "non-numeric feature column; encode it as numbers first"
+            )
+    missing = features.columns[features.isna().any()].tolist()
+    if missing:
+        raise UserError(f"{path.name}:{missing[0]}", "feature column holds missing (NaN) values")
+    if frame[target].isna().any():
+        raise UserError(f"{path.name}:{target}", "target column holds missing values")
+    return features.to_numpy(), frame[target].to_numpy()
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UserError(str(path), f"cannot read as .npz: {exc}") from None
+    with arrays:
+        for key in ("x", "y"):
+            if key not in arrays.files:
+                raise UserError(
+                    str(path), f"needs arrays named 'x' and 'y', found: {', '.join(arrays.files)}"
+                )
+        return arrays["x"], arrays["y"]

@@ -1,0 +1,1 @@
+"""Running trials: worker processes, memory budgets, failure classification and the search loop."""

@@ -1,0 +1,49 @@
+"""The out-of-memory frontier: what the search has learnt about which batches cannot fit.
+
+For a fixed model, memory grows with the batch size. Once a batch of B runs out of memory,
+the same model with a batch of B or more cannot fit under the same budget, so those trials
+are recorded as `skipped_oom` instead of being trained into the same failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Names that change how a model is fed or optimised, not its size in memory.
+NOT_MODEL = ("steps_per_epoch", "validation_split", "batch_size", "shuffle", "learning_rate")
+
+
+def model_signature(values: dict[str, Any]) -> tuple:
+    """The hyperparameters that decide the model's memory per sample."""
+    return tuple(
+        sorted(
+            (k, v) for k, v in values.items()
+            if k not in NOT_MODEL and not k.startswith(("tuner/", "tuner_"))
+        )
+    )
+
+
+class Frontier:
+    """Smallest batch size known to run out of memory, per model signature."""
+
+    def __init__(self) -> None:
+        self._smallest_oom: dict[tuple, int] = {}
+
+    def record_oom(self, values: dict[str, Any], batch_size: int) -> None:
+        key = model_signature(values)
+        self._smallest_oom[key] = min(batch_size, self._smallest_oom.get(key, batch_size))
+
+    def blocking_batch(self, values: dict[str, Any], batch_size: int) -> int | None:
+        """The known failing batch that rules this one out, or None when it may fit."""
+        known = self._smallest_oom.get(model_signature(values))
+        return known if known is not None and batch_size >= known else None
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]], hp_names: list[str]) -> Frontier:
+        """Rebuild from the records of a run being resumed (only real `oom` rows count)."""
+        frontier = cls()
+        for row in rows:
+            if row.get("status") == "oom" and row.get("batch_size"):
+                values = {n: row.get(n.replace("/", "_")) for n in hp_names}
+                frontier.record_oom(values, int(row["batch_size"]))
+        return frontier

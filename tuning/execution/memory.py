@@ -1,0 +1,90 @@
+"""Memory: the per-trial budget, enforced for real, and the per-trial peak.
+
+CPU: TensorFlow cannot cap its own memory, but a worker whose `RLIMIT_DATA` is set after
+start-up gets a genuine allocation failure when a batch does not fit. The limit is the
+worker's data footprint at the start of the trial plus the budget, re-set before each trial.
+The peak is the resident high-water mark, reset before the trial (`/proc/self/clear_refs`),
+so it is this trial's alone.
+
+GPU: a logical device with a memory limit, and TensorFlow's own peak counter, reset per trial.
+"""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+_STATUS = Path("/proc/self/status")
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def data_footprint() -> int | None:
+    """Bytes the process counts against RLIMIT_DATA now (VmData), None where unknown."""
+    kib = _status_kib("VmData")
+    return None if kib is None else kib * 1024
+
+
+def limit_data(budget: int | None) -> int | None:
+    """Cap this process at its current data footprint plus `budget`; None lifts the cap.
+
+    Returns the limit set in bytes (None when lifted or unsupported here).
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if budget is None:
+        resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
+        return None
+    footprint = data_footprint()
+    if footprint is None:
+        return None
+    limit = footprint + budget
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    return limit
+
+
+def reset_peak_rss() -> bool:
+    """Restart the resident high-water mark; False where the kernel does not allow it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss() -> int | None:
+    """Resident high-water mark in bytes since the last reset."""
+    kib = _status_kib("VmHWM")
+    return None if kib is None else kib * 1024
+
+
+def gpu_setup(tf, memory_limit: int | None, growth: bool = True) -> list:
+    """Configure the visible GPUs before any op runs: memory growth (so parallel workers can
+    share a device) and, under a budget, a logical device capped at `memory_limit` bytes.
+    Returns the physical GPUs (empty on a CPU-only machine)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        if memory_limit is not None:
+            tf.config.set_logical_device_configuration(
+                gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_limit // 2**20)]
+            )
+        elif growth:
+            tf.config.experimental.set_memory_growth(gpu, True)
+    return gpus
+
+
+def gpu_reset_peak(tf) -> None:
+    tf.config.experimental.reset_memory_stats("GPU:0")
+
+
+def gpu_peak(tf) -> int:
+    return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])

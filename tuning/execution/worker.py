@@ -1,0 +1,99 @@
+"""A long-lived worker process: TensorFlow is imported once, then trials arrive over a pipe.
+
+Importing TensorFlow costs seconds, so a process per trial is too dear for small trials; but
+after an out-of-memory failure a TensorFlow process is not reliably clean, so a worker exits
+after one and the pool starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from tuning.spec import Spec
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    spec: Spec
+    index: int
+    threads: int
+    memory_budget: int | None
+    run_dir: str | None = None
+
+
+def configure_environment(config: WorkerConfig) -> None:
+    """Environment that must be set before TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if config.memory_budget is not None:
+        # oneDNN's kernels turn an allocation failure into an AbortedError or a crash;
+        # without them the same batch gives a clean ResourceExhaustedError.
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    if config.spec.resources.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ[name] = str(config.threads)
+
+
+def start_tensorflow(config: WorkerConfig):
+    """Import and configure TensorFlow; returns (tf, on_gpu)."""
+    import tensorflow as tf
+
+    from tuning.execution.memory import gpu_setup
+
+    tf.config.threading.set_intra_op_parallelism_threads(config.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(min(2, config.threads))
+    gpus = gpu_setup(tf, config.memory_budget) if config.spec.resources.device != "cpu" else []
+    if config.spec.resources.device == "gpu" and not gpus:
+        raise RuntimeError("device = \"gpu\" but TensorFlow sees no GPU")
+    if gpus and config.spec.resources.mixed_precision:
+        import keras
+
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    return tf, bool(gpus)
+
+
+def main(config: WorkerConfig, conn) -> None:
+    """Entry point of the process: answer tasks until told to stop or the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
+    configure_environment(config)
+    try:
+        tf, on_gpu = start_tensorflow(config)
+        import keras_tuner as kt
+
+        from tuning.data import load_dataset
+        from tuning.execution.trial import Context, run_trial
+        from tuning.hypermodel import StepsHyperModel
+
+        hypermodel = StepsHyperModel(config.spec, load_dataset(config.spec))
+        ctx = Context(tf, on_gpu, config.memory_budget, config.index)
+    except Exception as exc:  # reported to the search, which stops with the reason
+        conn.send(("fatal", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", {"pid": os.getpid(), "gpu": on_gpu}))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task[0] == "stop":
+            return
+        _, trial_id, hp_config, seed = task
+        hp = kt.HyperParameters.from_config(hp_config)
+        result = run_trial(hypermodel, hp, trial_id, seed, config.spec.search.executions_per_trial, ctx)
+        if config.run_dir is not None and result["row"]["status"] == "ok":
+            _log_tensorboard(config.run_dir, result, hp.values)
+        conn.send(("result", result))
+        if result["row"]["status"] == "oom":
+            return
+
+
+def _log_tensorboard(run_dir: str, result: dict[str, Any], values: dict[str, Any]) -> None:
+    try:
+        from tuning.tensorboard_log import log_trial
+    except ImportError:
+        return
+    log_trial(run_dir, result["row"], result["curves"], values)

@@ -1,0 +1,186 @@
+"""The KerasTuner HyperModel: steps_per_epoch and validation_split as search dimensions.
+
+`build` calls the spec's builder; `fit` turns the trial's values into a training plan, trains
+on a tf.data stream whose epochs are exactly what the plan says, puts back the weights of the
+best validation epoch, and scores the fixed holdout set. keras-tuner keeps only the best
+epoch's metrics, so the per-epoch curves are kept here too (`last_run`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
+
+from tuning.budget import Plan, plan
+from tuning.builders import load_builder
+from tuning.callbacks import CurveRecorder, RestoreBest, StopOnNaN
+from tuning.data import Dataset
+from tuning.space import declare_space
+from tuning.spec import Spec
+
+#: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
+HYPERBAND_EPOCHS = "tuner/epochs"
+
+
+class TrialFailure(Exception):
+    """A trial that ended without a usable score; `status` is one of SPEC's statuses."""
+
+    def __init__(self, status: str, message: str, run: FitRun | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.run = run
+
+
+@dataclass
+class FitRun:
+    """What one `fit` really did, beyond the metrics keras-tuner keeps."""
+
+    plan: Plan
+    curves: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.curves)
+
+    @property
+    def updates(self) -> int:
+        return int(self.curves[-1]["updates"]) if self.curves else 0
+
+
+class StepsHyperModel(kt.HyperModel):
+    """Builds the spec's model and trains it to the trial's steps_per_epoch budget."""
+
+    def __init__(self, spec: Spec, dataset: Dataset) -> None:
+        super().__init__(name=spec.name, tunable=True)
+        self.spec = spec
+        self.dataset = dataset
+        self.builder = load_builder(spec)
+        self.last_run: FitRun | None = None
+
+    def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
+        declare_space(hp, self.spec.search.space)
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        model = self.builder(hp, self.dataset.input_shape, self.dataset.n_outputs)
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"the builder {self.spec.model.builder} returned {type(model).__name__}, "
+                "not a keras.Model"
+            )
+        if not getattr(model, "compiled", False):
+            classification = self.spec.model.task == "classification"
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=_value(hp, "learning_rate", 1e-3)),
+                loss="sparse_categorical_crossentropy" if classification else "mse",
+                metrics=[self.spec.model.metric],
+            )
+        return model
+
+    def plan_for(self, hp: kt.HyperParameters) -> Plan:
+        """The trial's training plan, from its values and the spec's budget."""
+        budget = self.spec.budget
+        n_train = self.dataset.n_train(float(hp.get("validation_split")))
+        rounds = _value(hp, HYPERBAND_EPOCHS, None)
+        return plan(
+            budget.semantics,
+            n_train,
+            int(hp.get("steps_per_epoch")),
+            epochs=budget.epochs if rounds is None else 10**9,
+            max_steps=budget.max_steps,
+            batch_size=int(_value(hp, "batch_size", budget.batch_size)),
+            max_samples=None if rounds is None else int(rounds) * n_train,
+        )
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> dict:
+        """Train, restore the best validation epoch, score the holdout; returns the metrics."""
+        trial_plan = self.plan_for(hp)
+        x_train, y_train, x_val, y_val, x_hold, y_hold = self.dataset.split(
+            float(hp.get("validation_split"))
+        )
+        stream = _stream(
+            x_train,
+            y_train,
+            trial_plan,
+            shuffle=bool(_value(hp, "shuffle", True)),
+            seed=kwargs.get("seed", self.spec.seed),
+        )
+        recorder, best, nan = CurveRecorder(trial_plan), RestoreBest(), StopOnNaN()
+        run = FitRun(plan=trial_plan, curves=recorder.rows)
+        self.last_run = run
+        fit_args = dict(
+            validation_data=(x_val, y_val),
+            validation_batch_size=trial_plan.batch_size,
+            callbacks=[recorder, best, nan, *kwargs.get("callbacks", [])],
+            verbose=0,
+        )
+        full_epochs = trial_plan.updates // trial_plan.steps_per_epoch
+        if full_epochs:
+            model.fit(stream, steps_per_epoch=trial_plan.steps_per_epoch, epochs=full_epochs,
+                      **fit_args)
+        if trial_plan.epochs > full_epochs and nan.bad_batch is None:
+            model.fit(stream, steps_per_epoch=trial_plan.last_epoch_steps,
+                      epochs=trial_plan.epochs, initial_epoch=full_epochs, **fit_args)
+        run.best_epoch = best.best_epoch
+        if nan.bad_batch is not None:
+            raise TrialFailure(
+                "nan",
+                f"loss became NaN or infinite at epoch {nan.bad_epoch}, "
+                f"batch {nan.bad_batch} (batch size {trial_plan.batch_size})",
+                run,
+            )
+        best.restore(model)
+        return self.score(model, run, x_hold, y_hold)
+
+    def score(self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray) -> dict:
+        """Metrics at the best epoch plus the holdout scores of the restored weights."""
+        metric = self.spec.model.metric
+        holdout = model.evaluate(
+            x_hold, y_hold, batch_size=run.plan.batch_size, verbose=0, return_dict=True
+        )
+        if metric not in holdout:
+            raise TrialFailure(
+                "error",
+                f"the model reports no metric {metric!r} (it reports: {', '.join(holdout)}); "
+                "compile it with that metric or return it uncompiled",
+                run,
+            )
+        at_best = run.curves[max(run.best_epoch, 1) - 1]
+        result = {
+            "holdout_loss": float(holdout["loss"]),
+            f"holdout_{metric}": float(holdout[metric]),
+            "train_loss": at_best.get("loss", np.nan),
+            "val_loss": at_best.get("val_loss", np.nan),
+            f"val_{metric}": at_best.get(f"val_{metric}", np.nan),
+        }
+        result["gap"] = result["val_loss"] - result["train_loss"]
+        return result
+
+
+def _value(hp: kt.HyperParameters, name: str, default):
+    """A searched value when the trial has one, else the default."""
+    return hp.values.get(name, default)
+
+
+def _stream(
+    x: np.ndarray, y: np.ndarray, trial_plan: Plan, shuffle: bool, seed: int
+) -> tf.data.Dataset:
+    """An endless batched stream whose every `steps_per_epoch` batches are one epoch.
+
+    Partition: each pass is reshuffled and cut into exactly `steps_per_epoch` batches, so an
+    epoch is a pass. Stream: the rows repeat before batching, so batches are always full and an
+    epoch is `steps_per_epoch` batches wherever they fall in the passes.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if trial_plan.semantics == "partition":
+        ds = ds.batch(trial_plan.batch_size).repeat()
+    else:
+        ds = ds.repeat().batch(trial_plan.batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,41 @@
+"""keras-tuner's Oracles (what to try next), made from the spec."""
+
+from __future__ import annotations
+
+import keras_tuner as kt
+
+from tuning.spec import Spec
+from tuning.space import grid_points
+
+#: A failed trial is a result, not a reason to stop: never end the search on failures.
+_NEVER = 10**9
+DEFAULT_RANDOM_TRIALS = 20
+
+def make_oracle(spec: Spec, max_trials: int | None = None) -> kt.Oracle:
+    search = spec.search
+    objective = kt.Objective(search.objective, search.direction)
+    common = dict(objective=objective, seed=spec.seed, max_retries_per_trial=0,
+                  max_consecutive_failed_trials=_NEVER)
+    trials = max_trials or search.max_trials
+    if search.tuner == "grid":
+        return kt.oracles.GridSearchOracle(max_trials=trials, **common)
+    if search.tuner == "random":
+        return kt.oracles.RandomSearchOracle(max_trials=trials or DEFAULT_RANDOM_TRIALS, **common)
+    if search.tuner == "bayesian":
+        return kt.oracles.BayesianOptimizationOracle(
+            max_trials=trials or DEFAULT_RANDOM_TRIALS, **common
+        )
+    return kt.oracles.HyperbandOracle(
+        max_epochs=spec.budget.epochs, factor=search.hyperband_factor, **common
+    )
+
+def expected_trials(spec: Spec, max_trials: int | None = None) -> int | None:
+    """How many trials the search will run, where that is known in advance."""
+    trials = max_trials or spec.search.max_trials
+    if spec.search.tuner == "grid":
+        size = len(grid_points(spec.search.space))
+        return min(size, trials) if trials else size
+    if spec.search.tuner == "hyperband":
+        return None
+    return trials or DEFAULT_RANDOM_TRIALS
+

@@ -1,0 +1,110 @@
+"""The run's records: one JSON file per finished trial, and the two tables built from them.
+
+Each trial is written atomically to `records/trial_<id>.json` the moment it ends, by whichever
+process ran it, so a crash, a kill or several writers lose nothing finished. `trials.csv` and
+`curves.csv` are rebuilt from those files; the report reads only the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+TRIAL_COLUMNS = (
+    "trial_id",
+    "status",
+    "steps_per_epoch",
+    "validation_split",
+    "batch_size",
+    "effective_steps_per_epoch",
+    "epochs_run",
+    "updates",
+    "samples_seen",
+    "best_epoch",
+    "train_loss",
+    "val_loss",
+    "holdout_loss",
+    "holdout_{metric}",
+    "val_{metric}",
+    "gap",
+    "peak_memory_mb",
+    "wall_s",
+    "message",
+)
+#: Written after the SPEC columns and before the other hyperparameters.
+EXTRA_COLUMNS = ("executions", "holdout_{metric}_std", "memory_budget_mb", "worker")
+CURVE_COLUMNS = ("trial_id", "execution", "epoch", "updates", "samples_seen", "loss", "val_loss",
+                 "{metric}", "val_{metric}")
+RECORDS = "records"
+
+
+def trial_path(run_dir: Path, trial_id: str) -> Path:
+    return Path(run_dir) / RECORDS / f"trial_{trial_id}.json"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]]) -> None:
+    """Save one finished trial (its table row and its per-epoch curve)."""
+    payload = {"row": _clean(row), "curves": [_clean(c) for c in curves]}
+    atomic_write(trial_path(run_dir, str(row["trial_id"])), json.dumps(payload, indent=1))
+
+
+def read_trial(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
+    path = trial_path(run_dir, trial_id)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_trials(run_dir: Path) -> list[dict[str, Any]]:
+    """Every saved trial, in trial-id order."""
+    folder = Path(run_dir) / RECORDS
+    paths = sorted(folder.glob("trial_*.json")) if folder.is_dir() else []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+
+
+def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path, Path]:
+    """Rebuild trials.csv and curves.csv from the per-trial records."""
+    import pandas as pd
+
+    run_dir = Path(run_dir)
+    trials = read_trials(run_dir)
+    base = [c.format(metric=metric) for c in (*TRIAL_COLUMNS, *EXTRA_COLUMNS)]
+    names = [n for n in hp_names if n not in base]
+    rows = pd.DataFrame([t["row"] for t in trials])
+    for column in (*base, *names):
+        if column not in rows.columns:
+            rows[column] = None
+    others = [c for c in rows.columns if c not in base and c not in names]
+    rows = rows[[*base, *names, *others]]
+    curve_columns = [c.format(metric=metric) for c in CURVE_COLUMNS]
+    curves = pd.DataFrame([c for t in trials for c in t["curves"]]).reindex(columns=curve_columns)
+    trials_csv, curves_csv = run_dir / "trials.csv", run_dir / "curves.csv"
+    atomic_write(trials_csv, rows.to_csv(index=False))
+    atomic_write(curves_csv, curves.to_csv(index=False))
+    return trials_csv, curves_csv
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no NaN: write it as null."""
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()
+    }

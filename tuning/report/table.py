@@ -1,0 +1,190 @@
+"""Load a run's records and rank them, with an honest interval around every score.
+
+Trials scored on the same fixed holdout set differ by less than the holdout's sampling noise
+more often than a bare ranking suggests; the interval and the `tied` mark say which ones a
+user cannot tell apart from the best. Failed trials stay in the table, ranked last.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tuning.data import validation_rows
+from tuning.report.stats import t_quantile, wilson
+from tuning.spec import Spec, load_spec
+
+#: Statuses of trials that never produced a usable score because of memory.
+MEMORY_FAILURES = ("oom", "skipped_oom")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything the report knows about one run directory."""
+
+    path: Path
+    spec: Spec
+    info: dict[str, Any]
+    trials: pd.DataFrame
+    curves: pd.DataFrame
+
+    @property
+    def metric(self) -> str:
+        return self.spec.model.metric
+
+    @property
+    def objective(self) -> str:
+        return self.spec.search.objective
+
+    @property
+    def maximise(self) -> bool:
+        return self.spec.search.direction == "max"
+
+    @property
+    def hp_names(self) -> list[str]:
+        """The searched names, steps_per_epoch and validation_split first."""
+        names = [d.name for d in self.spec.search.space]
+        main = ["steps_per_epoch", "validation_split"]
+        return main + [n for n in names if n not in main]
+
+    @property
+    def memory_budget_mb(self) -> float | None:
+        budget = self.info.get("memory_budget_mb")
+        if budget is None and "memory_budget_mb" in self.trials:
+            budget = self.trials["memory_budget_mb"].dropna().max()
+        return None if budget is None or pd.isna(budget) else float(budget)
+
+
+def load_run(run_dir: Path) -> Run:
+    """Read spec.toml, run.json, trials.csv and curves.csv; missing tables read as empty."""
+    run_dir = Path(run_dir)
+    spec = load_spec(run_dir / "spec.toml")
+    info_path = run_dir / "run.json"
+    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    trials = _read_csv(run_dir / "trials.csv")
+    curves = _read_csv(run_dir / "curves.csv")
+    return Run(run_dir, spec, info, rank(trials, spec, info), curves)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame({"trial_id": pd.Series(dtype=str)})
+    frame = pd.read_csv(path, dtype={"trial_id": str, "status": str, "message": str})
+    for column in frame.columns:
+        if column not in ("trial_id", "status", "message") and frame[column].dtype == object:
+            converted = pd.to_numeric(frame[column], errors="coerce")
+            if converted.notna().sum() == frame[column].notna().sum():
+                frame[column] = converted
+    return frame
+
+
+def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame:
+    """Sort on the objective and add `rank`, `low`, `high` and `tied` columns.
+
+    Scored trials come first, best first, ties broken by trial id so the order never depends
+    on the file's order; unscored ones follow in trial-id order with no rank.
+    """
+    frame = trials.copy()
+    objective = spec.search.objective
+    for column in ("status", "message"):
+        if column not in frame:
+            frame[column] = pd.Series(dtype=str)
+    if objective not in frame:
+        frame[objective] = np.nan
+    frame[objective] = pd.to_numeric(frame[objective], errors="coerce")
+    maximise = spec.search.direction == "max"
+    scored = frame["status"].eq("ok") & np.isfinite(frame[objective])
+    key = frame[objective].where(scored)
+    frame["_key"] = -key if maximise else key
+    frame = frame.sort_values(["_key", "trial_id"], na_position="last", kind="mergesort")
+    frame = frame.drop(columns="_key").reset_index(drop=True)
+    n_scored = int(scored.sum())
+    frame["rank"] = pd.array(list(range(1, n_scored + 1)) + [None] * (len(frame) - n_scored),
+                             dtype="Int64")
+    low, high = intervals(frame, spec, info)
+    frame["low"], frame["high"] = low, high
+    frame["tied"] = tied_with_best(frame, objective)
+    return frame
+
+
+def intervals(frame: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """95% interval of each trial's objective, NaN where the records cannot support one.
+
+    Accuracy on n samples gets a Wilson interval (n is the holdout size, or the trial's own
+    validation rows for a val_ objective); with repeats the seed spread widens it where it is
+    wider. Losses and errors get only the seed spread: a single run of them says nothing
+    about its own noise.
+    """
+    objective = spec.search.objective
+    score = frame[objective].to_numpy(dtype=float)
+    low = np.full(len(frame), np.nan)
+    high = np.full(len(frame), np.nan)
+    if objective.endswith("accuracy"):
+        n = _sample_sizes(frame, spec, info)
+        low, high = wilson(score, n)
+    spread_low, spread_high = _seed_spread(frame, objective, score)
+    low = np.fmin(low, spread_low)
+    high = np.fmax(high, spread_high)
+    not_ok = ~frame["status"].eq("ok").to_numpy()
+    low[not_ok] = np.nan
+    high[not_ok] = np.nan
+    return low, high
+
+
+def _sample_sizes(frame: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> np.ndarray:
+    n_pool = info.get("n_pool")
+    n_holdout = info.get("n_holdout")
+    if n_holdout is None and n_pool:
+        n_holdout = round(n_pool * spec.data.holdout / (1 - spec.data.holdout))
+    if spec.search.objective.startswith("holdout_"):
+        return np.full(len(frame), np.nan if n_holdout is None else float(n_holdout))
+    if not n_pool:
+        return np.full(len(frame), np.nan)
+    splits = pd.to_numeric(frame["validation_split"], errors="coerce")
+    return np.array([np.nan if pd.isna(s) else validation_rows(int(n_pool), float(s))
+                     for s in splits])
+
+
+def _seed_spread(frame: pd.DataFrame, objective: str, score: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Mean ± t·std/√k over k > 1 executions, where the records hold the spread."""
+    std_column = f"{objective}_std"
+    nan = np.full(len(frame), np.nan)
+    if std_column not in frame or "executions" not in frame:
+        return nan, nan.copy()
+    k = pd.to_numeric(frame["executions"], errors="coerce").to_numpy(dtype=float)
+    std = pd.to_numeric(frame[std_column], errors="coerce").to_numpy(dtype=float)
+    half = np.array([
+        t_quantile(int(ki) - 1) * s / math.sqrt(ki) if ki > 1 and np.isfinite(s) else np.nan
+        for ki, s in zip(k, std, strict=True)
+    ])
+    return score - half, score + half
+
+
+def tied_with_best(frame: pd.DataFrame, objective: str) -> np.ndarray:
+    """True for scored trials whose interval overlaps the best trial's.
+
+    Without intervals only an exactly equal score counts as a tie.
+    """
+    tied = np.zeros(len(frame), dtype=bool)
+    if frame.empty or pd.isna(frame["rank"].iloc[0]):
+        return tied
+    scored = frame["rank"].notna().to_numpy()
+    best = frame.iloc[0]
+    low = frame["low"].to_numpy(dtype=float)
+    high = frame["high"].to_numpy(dtype=float)
+    score = frame[objective].to_numpy(dtype=float)
+    equal = score == score[0]
+    if np.isfinite(best["low"]):
+        overlaps = (low <= best["high"]) & (high >= best["low"])
+        # A trial without its own interval is tied when its score lies inside the best's.
+        inside = (score >= best["low"]) & (score <= best["high"])
+        tied = np.where(np.isfinite(low), overlaps, inside)
+    tied = (tied | equal) & scored
+    tied[0] = True
+    return tied

@@ -1,0 +1,44 @@
+"""The searched names: declared on keras-tuner's HyperParameters, or expanded for `validate`."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from tuning.spec import Dimension
+
+if TYPE_CHECKING:
+    import keras_tuner
+
+
+def declare_space(hp: keras_tuner.HyperParameters, space: tuple[Dimension, ...]) -> None:
+    """Declare every dimension on `hp`, conditional ones inside their scope."""
+    for dim in space:
+        if dim.when is None:
+            _declare(hp, dim)
+        else:
+            with hp.conditional_scope(dim.when.parent, list(dim.when.values)):
+                _declare(hp, dim)
+
+
+def _declare(hp: keras_tuner.HyperParameters, dim: Dimension) -> None:
+    if dim.values:
+        ordered = all(isinstance(v, int | float) and not isinstance(v, bool) for v in dim.values)
+        hp.Choice(dim.name, list(dim.values), ordered=ordered)
+    elif dim.integer:
+        hp.Int(dim.name, int(dim.low), int(dim.high), step=dim.step, sampling=dim.sampling)
+    else:
+        hp.Float(dim.name, dim.low, dim.high, step=dim.step, sampling=dim.sampling)
+
+
+def grid_points(space: tuple[Dimension, ...]) -> list[dict[str, Any]]:
+    """Every combination of listed values (a range contributes its two ends), conditional
+    names present only where their parent takes an allowed value."""
+    free = [d for d in space if d.when is None]
+    points = []
+    for combo in itertools.product(*(d.endpoints() for d in free)):
+        base = dict(zip((d.name for d in free), combo))
+        conditional = [d for d in space if d.when and base.get(d.when.parent) in d.when.values]
+        for extra in itertools.product(*(d.endpoints() for d in conditional)):
+            points.append({**base, **dict(zip((d.name for d in conditional), extra))})
+    return points

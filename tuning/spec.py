@@ -1,0 +1,452 @@
+"""The experiment spec: a TOML file turned into frozen, validated objects.
+
+Every check names the key it is about, so a user sees `error: search.space.validation_split:
+...` and not a traceback. Nothing here imports TensorFlow: `validate` and `--help` stay instant.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuning.errors import UserError
+from tuning.sizes import parse_size
+
+TUNERS = ("grid", "random", "bayesian", "hyperband")
+SEMANTICS = ("partition", "stream")
+TASKS = ("classification", "regression")
+DEVICES = ("auto", "gpu", "cpu")
+METRICS = {"classification": ("accuracy",), "regression": ("mae", "mse")}
+SAMPLINGS = ("linear", "log", "reverse_log")
+#: Searched names that `fit` consumes; every other name is for the builder (and `learning_rate`
+#: also for the optimizer the tool compiles with).
+FIT_HYPERPARAMETERS = ("batch_size", "shuffle")
+#: Metrics where a smaller value is better; the others (accuracy) are maximised.
+_MINIMISED = ("loss", "mae", "mse")
+
+Scalar = int | float | str | bool
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A hyperparameter is searched only while `parent` takes one of `values`."""
+
+    parent: str
+    values: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched name: either a list of `values` or a `low`..`high` range."""
+
+    name: str
+    values: tuple[Scalar, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    sampling: str = "linear"
+    step: float | None = None
+    integer: bool = False
+    when: Condition | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return not self.values
+
+    def endpoints(self) -> tuple[Scalar, ...]:
+        """The listed values, or the two ends of a range (what `validate` can show)."""
+        if self.values:
+            return self.values
+        cast = int if self.integer else float
+        return (cast(self.low), cast(self.high))
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    source: str
+    target: str | None = None
+    holdout: float = 0.2
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    builder: str = "tuning.models:mlp"
+    task: str = "classification"
+    metric: str = "accuracy"
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    semantics: str = "partition"
+    epochs: int = 10
+    max_steps: int | None = None
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    tuner: str = "grid"
+    max_trials: int | None = None
+    objective: str = "holdout_accuracy"
+    executions_per_trial: int = 1
+    probe: bool = False
+    hyperband_factor: int = 3
+    space: tuple[Dimension, ...] = ()
+
+    def dimension(self, name: str) -> Dimension | None:
+        return next((d for d in self.space if d.name == name), None)
+
+    @property
+    def direction(self) -> str:
+        """`min` for losses and errors, `max` for scores."""
+        return "min" if self.objective.endswith(_MINIMISED) else "max"
+
+
+@dataclass(frozen=True)
+class ResourcesSpec:
+    device: str = "auto"
+    memory_budget: int | None = None
+    workers: int = 1
+    mixed_precision: bool = False
+    trial_timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    seed: int
+    path: Path
+    data: DataSpec
+    model: ModelSpec
+    budget: BudgetSpec
+    search: SearchSpec
+    resources: ResourcesSpec = field(default_factory=ResourcesSpec)
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative data paths and builder modules are looked up beside the spec file."""
+        return self.path.parent
+
+
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "experiment": ("name", "seed", "description"),
+    "data": ("source", "target", "holdout"),
+    "model": ("builder", "task", "metric"),
+    "budget": ("semantics", "epochs", "max_steps", "batch_size"),
+    "search": (
+        "tuner",
+        "max_trials",
+        "objective",
+        "executions_per_trial",
+        "repeats",
+        "probe",
+        "hyperband_factor",
+        "space",
+    ),
+    "resources": ("device", "memory_budget", "workers", "mixed_precision", "trial_timeout_s"),
+}
+_RANGE_KEYS = ("min", "max", "sampling", "step", "when")
+_LIST_KEYS = ("values", "when")
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate the spec at `path`; every problem is a `UserError` naming its key."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(str(path), "no such spec file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(str(path), f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(str(path), "not a UTF-8 text file") from None
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
+    """Validate an already parsed TOML document."""
+    for section in raw:
+        if section not in _SECTIONS:
+            raise UserError(section, f"unknown section; allowed: {', '.join(_SECTIONS)}")
+    for section, keys in _SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise UserError(section, "must be a table ([section])")
+        for key in table:
+            if key not in keys:
+                raise UserError(f"{section}.{key}", f"unknown key; allowed: {', '.join(keys)}")
+
+    exp = raw.get("experiment", {})
+    name = _get(exp, "experiment.name", str, path.stem)
+    if not name.strip() or "/" in name or name.startswith("."):
+        raise UserError("experiment.name", f"{name!r} cannot name a run directory")
+    seed = _get(exp, "experiment.seed", int, 0)
+    _get(exp, "experiment.description", str, "")
+
+    data = _parse_data(raw.get("data", {}))
+    model = _parse_model(raw.get("model", {}))
+    budget = _parse_budget(raw.get("budget", {}))
+    return Spec(
+        name=name,
+        seed=seed,
+        path=path.resolve(),
+        data=data,
+        model=model,
+        budget=budget,
+        search=_parse_search(raw.get("search", {}), model, budget),
+        resources=_parse_resources(raw.get("resources", {})),
+    )
+
+
+def _get(table: dict, key: str, kind: type, default: Any = None, required: bool = False) -> Any:
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf not in table:
+        if required:
+            raise UserError(key, "required")
+        return default
+    value = table[leaf]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise UserError(key, f"expected {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        kind, kind.__name__
+    )
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UserError(key, f"{value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _positive(key: str, value: int | float | None) -> Any:
+    if value is not None and value < 1:
+        raise UserError(key, f"must be at least 1, got {value}")
+    return value
+
+
+def _parse_data(table: dict) -> DataSpec:
+    source = _get(table, "data.source", str, required=True)
+    kind = source.split(":", 1)[0]
+    if kind not in ("sklearn", "csv", "npz") or ":" not in source:
+        raise UserError(
+            "data.source",
+            f"{source!r} is not a source; use sklearn:<name>, csv:<path> or npz:<path>",
+        )
+    target = _get(table, "data.target", str)
+    if kind == "csv" and target is None:
+        raise UserError("data.target", "required with a csv: source (the label column)")
+    if kind != "csv" and target is not None:
+        raise UserError("data.target", "only used with a csv: source")
+    holdout = _get(table, "data.holdout", float, 0.2)
+    if not 0 < holdout < 1:
+        raise UserError("data.holdout", f"must be between 0 and 1 (exclusive), got {holdout}")
+    return DataSpec(source=source, target=target, holdout=holdout)
+
+
+def _parse_model(table: dict) -> ModelSpec:
+    builder = _get(table, "model.builder", str, ModelSpec.builder)
+    module, _, func = builder.partition(":")
+    if not module or not func:
+        raise UserError("model.builder", f"{builder!r} must be 'module:function'")
+    task = _choice("model.task", _get(table, "model.task", str, "classification"), TASKS)
+    metric = _get(table, "model.metric", str, METRICS[task][0])
+    _choice("model.metric", metric, METRICS[task])
+    return ModelSpec(builder=builder, task=task, metric=metric)
+
+
+def _parse_budget(table: dict) -> BudgetSpec:
+    semantics = _choice(
+        "budget.semantics", _get(table, "budget.semantics", str, "partition"), SEMANTICS
+    )
+    epochs = _positive("budget.epochs", _get(table, "budget.epochs", int, 10))
+    max_steps = _positive("budget.max_steps", _get(table, "budget.max_steps", int))
+    if "batch_size" in table and semantics != "stream":
+        raise UserError(
+            "budget.batch_size",
+            "only used with semantics = \"stream\"; with \"partition\" the batch size follows "
+            "from steps_per_epoch",
+        )
+    batch_size = _positive("budget.batch_size", _get(table, "budget.batch_size", int, 32))
+    return BudgetSpec(semantics, epochs, max_steps, batch_size)
+
+
+def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSpec:
+    tuner = _choice("search.tuner", _get(table, "search.tuner", str, "grid"), TUNERS)
+    max_trials = _positive("search.max_trials", _get(table, "search.max_trials", int))
+    objective = _get(table, "search.objective", str, f"holdout_{model.metric}")
+    allowed = [
+        f"{prefix}{name}"
+        for prefix in ("holdout_", "val_")
+        for name in (model.metric, "loss")
+    ]
+    _choice("search.objective", objective, tuple(allowed))
+    if "repeats" in table and "executions_per_trial" in table:
+        raise UserError("search.repeats", "give either repeats or executions_per_trial, not both")
+    repeats = _get(table, "search.repeats", int) or _get(
+        table, "search.executions_per_trial", int, 1
+    )
+    _positive("search.repeats" if "repeats" in table else "search.executions_per_trial", repeats)
+    factor = _get(table, "search.hyperband_factor", int, 3)
+    if factor < 2:
+        raise UserError("search.hyperband_factor", f"must be at least 2, got {factor}")
+    space_table = table.get("space", {})
+    if not isinstance(space_table, dict):
+        raise UserError("search.space", "must be a table ([search.space])")
+    space = tuple(_parse_dimension(name, value) for name, value in space_table.items())
+    names = [d.name for d in space]
+    for required in ("steps_per_epoch", "validation_split"):
+        if required not in names:
+            raise UserError(f"search.space.{required}", "required (a list of values or a range)")
+    if "batch_size" in names and budget.semantics != "stream":
+        raise UserError(
+            "search.space.batch_size",
+            "only searched with semantics = \"stream\"; with \"partition\" it follows from "
+            "steps_per_epoch",
+        )
+    for dim in space:
+        _check_dimension(dim, names)
+    if tuner == "grid" and any(d.is_range and d.step is None for d in space):
+        ranged = next(d.name for d in space if d.is_range and d.step is None)
+        raise UserError(
+            f"search.space.{ranged}",
+            "the grid tuner needs a list of values or a range with a step; "
+            "use tuner = \"random\" or \"bayesian\" for continuous ranges",
+        )
+    return SearchSpec(
+        tuner=tuner,
+        max_trials=max_trials,
+        objective=objective,
+        executions_per_trial=repeats,
+        probe=_get(table, "search.probe", bool, False),
+        hyperband_factor=factor,
+        space=space,
+    )
+
+
+def _parse_dimension(name: str, value: Any) -> Dimension:
+    key = f"search.space.{name}"
+    if isinstance(value, list):
+        return Dimension(name=name, values=_scalars(key, value))
+    if not isinstance(value, dict):
+        raise UserError(key, f"expected a list of values or a {{ min, max }} range, got {value!r}")
+    when = _parse_condition(key, value.get("when"))
+    if "values" in value:
+        for k in value:
+            if k not in _LIST_KEYS:
+                raise UserError(f"{key}.{k}", f"unknown key; allowed: {', '.join(_LIST_KEYS)}")
+        if not isinstance(value["values"], list):
+            raise UserError(f"{key}.values", "expected a list")
+        return Dimension(name=name, values=_scalars(f"{key}.values", value["values"]), when=when)
+    for k in value:
+        if k not in _RANGE_KEYS:
+            raise UserError(f"{key}.{k}", f"unknown key; allowed: {', '.join(_RANGE_KEYS)}")
+    for k in ("min", "max"):
+        if k not in value:
+            raise UserError(f"{key}.{k}", "required in a range")
+        if isinstance(value[k], bool) or not isinstance(value[k], int | float):
+            raise UserError(f"{key}.{k}", f"expected a number, got {value[k]!r}")
+    low, high = value["min"], value["max"]
+    if low >= high:
+        raise UserError(key, f"min ({low}) must be below max ({high})")
+    sampling = value.get("sampling", "linear")
+    if not isinstance(sampling, str):
+        raise UserError(f"{key}.sampling", f"expected a string, got {sampling!r}")
+    _choice(f"{key}.sampling", sampling, SAMPLINGS)
+    if sampling != "linear" and low <= 0:
+        raise UserError(f"{key}.min", f"{sampling} sampling needs min > 0, got {low}")
+    step = value.get("step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int | float)):
+        raise UserError(f"{key}.step", f"expected a number, got {step!r}")
+    if step is not None and step <= 0:
+        raise UserError(f"{key}.step", f"must be positive, got {step}")
+    integer = all(isinstance(v, int) for v in (low, high)) and (step is None or isinstance(step, int))
+    return Dimension(
+        name=name, low=low, high=high, sampling=sampling, step=step, integer=integer, when=when
+    )
+
+
+def _scalars(key: str, values: list) -> tuple[Scalar, ...]:
+    if not values:
+        raise UserError(key, "empty list; give at least one value")
+    kinds = {type(v) for v in values}
+    if not kinds <= {int, float, str, bool}:
+        raise UserError(key, f"values must be numbers, strings or booleans, got {values!r}")
+    if kinds == {int, float}:
+        values = [float(v) for v in values]
+    elif len(kinds) > 1:
+        raise UserError(key, f"values must all be of one type, got {values!r}")
+    if len(set(values)) != len(values):
+        raise UserError(key, f"repeated values in {values!r}")
+    return tuple(values)
+
+
+def _parse_condition(key: str, when: Any) -> Condition | None:
+    if when is None:
+        return None
+    if not isinstance(when, dict) or len(when) != 1:
+        raise UserError(f"{key}.when", "expected { parent = value } or { parent = [values] }")
+    parent, values = next(iter(when.items()))
+    values = values if isinstance(values, list) else [values]
+    return Condition(parent=parent, values=_scalars(f"{key}.when.{parent}", values))
+
+
+def _check_dimension(dim: Dimension, names: list[str]) -> None:
+    key = f"search.space.{dim.name}"
+    if dim.when is not None:
+        if dim.when.parent not in names:
+            raise UserError(f"{key}.when", f"{dim.when.parent!r} is not a searched name")
+        if dim.name in ("steps_per_epoch", "validation_split"):
+            raise UserError(f"{key}.when", "the two main dimensions cannot be conditional")
+    ends = dim.endpoints()
+    if dim.name in ("steps_per_epoch", "batch_size"):
+        if dim.is_range and not dim.integer:
+            raise UserError(key, "min, max and step must be integers")
+        for v in ends:
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise UserError(key, f"values must be integers, got {v!r}")
+            if v < 1:
+                raise UserError(key, f"must be at least 1, got {v}")
+    elif dim.name == "validation_split":
+        for v in ends:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+                raise UserError(key, f"values must be between 0 and 1 (exclusive), got {v!r}")
+    elif dim.name == "learning_rate":
+        for v in ends:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+                raise UserError(key, f"values must be positive numbers, got {v!r}")
+    elif dim.name == "shuffle":
+        if not all(isinstance(v, bool) for v in ends):
+            raise UserError(key, "values must be true or false")
+    for v in ends:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise UserError(key, f"values must be finite, got {v!r}")
+
+
+def _parse_resources(table: dict) -> ResourcesSpec:
+    device = _choice("resources.device", _get(table, "resources.device", str, "auto"), DEVICES)
+    budget = table.get("memory_budget")
+    memory_budget = None
+    if budget is not None:
+        try:
+            memory_budget = parse_size(budget)
+        except ValueError as exc:
+            raise UserError("resources.memory_budget", str(exc)) from None
+    workers = _positive("resources.workers", _get(table, "resources.workers", int, 1))
+    timeout = _get(table, "resources.trial_timeout_s", float)
+    if timeout is not None and timeout <= 0:
+        raise UserError("resources.trial_timeout_s", f"must be positive, got {timeout}")
+    return ResourcesSpec(
+        device=device,
+        memory_budget=memory_budget,
+        workers=workers,
+        mixed_precision=_get(table, "resources.mixed_precision", bool, False),
+        trial_timeout_s=timeout,
+    )

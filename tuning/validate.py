@@ -1,0 +1,59 @@
+"""`validate`: the spec and data checked, and the grid with what will really run at each point."""
+
+from __future__ import annotations
+
+from tuning.budget import plan
+from tuning.builders import check_builder
+from tuning.data import load_dataset
+from tuning.space import grid_points
+from tuning.spec import Spec
+
+
+def describe(spec: Spec) -> str:
+    """A table of the expanded grid: batch size and effective steps per epoch at each point,
+    then a warning for every point where Keras would run fewer steps than asked."""
+    dataset = load_dataset(spec)
+    check_builder(spec)
+    budget = spec.budget
+    points = grid_points(spec.search.space)
+    ranged = [d.name for d in spec.search.space if d.is_range]
+    lines = [
+        f"experiment {spec.name}: {spec.data.source}, {len(dataset.x_pool)} rows to train and "
+        f"validate on, {len(dataset.x_holdout)} holdout rows, {dataset.n_outputs} output(s)",
+        f"budget: {budget.semantics} semantics, {budget.epochs} epochs"
+        + (f", max_steps {budget.max_steps}" if budget.max_steps else "")
+        + (f", batch_size {budget.batch_size}" if budget.semantics == "stream" else ""),
+        f"search: {spec.search.tuner}, objective {spec.search.objective} ({spec.search.direction})",
+    ]
+    if ranged:
+        lines.append(f"ranges shown at their ends: {', '.join(ranged)}")
+    others = [d.name for d in spec.search.space
+              if d.name not in ("steps_per_epoch", "validation_split")]
+    header = ["steps_per_epoch", "validation_split", "n_train", "batch_size",
+              "effective_steps", "epochs", "updates", *others]
+    rows, warnings = [], []
+    for point in points:
+        n_train = dataset.n_train(float(point["validation_split"]))
+        p = plan(budget.semantics, n_train, int(point["steps_per_epoch"]), budget.epochs,
+                 budget.max_steps, int(point.get("batch_size", budget.batch_size)))
+        rows.append([point["steps_per_epoch"], point["validation_split"], n_train, p.batch_size,
+                     p.steps_per_epoch, p.epochs, p.updates,
+                     *(point.get(name, "-") for name in others)])
+        if p.cut_short:
+            warnings.append(
+                f"warning: steps_per_epoch={p.requested_steps} at validation_split="
+                f"{point['validation_split']}: {n_train} training rows give only "
+                f"{p.steps_per_epoch} batches of {p.batch_size}; {p.steps_per_epoch} steps "
+                "per epoch will run"
+            )
+    lines.append(f"{len(points)} grid point(s):")
+    lines.append(_table(header, rows))
+    lines.extend(dict.fromkeys(warnings))
+    lines.append("ok: spec and data are valid")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    cells = [header] + [[f"{c:g}" if isinstance(c, float) else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells)
