@@ -116,6 +116,7 @@ class StepsHyperModel(kt.HyperModel):
         fit_args = dict(
             validation_data=(x_val, y_val),
             validation_batch_size=trial_plan.batch_size,
+            shuffle=False,  # the stream is shuffled already
             callbacks=[recorder, best, nan, *kwargs.get("callbacks", [])],
             verbose=0,
         )

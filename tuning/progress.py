@@ -29,13 +29,20 @@ class Progress:
                      f"{row.get('effective_steps_per_epoch')} steps/epoch)")
         return " ".join(shown)
 
+    def resume(self, kept: int) -> None:
+        """Count the trials an earlier run finished; they are not run again."""
+        self.done = kept
+        if kept:
+            print(f"resuming: {kept} finished trial(s) kept", file=self.out, flush=True)
+
     def started(self, row: dict[str, Any]) -> None:
         if self.workers > 1:
             print(f"          trial {row['trial_id']} started  {self._values(row)}",
                   file=self.out, flush=True)
 
     def finished(self, row: dict[str, Any], resumed: bool = False) -> None:
-        self.done += 1
+        if not resumed:
+            self.done += 1
         count = f"{self.done}/{self.total}" if self.total else str(self.done)
         if row["status"] == "ok":
             detail = f"{self.objective}={_fmt(row.get(self.objective))}"

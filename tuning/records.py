@@ -77,7 +77,7 @@ def read_trial(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
 def read_trials(run_dir: Path) -> list[dict[str, Any]]:
     """Every saved trial, in trial-id order."""
     folder = Path(run_dir) / RECORDS
-    paths = sorted(folder.glob("trial_*.json")) if folder.is_dir() else []
+    paths = sorted(folder.glob("trial_*.json"), key=_numeric) if folder.is_dir() else []
     return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
 
 
@@ -101,6 +101,12 @@ def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path,
     atomic_write(trials_csv, rows.to_csv(index=False))
     atomic_write(curves_csv, curves.to_csv(index=False))
     return trials_csv, curves_csv
+
+
+def _numeric(path: Path) -> tuple[int, str]:
+    """Trial ids are numbers whose zero-padding can change when max_trials does."""
+    stem = path.stem.removeprefix("trial_")
+    return (int(stem), stem) if stem.isdigit() else (10**12, stem)
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:

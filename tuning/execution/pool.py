@@ -32,7 +32,7 @@ class Task:
     started: float = field(default_factory=time.monotonic)
 
 
-@dataclass
+@dataclass(eq=False)
 class Worker:
     index: int
     process: Any = None

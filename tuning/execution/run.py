@@ -42,6 +42,9 @@ def prepare(spec: Spec):
     check_builder(spec)
     print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
           f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
+    from tuning.execution.worker import quiet_tensorflow
+
+    quiet_tensorflow()
     from tuning.hypermodel import StepsHyperModel
     from tuning.oracles import make_oracle
 

@@ -46,7 +46,9 @@ def trial_seed(spec: Spec, trial_id: str) -> int:
 def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress) -> None:
     """Run trials until the Oracle says the search is over; every trial ends in a record."""
     spec, oracle = ctx.spec, ctx.oracle
-    frontier = Frontier.from_rows([t["row"] for t in records.read_trials(ctx.run_dir)], ctx.hp_names)
+    kept = [t["row"] for t in records.read_trials(ctx.run_dir)]
+    frontier = Frontier.from_rows(kept, ctx.hp_names)
+    progress.resume(len(kept))
     stopped = False
     while True:
         for worker in pool.idle() if not stopped else []:
@@ -113,5 +115,7 @@ def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
         trial.status = TrialStatus.FAILED
         trial.message = f"{row['status']}: {row.get('message', '')}"
     ctx.oracle.end_trial(trial)
+    if hasattr(ctx.oracle, "save"):
+        ctx.oracle.save()  # keras-tuner saves before it forgets the trial was running
     records.write_tables(ctx.run_dir, metric, ctx.hp_names)
     progress.finished(row, resumed=resumed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +25,27 @@ class WorkerConfig:
     run_dir: str | None = None
 
 
-def configure_environment(config: WorkerConfig) -> None:
-    """Environment that must be set before TensorFlow is imported."""
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter on stderr (absl and oneDNN notices
+    written from C++, which no Python logging setting reaches)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def configure_environment(config: WorkerConfig) -> None:
+    """Environment that must be set before TensorFlow is imported."""
     if config.memory_budget is not None:
         # oneDNN's kernels turn an allocation failure into an AbortedError or a crash;
         # without them the same batch gives a clean ResourceExhaustedError.
@@ -40,6 +58,7 @@ def configure_environment(config: WorkerConfig) -> None:
 
 def start_tensorflow(config: WorkerConfig):
     """Import and configure TensorFlow; returns (tf, on_gpu)."""
+    quiet_tensorflow()
     import tensorflow as tf
 
     from tuning.execution.memory import gpu_setup

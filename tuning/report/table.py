@@ -188,3 +188,20 @@ def tied_with_best(frame: pd.DataFrame, objective: str) -> np.ndarray:
     tied = (tied | equal) & scored
     tied[0] = True
     return tied
+
+
+def oom_frontier(trials: pd.DataFrame) -> tuple[float, float] | None:
+    """(largest batch that trained, smallest batch that ran out of memory), or None.
+
+    Only batches below the first failure count as fitting: a larger one that trained with a
+    smaller model says nothing about this frontier.
+    """
+    if "batch_size" not in trials:
+        return None
+    batch = pd.to_numeric(trials["batch_size"], errors="coerce")
+    failed = batch[trials["status"].eq("oom")].dropna()
+    if failed.empty:
+        return None
+    smallest_failure = float(failed.min())
+    fitted = batch[trials["status"].eq("ok") & (batch < smallest_failure)].dropna()
+    return (float(fitted.max()) if not fitted.empty else float("nan"), smallest_failure)

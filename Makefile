@@ -1,0 +1,53 @@
+# steps-tuner: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXPERIMENT ?= experiments/digits.toml
+WORKERS ?= 2
+RESULTS ?= results
+
+.PHONY: venv tune tune-all tune-distributed test lint report bench study gpu-check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+tune: $(STAMP)
+	$(BIN)/python -m tuning run $(EXPERIMENT) $(ARGS)
+
+tune-all: $(STAMP)
+	@for spec in experiments/*.toml; do \
+		$(BIN)/python -m tuning run "$$spec" --if-unfinished $(ARGS) || exit $$?; \
+	done
+	$(BIN)/python -m tuning index $(RESULTS)
+
+tune-distributed: $(STAMP)
+	$(BIN)/python -m tuning distributed $(EXPERIMENT) --workers $(WORKERS) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check tuning tests bench
+
+report: $(STAMP)
+	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<experiment>" >&2; exit 2; }
+	$(BIN)/python -m tuning report $(RUN)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+study: $(STAMP)
+	$(BIN)/python -m tuning.study $(ARGS)
+
+gpu-check: $(STAMP)
+	$(BIN)/python -m tuning.gpu_check $(ARGS)
+
+clean:
+	rm -rf $(RESULTS)/*/ $(RESULTS)/index.html bench/results .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -1,0 +1,77 @@
+"""One plot per module, each a plain function from the records tables to a Figure.
+
+`render_all` is the only place that knows which plots a report holds and what they are
+called; it writes each PNG with fixed settings so a rebuild gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from tuning.report.plots.cost import score_by_time
+from tuning.report.plots.curves import overfitting_curves
+from tuning.report.plots.gap import gap_by_steps
+from tuning.report.plots.heatmap import objective_heatmap
+from tuning.report.plots.memory import memory_frontier
+from tuning.report.table import Run
+
+DPI = 100
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A written PNG and the words that go with it."""
+
+    name: str
+    title: str
+    caption: str
+    path: Path
+
+
+def _specs(run: Run) -> list[tuple[str, str, str, Callable[[], Figure]]]:
+    trials, curves = run.trials, run.curves
+    kind = dict(objective=run.objective, maximise=run.maximise)
+    return [
+        ("curves_samples", "Overfitting curves (by samples seen)",
+         "Training (solid) and validation (dashed) loss of the top trials; the star marks the "
+         "epoch whose weights were kept, the dotted area is the gap.",
+         lambda: overfitting_curves(trials, curves, x="samples_seen")),
+        ("curves_updates", "Overfitting curves (by updates)",
+         "The same curves against optimizer updates: trials with more steps per epoch make "
+         "more updates per pass.",
+         lambda: overfitting_curves(trials, curves, x="updates")),
+        ("heatmap", "Objective over steps_per_epoch and validation_split",
+         "Best score per cell; hatched cells have no score and say which failures they hold.",
+         lambda: objective_heatmap(trials, **kind)),
+        ("memory", "Memory and the out-of-memory frontier",
+         "Peak memory of each trial by batch size, the per-trial budget and the batch sizes "
+         "that ran out of memory.",
+         lambda: memory_frontier(trials, budget_mb=run.memory_budget_mb)),
+        ("gap", "Generalization gap by steps_per_epoch",
+         "Validation minus training loss at the best epoch; above zero means overfitting.",
+         lambda: gap_by_steps(trials)),
+        ("cost", "Score against wall time",
+         "What each configuration cost; the dashed front holds the trials no faster trial "
+         "beats.",
+         lambda: score_by_time(trials, **kind)),
+    ]
+
+
+def render_all(run: Run, folder: Path) -> list[Plot]:
+    """Draw every plot of `run` into `folder` as PNG (fixed names: a rebuild overwrites)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plots = []
+    for name, title, caption, draw in _specs(run):
+        path = folder / f"{name}.png"
+        save(draw(), path)
+        plots.append(Plot(name, title, caption, path))
+    return plots
+
+
+def save(fig: Figure, path: Path) -> None:
+    """PNG with fixed dpi and no software/time metadata: byte-identical on every rebuild."""
+    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})

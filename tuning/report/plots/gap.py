@@ -1,0 +1,53 @@
+"""The generalization gap against steps_per_epoch: the second folk rule, measured.
+
+"If you overfit, lower steps_per_epoch" predicts the gap rises with steps_per_epoch. The
+title carries the rank correlation so the plot and the recommendation say the same thing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from tuning.report.plots.style import MARKERS, colours, empty, figure, fmt, log_if_wide
+from tuning.report.stats import spearman
+
+#: Up to this many validation_split values get a marker each; beyond, one marker for all.
+MAX_SERIES = len(MARKERS)
+
+
+def gap_by_steps(trials: pd.DataFrame) -> Figure:
+    """Gap (validation minus training loss at the best epoch) of each scored trial."""
+    fig, axes = figure(8, 4.6)
+    ax = axes[0, 0]
+    ok = trials[trials["status"].eq("ok")]
+    steps = pd.to_numeric(ok.get("steps_per_epoch"), errors="coerce")
+    gap = pd.to_numeric(ok.get("gap"), errors="coerce")
+    data = pd.DataFrame({"steps": steps, "gap": gap,
+                         "split": pd.to_numeric(ok.get("validation_split"), errors="coerce")})
+    data = data.dropna(subset=["steps", "gap"])
+    if data.empty:
+        empty(ax, "No scored trial recorded a gap.")
+        return fig
+    splits = sorted(data["split"].dropna().unique())
+    if 1 < len(splits) <= MAX_SERIES:
+        for i, (split, colour) in enumerate(zip(splits, colours(len(splits)), strict=True)):
+            part = data[data["split"] == split]
+            ax.plot(part["steps"], part["gap"], linestyle="none", marker=MARKERS[i],
+                    color=colour, alpha=0.85, label=f"validation_split {fmt(split)}")
+    else:
+        ax.plot(data["steps"], data["gap"], linestyle="none", marker="o", color="#31688e",
+                alpha=0.7, label="trial")
+    median = data.groupby("steps")["gap"].median()
+    ax.plot(median.index, median.to_numpy(), color="black", linestyle="-", linewidth=1.5,
+            label="median per steps_per_epoch")
+    ax.axhline(0, color="0.5", linewidth=0.8)
+    log_if_wide(ax, data["steps"], ratio=8)
+    rho, n = spearman(data["steps"], data["gap"])
+    ax.set_title(f"Generalization gap by steps_per_epoch (Spearman ρ = {fmt(rho, 2)}, "
+                 f"n = {n})", fontsize=10)
+    ax.set_xlabel("steps_per_epoch")
+    ax.set_ylabel("gap = val loss − train loss at best epoch")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return fig

@@ -1,0 +1,57 @@
+"""Peak memory against batch size: where the budget line is and where trials ran out.
+
+This is the first folk rule ("out of memory? raise steps_per_epoch") made visible: the batch
+size is what memory follows, and steps_per_epoch only matters through it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from tuning.report.plots.style import HATCHES, empty, figure, fmt, log_if_wide
+from tuning.report.table import oom_frontier
+
+
+def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:
+    """Measured peaks of the scored trials, the failures at their batch, the budget line."""
+    fig, axes = figure(8, 4.6)
+    ax = axes[0, 0]
+    nothing = pd.Series(float("nan"), index=trials.index)
+    batch = pd.to_numeric(trials.get("batch_size", nothing), errors="coerce")
+    peak = pd.to_numeric(trials.get("peak_memory_mb", nothing), errors="coerce")
+    status = trials["status"]
+    frontier = oom_frontier(trials)
+    if batch.isna().all() or (peak.isna().all() and budget_mb is None and frontier is None):
+        empty(ax, "No batch size or memory measurement was recorded.")
+        return fig
+    ceiling = budget_mb if budget_mb is not None else peak.max()
+    ran = status.isin(["ok", "nan", "timeout", "error"]) & peak.notna()
+    ax.plot(batch[ran], peak[ran], linestyle="none", marker="o", color="#31688e",
+            label="trained (peak memory)")
+    for name, marker in (("oom", "X"), ("skipped_oom", "v")):
+        mask = status.eq(name) & batch.notna()
+        if mask.any():
+            height = peak[mask].fillna(ceiling if pd.notna(ceiling) else 0.0)
+            ax.plot(batch[mask], height, linestyle="none", marker=marker, markersize=9,
+                    markerfacecolor="none" if name == "skipped_oom" else "black",
+                    markeredgecolor="black", label=name.replace("_", " "))
+    if budget_mb is not None:
+        ax.axhline(budget_mb, color="black", linestyle="--", linewidth=1.2,
+                   label=f"budget {fmt(budget_mb)} MiB")
+    if frontier is not None:
+        fits, fails = frontier
+        ax.axvspan(fails, batch.max() * 1.05, facecolor="none", edgecolor="0.5",
+                   hatch=HATCHES["oom"], linewidth=0,
+                   label=f"out of memory from batch {fmt(fails)}")
+        if pd.notna(fits):
+            ax.axvline(fits, color="0.3", linestyle=":",
+                       label=f"largest batch that fit: {fmt(fits)}")
+    log_if_wide(ax, batch)
+    ax.set_xlabel("batch size (samples per update)")
+    ax.set_ylabel("peak memory (MiB)")
+    ax.set_title("Peak memory by batch size", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
