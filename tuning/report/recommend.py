@@ -20,20 +20,19 @@ CLEAR_MEMORY_CHANGE = 0.05
 
 
 def recommend(run: Run) -> list[str]:
-    """Sentences of the recommendation paragraph, in reading order."""
+    """The recommendation's paragraphs: the choice, memory, overfitting (each when known)."""
     trials = run.trials
     ranked = trials[trials["rank"].notna()]
     if ranked.empty:
         return [_nothing_scored(trials)]
-    sentences = [_best(run, ranked.iloc[0]), *_ties(run, ranked)]
-    sentences += _memory(run)
-    sentences += _overfitting(trials)
+    choice = [_best(run, ranked.iloc[0]), *_ties(run, ranked)]
     if run.objective.startswith("val_"):
-        sentences.append(
+        choice.append(
             f"Ranked on {run.objective}, which each validation_split measures on a different "
             f"validation set; the holdout_{run.metric} column compares all trials on one set."
         )
-    return sentences
+    paragraphs = [choice, _memory(run), _overfitting(trials)]
+    return [" ".join(p) for p in paragraphs if p]
 
 
 def configuration(row: pd.Series, names: list[str]) -> str:
@@ -42,13 +41,19 @@ def configuration(row: pd.Series, names: list[str]) -> str:
     return ", ".join([*parts, f"batch size {fmt(row.get('batch_size'))}"])
 
 
-def score_text(run: Run, row: pd.Series) -> str:
-    """`0.953 [0.929, 0.969]`, with `± std over k runs` when the trial was repeated."""
+def mean_text(run: Run, row: pd.Series) -> str:
+    """`0.953`, or `0.953 ± 0.01 (mean of 3 runs)` when the trial was repeated."""
     text = fmt(row[run.objective], 4)
     std = row.get(f"{run.objective}_std")
     executions = row.get("executions")
     if pd.notna(executions) and executions > 1 and pd.notna(std):
         text += f" ± {fmt(std, 2)} (mean of {int(executions)} runs)"
+    return text
+
+
+def score_text(run: Run, row: pd.Series) -> str:
+    """The mean text followed by the 95% interval, where there is one."""
+    text = mean_text(run, row)
     if pd.notna(row.get("low")):
         text += f" [{fmt(row['low'], 3)}, {fmt(row['high'], 3)}]"
     return text

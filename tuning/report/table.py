@@ -22,6 +22,13 @@ from tuning.spec import Spec, load_spec
 
 #: Statuses of trials that never produced a usable score because of memory.
 MEMORY_FAILURES = ("oom", "skipped_oom")
+#: Read as text: a trial whose status is `nan` must not read as a missing status.
+TEXT_COLUMNS = ("trial_id", "status", "message")
+NA_TOKENS = ("", "nan", "NaN", "NA", "N/A", "null", "None")
+#: Columns every ranked table has, blank where a record lacks them, so no reader checks.
+NUMERIC_COLUMNS = ("steps_per_epoch", "validation_split", "batch_size",
+                   "effective_steps_per_epoch", "samples_seen", "best_epoch", "gap",
+                   "peak_memory_mb", "wall_s", "executions")
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,13 @@ def load_run(run_dir: Path) -> Run:
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame({"trial_id": pd.Series(dtype=str)})
-    frame = pd.read_csv(path, dtype={"trial_id": str, "status": str, "message": str})
-    for column in frame.columns:
-        if column not in ("trial_id", "status", "message") and frame[column].dtype == object:
-            converted = pd.to_numeric(frame[column], errors="coerce")
-            if converted.notna().sum() == frame[column].notna().sum():
-                frame[column] = converted
-    return frame
+    header = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(
+        path,
+        dtype={c: str for c in header if c in TEXT_COLUMNS},
+        keep_default_na=False,
+        na_values={c: [""] if c in TEXT_COLUMNS else list(NA_TOKENS) for c in header},
+    )
 
 
 def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame:
@@ -95,9 +102,10 @@ def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame
     for column in ("status", "message"):
         if column not in frame:
             frame[column] = pd.Series(dtype=str)
-    if objective not in frame:
-        frame[objective] = np.nan
-    frame[objective] = pd.to_numeric(frame[objective], errors="coerce")
+    for column in (*NUMERIC_COLUMNS, objective):
+        if column not in frame:
+            frame[column] = np.nan
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     maximise = spec.search.direction == "max"
     scored = frame["status"].eq("ok") & np.isfinite(frame[objective])
     key = frame[objective].where(scored)

@@ -21,8 +21,8 @@ def score_by_time(trials: pd.DataFrame, *, objective: str, maximise: bool) -> Fi
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
     ok = trials[trials["status"].eq("ok")].copy()
-    ok["wall"] = pd.to_numeric(ok.get("wall_s"), errors="coerce")
-    ok["score"] = pd.to_numeric(ok.get(objective), errors="coerce")
+    ok["wall"] = pd.to_numeric(ok["wall_s"], errors="coerce")
+    ok["score"] = pd.to_numeric(ok[objective], errors="coerce")
     ok = ok.dropna(subset=["wall", "score"])
     if ok.empty:
         empty(ax, "No scored trial recorded its wall time.")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from pandas.core.groupby import DataFrameGroupBy
 from matplotlib.figure import Figure
+from pandas.core.groupby import DataFrameGroupBy
 
 from tuning.report.plots.style import MARKERS, colours, empty, figure, fmt
 

@@ -21,10 +21,10 @@ def gap_by_steps(trials: pd.DataFrame) -> Figure:
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
     ok = trials[trials["status"].eq("ok")]
-    steps = pd.to_numeric(ok.get("steps_per_epoch"), errors="coerce")
-    gap = pd.to_numeric(ok.get("gap"), errors="coerce")
+    steps = pd.to_numeric(ok["steps_per_epoch"], errors="coerce")
+    gap = pd.to_numeric(ok["gap"], errors="coerce")
     data = pd.DataFrame({"steps": steps, "gap": gap,
-                         "split": pd.to_numeric(ok.get("validation_split"), errors="coerce")})
+                         "split": pd.to_numeric(ok["validation_split"], errors="coerce")})
     data = data.dropna(subset=["steps", "gap"])
     if data.empty:
         empty(ax, "No scored trial recorded a gap.")

@@ -44,7 +44,8 @@ def objective_heatmap(trials: pd.DataFrame, *, objective: str, maximise: bool) -
     norm = image.norm
     failed: dict[tuple[str, str], dict[str, int]] = {}
     not_ok = grid[~grid["status"].eq("ok")].fillna({"status": "unknown"})
-    for (row, col, status), n in not_ok.groupby(["row", "col", "status"], observed=True).size().items():
+    counts_by_cell = not_ok.groupby(["row", "col", "status"], observed=True).size()
+    for (row, col, status), n in counts_by_cell.items():
         failed.setdefault((row, col), {})[status] = int(n)
     for i, row in enumerate(row_labels):
         for j, col in enumerate(col_labels):

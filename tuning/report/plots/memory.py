@@ -17,9 +17,8 @@ def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:
     """Measured peaks of the scored trials, the failures at their batch, the budget line."""
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
-    nothing = pd.Series(float("nan"), index=trials.index)
-    batch = pd.to_numeric(trials.get("batch_size", nothing), errors="coerce")
-    peak = pd.to_numeric(trials.get("peak_memory_mb", nothing), errors="coerce")
+    batch = pd.to_numeric(trials["batch_size"], errors="coerce")
+    peak = pd.to_numeric(trials["peak_memory_mb"], errors="coerce")
     status = trials["status"]
     frontier = oom_frontier(trials)
     if batch.isna().all() or (peak.isna().all() and budget_mb is None and frontier is None):

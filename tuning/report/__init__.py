@@ -1,0 +1,31 @@
+"""The ranked report of a run, rebuilt from its records alone (no TensorFlow on this path).
+
+`build_report` writes report.html, report.md and plots/*.png into the run directory;
+`build_index` lists every run of a results directory. Both are deterministic: the same
+records give the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tuning.records import atomic_write
+from tuning.report.content import document
+from tuning.report.index import build_index
+from tuning.report.plots import render_all
+from tuning.report.render import to_html, to_markdown
+from tuning.report.table import load_run
+
+__all__ = ["build_index", "build_report"]
+
+
+def build_report(run_dir: Path) -> Path:
+    """Write the run's report files and return the path of report.html."""
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    plots = render_all(run, run_dir / "plots")
+    doc = document(run, plots)
+    html_path = run_dir / "report.html"
+    atomic_write(html_path, to_html(doc))
+    atomic_write(run_dir / "report.md", to_markdown(doc, run_dir))
+    return html_path

@@ -1,0 +1,127 @@
+"""The report as one self-contained HTML file and as Markdown, from the same Document.
+
+The HTML embeds its images as data URIs and carries its own few lines of CSS: it opens from
+a mail attachment or an air-gapped machine. Every piece of text is escaped here and only
+here, whatever the experiment name or a failure message holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+
+from tuning.report.content import Document, Section, Table
+
+CSS = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; color: #111;
+       line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #999; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1.2em; }
+dt { font-weight: bold; } dd { margin: 0; }
+.scroll { overflow-x: auto; max-height: 70vh; overflow-y: auto; border: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right;
+         vertical-align: top; white-space: nowrap; }
+th { position: sticky; top: 0; background: #eee; }
+td.text { text-align: left; white-space: normal; min-width: 18em; }
+tr.best td { font-weight: bold; background: #e8e8e8; }
+tr.tied td:nth-child(4) { font-weight: bold; }
+tr.failed td { color: #555; font-style: italic; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9em; color: #333; }
+"""
+#: Columns holding free text: left-aligned and allowed to wrap.
+TEXT_COLUMNS = ("message", "trial ids")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#])")
+
+
+def to_html(doc: Document) -> str:
+    """The report as a complete HTML page, images inlined."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_h(doc.title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{_h(doc.title)}</h1>",
+    ]
+    for section in doc.sections:
+        parts += _html_section(section)
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _html_section(section: Section) -> list[str]:
+    parts = [f"<h2>{_h(section.title)}</h2>"]
+    if section.facts:
+        parts.append("<dl>")
+        parts += [f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in section.facts]
+        parts.append("</dl>")
+    parts += [f"<p>{_h(p)}</p>" for p in section.paragraphs]
+    if section.table is not None:
+        parts += _html_table(section.table)
+    for plot in section.plots:
+        data = base64.b64encode(plot.path.read_bytes()).decode("ascii")
+        parts += [
+            f'<figure id="{_h(plot.name)}">',
+            f'<img alt="{_h(plot.title)}" src="data:image/png;base64,{data}">',
+            f"<figcaption><b>{_h(plot.title)}.</b> {_h(plot.caption)}</figcaption>",
+            "</figure>",
+        ]
+    return parts
+
+
+def _html_table(table: Table) -> list[str]:
+    text = {i for i, name in enumerate(table.header) if name in TEXT_COLUMNS}
+    parts = ['<div class="scroll"><table>', "<thead><tr>"]
+    parts += [f"<th>{_h(name)}</th>" for name in table.header]
+    parts.append("</tr></thead><tbody>")
+    marks = table.marks or ("",) * len(table.rows)
+    for row, mark in zip(table.rows, marks, strict=True):
+        cells = "".join(
+            f'<td class="text">{_h(c)}</td>' if i in text else f"<td>{_h(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        parts.append(f'<tr class="{mark}">{cells}</tr>' if mark else f"<tr>{cells}</tr>")
+    parts.append("</tbody></table></div>")
+    return parts
+
+
+def to_markdown(doc: Document, run_dir: Path) -> str:
+    """The same report as Markdown, its images linked relative to the run directory."""
+    lines = [f"# {_md(doc.title)}", ""]
+    for section in doc.sections:
+        lines += [f"## {_md(section.title)}", ""]
+        if section.facts:
+            lines += [f"- **{_md(k)}**: {_md(v)}" for k, v in section.facts] + [""]
+        for paragraph in section.paragraphs:
+            lines += [_md(paragraph), ""]
+        if section.table is not None:
+            lines += _md_table(section.table) + [""]
+        for plot in section.plots:
+            link = plot.path.relative_to(run_dir).as_posix()
+            lines += [f"![{_md(plot.title)}]({link})", "",
+                      f"*{_md(plot.title)}.* {_md(plot.caption)}", ""]
+    return "\n".join(lines)
+
+
+def _md_table(table: Table) -> list[str]:
+    lines = ["| " + " | ".join(_md(h) for h in table.header) + " |",
+             "|" + "|".join("---" for _ in table.header) + "|"]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
+    return lines
+
+
+def _h(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _md(text: str) -> str:
+    """Backslash-escape Markdown and HTML syntax; a cell stays on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
