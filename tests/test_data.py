@@ -1,0 +1,82 @@
+"""Sources, the one seeded shuffle, the fixed holdout, scaling on training rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tuning.data import load_dataset
+from tuning.errors import UserError
+from tuning.spec import load_spec
+
+from conftest import spec_text
+
+
+def _sorted_csv(path, n=300, classes=3):
+    rng = np.random.default_rng(0)
+    y = np.sort(rng.integers(0, classes, n))  # sorted by label, as exported data often is
+    x = rng.normal(size=(n, 4)) + y[:, None]
+    lines = ["a,b,c,d,label"] + [",".join(f"{v:.4f}" for v in row) + f",c{lab}"
+                                 for row, lab in zip(x, y)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_sorted_data_still_gives_mixed_validation_sets(tmp_path, write_spec):
+    _sorted_csv(tmp_path / "sorted.csv")
+    spec = load_spec(write_spec(spec_text(source="csv:sorted.csv", splits="[0.1, 0.3]")
+                                .replace("holdout = 0.2", 'holdout = 0.2\ntarget = "label"')))
+    data = load_dataset(spec)
+    for split in (0.1, 0.3):
+        y_val = data.split(split)[3]
+        assert len(np.unique(y_val)) == 3, f"validation set at {split} is not mixed"
+    assert len(np.unique(data.y_holdout)) == 3
+    assert data.n_outputs == 3
+
+
+def test_holdout_is_fixed_and_never_in_training(tmp_path, write_spec):
+    ids = np.arange(200, dtype=np.float64)
+    np.savez(tmp_path / "ids.npz", x=np.stack([ids, ids % 7], axis=1), y=(ids % 2).astype(int))
+    spec = load_spec(write_spec(source="npz:ids.npz", splits="[0.1, 0.4]"))
+    first, second = load_dataset(spec), load_dataset(spec)
+    np.testing.assert_array_equal(first.x_holdout, second.x_holdout)
+    holdout_ids = set(first.x_holdout[:, 0].tolist())
+    pool_ids = set(first.x_pool[:, 0].tolist())
+    assert len(holdout_ids) == 40 and not holdout_ids & pool_ids
+    assert holdout_ids | pool_ids == set(ids.tolist())
+    low, high = first.split(0.1), first.split(0.4)
+    np.testing.assert_array_equal(low[5], high[5])  # the same holdout labels for every split
+    assert (len(low[0]), len(low[2])) == (144, 16) and (len(high[0]), len(high[2])) == (96, 64)
+
+
+def test_scaling_is_fitted_on_training_rows_only(write_spec):
+    data = load_dataset(load_spec(write_spec()))
+    x_train, _, x_val, _, x_hold, _ = data.split(0.2)
+    assert abs(float(x_train.mean())) < 1e-3
+    assert abs(float(x_val.mean())) > abs(float(x_train.mean()))
+
+
+def test_npz_source(tmp_path, write_spec):
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(80, 3)), y=rng.integers(0, 2, 80))
+    data = load_dataset(load_spec(write_spec(source="npz:d.npz")))
+    assert data.input_shape == (3,) and data.n_outputs == 2 and len(data.x_holdout) == 16
+
+
+@pytest.mark.parametrize("csv,extra,expected", [
+    ("a,b,label\n" + "1,x,0\n2,y,1\n" * 20, 'target = "label"', "b: non-numeric feature column"),
+    ("a,b,label\n" + "1,,0\n2,3,1\n" * 20, 'target = "label"', "holds missing (NaN) values"),
+    ("a,b,label\n" + "1,2,0\n2,3,1\n" * 20, 'target = "nope"', "data.target: no column 'nope'"),
+    ("a,b,label\n1,2,0\n2,3,1\n", 'target = "label"', "data.holdout"),
+])
+def test_bad_csv_data_is_named(tmp_path, write_spec, csv, extra, expected):
+    (tmp_path / "d.csv").write_text(csv)
+    text = spec_text(source="csv:d.csv").replace("holdout = 0.2", f"holdout = 0.2\n{extra}")
+    with pytest.raises(UserError) as caught:
+        load_dataset(load_spec(write_spec(text)))
+    assert expected in str(caught.value)
+
+
+def test_missing_csv_file_is_named(write_spec):
+    text = spec_text(source="csv:nowhere.csv").replace("holdout = 0.2", 'holdout = 0.2\ntarget = "y"')
+    with pytest.raises(UserError, match="nowhere.csv: no such file"):
+        load_dataset(load_spec(write_spec(text)))

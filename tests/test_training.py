@@ -1,0 +1,90 @@
+"""Real training on tiny models: what the record says ran is what really ran."""
+
+from __future__ import annotations
+
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+import counting_builder
+from tuning.data import load_dataset
+from tuning.hypermodel import StepsHyperModel
+from tuning.spec import load_spec
+
+from conftest import spec_text
+
+
+def _fit(write_spec, steps: int, split: float, **spec_kwargs):
+    text = spec_text(builder="counting_builder:build", steps=f"[{steps}]", splits=f"[{split}]",
+                     **spec_kwargs)
+    spec = load_spec(write_spec(text))
+    hypermodel = StepsHyperModel(spec, load_dataset(spec))
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    counting_builder.reset()
+    metrics = hypermodel.fit(hp, hypermodel.build(hp), seed=1)
+    return hypermodel, metrics
+
+
+@pytest.mark.parametrize("steps", [3, 5, 300])
+def test_partition_batches_match_the_record(write_spec, steps):
+    hypermodel, _ = _fit(write_spec, steps, 0.2, epochs=2)
+    run = hypermodel.last_run
+    n_train = hypermodel.dataset.n_train(0.2)
+    batches, rows = counting_builder.COUNTS.numpy()
+    assert batches == run.updates == 2 * run.plan.steps_per_epoch
+    assert rows == run.plan.samples_seen(run.updates) == 2 * n_train  # each epoch is one pass
+    assert max(counting_builder.SIZES) == run.plan.batch_size
+    assert [c["updates"] for c in run.curves] == [run.plan.steps_per_epoch * e for e in (1, 2)]
+
+
+def test_partition_never_cut_short_behind_the_records_back(write_spec):
+    hypermodel, _ = _fit(write_spec, 5000, 0.2, epochs=1)  # more steps than rows
+    plan = hypermodel.last_run.plan
+    assert plan.batch_size == 1 and plan.steps_per_epoch == hypermodel.dataset.n_train(0.2)
+    assert counting_builder.COUNTS.numpy()[0] == plan.steps_per_epoch
+
+
+def test_stream_epochs_are_steps_of_a_repeating_stream(write_spec):
+    extra = spec_text().replace('semantics = "partition"', 'semantics = "stream"')
+    text = extra.replace("epochs = 2", "epochs = 3\nbatch_size = 16")
+    path = write_spec(text.replace('"tuning.models:mlp"', '"counting_builder:build"')
+                      .replace("[4, 8]", "[7]"))
+    spec = load_spec(path)
+    hypermodel = StepsHyperModel(spec, load_dataset(spec))
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    counting_builder.reset()
+    hypermodel.fit(hp, hypermodel.build(hp), seed=1)
+    assert counting_builder.COUNTS.numpy().tolist() == [21, 21 * 16]
+    assert set(counting_builder.SIZES) == {16}  # batches never shrink at a pass boundary
+    assert hypermodel.last_run.curves[-1]["samples_seen"] == 21 * 16
+
+
+@pytest.mark.parametrize("epochs,max_steps,expected_updates,expected_epochs", [
+    (10, 10, 10, 3),  # max_steps ends first, in the middle of the third epoch
+    (2, 1000, 8, 2),  # epochs end first
+])
+def test_whichever_of_epochs_and_max_steps_ends_first(write_spec, epochs, max_steps,
+                                                      expected_updates, expected_epochs):
+    text = spec_text(builder="counting_builder:build", steps="[4]", epochs=epochs).replace(
+        f"epochs = {epochs}", f"epochs = {epochs}\nmax_steps = {max_steps}")
+    spec = load_spec(write_spec(text))
+    hypermodel = StepsHyperModel(spec, load_dataset(spec))
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    counting_builder.reset()
+    hypermodel.fit(hp, hypermodel.build(hp), seed=1)
+    run = hypermodel.last_run
+    assert counting_builder.COUNTS.numpy()[0] == expected_updates == run.updates
+    assert run.epochs_run == expected_epochs
+
+
+def test_fit_scores_the_holdout_with_the_best_epoch(write_spec):
+    hypermodel, metrics = _fit(write_spec, 8, 0.2, epochs=3)
+    run = hypermodel.last_run
+    val = [c["val_loss"] for c in run.curves]
+    assert run.best_epoch == int(np.argmin(val)) + 1
+    assert metrics["val_loss"] == pytest.approx(min(val))
+    assert 0.0 <= metrics["holdout_accuracy"] <= 1.0
+    assert metrics["gap"] == pytest.approx(metrics["val_loss"] - metrics["train_loss"])
