@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tuning.report.table import rank
+from tuning.spec import Spec, parse_spec
+
 SPEC = """\
 [experiment]
 name = "{name}"
@@ -123,3 +126,27 @@ def make_run(root: Path, *, n_trials: int = 12, metric: str = "accuracy", execut
     pd.DataFrame(curves).reindex(columns=curve_columns).to_csv(run_dir / "curves.csv",
                                                                index=False)
     return run_dir
+
+
+def make_spec(metric: str = "accuracy", objective: str | None = None, executions: int = 1,
+              semantics: str = "partition") -> Spec:
+    """A Spec built in memory, for tables that never touch a run directory."""
+    raw = {
+        "experiment": {"name": "hand-made"},
+        "data": {"source": "sklearn:digits"},
+        "model": {"task": "classification" if metric == "accuracy" else "regression",
+                  "metric": metric},
+        "budget": {"semantics": semantics},
+        "search": {"objective": objective or f"holdout_{metric}",
+                   "executions_per_trial": executions,
+                   "space": {"steps_per_epoch": [2, 8, 32], "validation_split": [0.1, 0.2]}},
+    }
+    return parse_spec(raw, Path("hand-made.toml"))
+
+
+def ranked(rows: list[dict], spec: Spec | None = None, info: dict | None = None) -> pd.DataFrame:
+    """A hand-made trials table, ranked as the report ranks it."""
+    spec = spec or make_spec()
+    frame = pd.DataFrame(rows)
+    frame["trial_id"] = frame["trial_id"].astype(str)
+    return rank(frame, spec, info if info is not None else {"n_holdout": 200, "n_pool": 800})

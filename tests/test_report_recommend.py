@@ -1,0 +1,80 @@
+"""The recommendation says what the numbers say, and nothing it did not compute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_report_data import make_run, make_spec, ranked
+
+from tuning.report.recommend import recommend
+from tuning.report.table import Run, load_run
+
+
+def _run(rows: list[dict], spec=None, info=None) -> Run:
+    spec = spec or make_spec()
+    info = info if info is not None else {"n_holdout": 200, "n_pool": 800}
+    return Run(Path("."), spec, info, ranked(rows, spec, info), ranked(rows, spec, info)[[]])
+
+
+def _row(tid: str, steps: int, split: float, score: float, peak: float, gap: float,
+         wall: float, best_epoch: int = 3, status: str = "ok") -> dict:
+    return {"trial_id": tid, "status": status, "steps_per_epoch": steps,
+            "validation_split": split, "batch_size": 800 // steps, "holdout_accuracy": score,
+            "peak_memory_mb": peak, "gap": gap, "wall_s": wall, "best_epoch": best_epoch,
+            "message": ""}
+
+
+def test_memory_rule_and_overfitting_rule_from_the_numbers() -> None:
+    rows = [_row("00", 2, 0.1, 0.90, 200, 0.01, 4.0, 5),
+            _row("01", 8, 0.1, 0.91, 100, 0.05, 6.0, 3),
+            _row("02", 32, 0.1, 0.92, 50, 0.09, 9.0, 1),
+            _row("03", 2, 0.2, 0.89, 180, 0.02, 4.0, 5),
+            _row("04", 32, 0.2, 0.80, 45, 0.10, 9.0, 1),
+            {**_row("05", 1, 0.1, 0, 0, 0, 0), "status": "oom", "holdout_accuracy": None,
+             "peak_memory_mb": None, "gap": None, "wall_s": None,
+             "message": "out of memory at batch size 800"}]
+    text = " ".join(recommend(_run(rows)))
+    assert text.startswith("Use steps_per_epoch = 32, validation_split = 0.1, batch size 25:")
+    assert "trial 02 scored holdout_accuracy = 0.92 [" in text
+    assert "on the 200-sample holdout set" in text
+    assert "The cheaper choice within the interval is trial 00" in text
+    assert "56% less time" in text  # 4 s instead of 9 s
+    assert "1 trial(s) ran out of memory" in text
+    assert "from batch size 800 up; the largest batch that trained was 400" in text
+    assert "smallest steps_per_epoch that fit in memory was 2" in text
+    # 200 -> 50 (-75%) and 180 -> 45 (-75%)
+    assert "Raising steps_per_epoch from 2 to 32 lowered peak memory by 75%" in text
+    assert "median of 2 comparison(s)" in text
+    assert "overfit more (Spearman ρ = 0.9" in text
+    assert "held; they reached their best validation loss at earlier epochs" in text
+
+
+def test_rules_that_did_not_hold_are_said_so() -> None:
+    rows = [_row("00", 2, 0.1, 0.90, 100, 0.09, 4.0), _row("01", 8, 0.1, 0.60, 101, 0.05, 6.0),
+            _row("02", 32, 0.1, 0.50, 100, 0.01, 9.0)]
+    text = " ".join(recommend(_run(rows)))
+    assert "changed peak memory by +0%" in text and "did not hold" in text
+    assert "overfit less" in text
+    assert "No other trial's interval reaches the best one's" in text
+    assert "ran out of memory" not in text
+
+
+def test_loss_objective_without_repeats_says_there_is_no_interval() -> None:
+    rows = [{**_row("00", 2, 0.1, 0.9, 100, 0.1, 1.0), "val_loss": 0.3},
+            {**_row("01", 8, 0.2, 0.9, 100, 0.1, 1.0), "val_loss": 0.4}]
+    text = " ".join(recommend(_run(rows, make_spec(objective="val_loss"))))
+    assert "no interval for this objective" in text
+    assert "measures on a different validation set" in text
+    assert "Too few scored trials" in text
+
+
+def test_nothing_scored(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, n_trials=3, statuses={0: "oom", 1: "oom", 2: "error"})
+    (paragraph,) = recommend(load_run(run_dir))
+    assert paragraph.startswith("No trial produced a score (1 error, 2 oom)")
+    assert "The first failure says: out of memory at batch size" in paragraph
+
+
+def test_repeats_show_mean_and_spread(tmp_path: Path) -> None:
+    run = load_run(make_run(tmp_path, n_trials=12, executions=3))
+    assert "± 0.01 (mean of 3 runs)" in recommend(run)[0]
