@@ -77,4 +77,4 @@ def test_nothing_scored(tmp_path: Path) -> None:
 
 def test_repeats_show_mean_and_spread(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, n_trials=12, executions=3))
-    assert "± 0.01 (mean of 3 runs)" in recommend(run)[0]
+    assert "± 0.01 (mean ± std of 3 runs)" in recommend(run)[0]

@@ -42,21 +42,27 @@ def configuration(row: pd.Series, names: list[str]) -> str:
 
 
 def mean_text(run: Run, row: pd.Series) -> str:
-    """`0.953`, or `0.953 ± 0.01 (mean of 3 runs)` when the trial was repeated."""
+    """`0.953`, or `0.953 ± 0.01` (mean ± standard deviation) when the trial was repeated."""
     text = fmt(row[run.objective], 4)
-    std = row.get(f"{run.objective}_std")
-    executions = row.get("executions")
-    if pd.notna(executions) and executions > 1 and pd.notna(std):
-        text += f" ± {fmt(std, 2)} (mean of {int(executions)} runs)"
+    if _repeats(run, row):
+        text += f" ± {fmt(row[f'{run.objective}_std'], 2)}"
     return text
 
 
 def score_text(run: Run, row: pd.Series) -> str:
-    """The mean text followed by the 95% interval, where there is one."""
+    """The mean text, how many runs it averages, and the 95% interval where there is one."""
     text = mean_text(run, row)
+    if _repeats(run, row):
+        text += f" (mean ± std of {int(row['executions'])} runs)"
     if pd.notna(row.get("low")):
         text += f" [{fmt(row['low'], 3)}, {fmt(row['high'], 3)}]"
     return text
+
+
+def _repeats(run: Run, row: pd.Series) -> bool:
+    executions = row.get("executions")
+    return (pd.notna(executions) and executions > 1
+            and pd.notna(row.get(f"{run.objective}_std")))
 
 
 def _best(run: Run, best: pd.Series) -> str:

@@ -139,6 +139,8 @@ def intervals(frame: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> tuple[np
     spread_low, spread_high = _seed_spread(frame, objective, score)
     low = np.fmin(low, spread_low)
     high = np.fmax(high, spread_high)
+    if objective.endswith("accuracy"):
+        low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
     not_ok = ~frame["status"].eq("ok").to_numpy()
     low[not_ok] = np.nan
     high[not_ok] = np.nan

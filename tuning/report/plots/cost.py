@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 
 from tuning.report.plots.style import empty, figure
 
-#: Trial ids written beside at most this many front points (more would overlap).
-MAX_LABELS = 8
+#: Interval bars and trial ids only up to this many trials: beyond, they hide the points.
+MAX_DETAILED = 40
 
 
 def score_by_time(trials: pd.DataFrame, *, objective: str, maximise: bool) -> Figure:
@@ -27,18 +27,23 @@ def score_by_time(trials: pd.DataFrame, *, objective: str, maximise: bool) -> Fi
     if ok.empty:
         empty(ax, "No scored trial recorded its wall time.")
         return fig
-    low = (ok["score"] - ok["low"]).clip(lower=0).fillna(0).to_numpy()
-    high = (ok["high"] - ok["score"]).clip(lower=0).fillna(0).to_numpy()
-    ax.errorbar(ok["wall"], ok["score"], yerr=np.vstack([low, high]), linestyle="none",
-                marker="o", markersize=4, color="#31688e", ecolor="0.7", elinewidth=0.8,
-                label="trial (95% interval)")
+    detailed = len(ok) <= MAX_DETAILED
+    if detailed:
+        low = (ok["score"] - ok["low"]).clip(lower=0).fillna(0).to_numpy()
+        high = (ok["high"] - ok["score"]).clip(lower=0).fillna(0).to_numpy()
+        ax.errorbar(ok["wall"], ok["score"], yerr=np.vstack([low, high]), linestyle="none",
+                    marker="o", markersize=4, color="#31688e", ecolor="0.7", elinewidth=0.8,
+                    label="trial (95% interval)")
+    else:
+        ax.plot(ok["wall"], ok["score"], linestyle="none", marker="o", markersize=3,
+                color="#31688e", alpha=0.5, label="trial")
     front = pareto_front(ok["wall"], ok["score"], maximise)
     ax.step(front["wall"], front["score"], where="post", color="black", linestyle="--",
             linewidth=1, label="best score for the time (front)")
     best = ok.sort_values("rank").iloc[0]
     ax.plot([best["wall"]], [best["score"]], linestyle="none", marker="*", markersize=16,
             color="black", label=f"best: trial {best['trial_id']}")
-    for index in front.index[:MAX_LABELS]:
+    for index in front.index if detailed else ():
         ax.annotate(str(ok.loc[index, "trial_id"]), (ok.loc[index, "wall"], ok.loc[index, "score"]),
                     textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("wall time of the trial (s)")

@@ -68,8 +68,7 @@ def objective_heatmap(trials: pd.DataFrame, *, objective: str, maximise: bool) -
     ax.set_yticks(range(len(row_labels)), row_labels)
     ax.set_xlabel("steps_per_epoch")
     ax.set_ylabel("validation_split")
-    ax.set_title(f"{objective} by steps_per_epoch and validation_split "
-                 "(hatched: no score; xx out of memory, // skipped)", fontsize=9)
+    ax.set_title(f"{objective} by steps_per_epoch and validation_split", fontsize=10)
     return fig
 
 

@@ -21,8 +21,11 @@ def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:
     peak = pd.to_numeric(trials["peak_memory_mb"], errors="coerce")
     status = trials["status"]
     frontier = oom_frontier(trials)
-    if batch.isna().all() or (peak.isna().all() and budget_mb is None and frontier is None):
-        empty(ax, "No batch size or memory measurement was recorded.")
+    if batch.isna().all() or (peak.isna().all() and budget_mb is None):
+        text = "No memory measurement or budget was recorded."
+        if frontier is not None:
+            text += f"\nTrials ran out of memory from batch size {fmt(frontier[1])} up."
+        empty(ax, text)
         return fig
     ceiling = budget_mb if budget_mb is not None else peak.max()
     ran = status.isin(["ok", "nan", "timeout", "error"]) & peak.notna()
