@@ -36,7 +36,7 @@ def last_line(exc: BaseException) -> str:
         if "OOM" in line or "memory" in line.lower() or "Allocator" in line:
             text = line
             break
-    text = text[:300]
+    text = text.split(" on /job:")[0][:300]  # TensorFlow's device path adds nothing here
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -42,16 +42,23 @@ class Context:
         self.on_gpu = on_gpu
         self.budget = budget
         self.worker = worker
+        self._baseline: int | None = 0
 
     def reset_peak(self) -> None:
+        """Start this trial's peak: the device's counter, or the resident high-water mark
+        with the worker's resident size now as the baseline (what the budget is above)."""
         if self.on_gpu:
             memory.gpu_reset_peak(self.tf)
         else:
-            memory.reset_peak_rss()
+            self._baseline = memory.peak_rss() if memory.reset_peak_rss() else None
 
     def peak_mb(self) -> float | None:
-        peak = memory.gpu_peak(self.tf) if self.on_gpu else memory.peak_rss()
-        return None if peak is None else round(peak / 2**20, 1)
+        if self.on_gpu:
+            return round(memory.gpu_peak(self.tf) / 2**20, 1)
+        peak = memory.peak_rss()
+        if peak is None or self._baseline is None:
+            return None  # no per-trial peak where the high-water mark cannot be reset
+        return round((peak - self._baseline) / 2**20, 1)
 
     def limit(self) -> None:
         """Cap the trial's CPU memory at the budget (on a GPU the device is capped once)."""

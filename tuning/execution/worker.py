@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tuning.spec import Spec
@@ -75,9 +76,56 @@ def start_tensorflow(config: WorkerConfig):
     return tf, bool(gpus)
 
 
+def warm_up(tf) -> None:
+    """Train a throwaway model once before any budget applies.
+
+    TensorFlow creates its thread pools (and their stacks, which count against a data
+    limit) on first use; doing that here keeps them out of the first trial's budget and
+    its wall time.
+    """
+    import keras
+
+    x = tf.zeros((8, 2))
+    data = tf.data.Dataset.from_tensor_slices((x, tf.zeros((8,)))).batch(4).repeat()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(data, steps_per_epoch=2, epochs=1, validation_data=(x, tf.zeros((8,))),
+              shuffle=False, verbose=0)
+    model.evaluate(x, tf.zeros((8,)), verbose=0)
+    keras.backend.clear_session()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker if the search process dies (even by SIGKILL), so no
+    orphan goes on training for nobody."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _log_to_file(run_dir: str | None, index: int) -> None:
+    """Send the worker's own output (TensorFlow's C++ messages, a crash's stack trace) to
+    `logs/worker-N.log` in the run directory: the terminal shows one line per trial."""
+    if run_dir is None:
+        return
+    folder = Path(run_dir) / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = os.open(folder / f"worker-{index}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
+
+
 def main(config: WorkerConfig, conn) -> None:
     """Entry point of the process: answer tasks until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
+    _die_with_parent()
+    _log_to_file(config.run_dir, config.index)
     configure_environment(config)
     try:
         tf, on_gpu = start_tensorflow(config)
@@ -92,6 +140,7 @@ def main(config: WorkerConfig, conn) -> None:
     except Exception as exc:  # reported to the search, which stops with the reason
         conn.send(("fatal", f"{type(exc).__name__}: {exc}"))
         return
+    warm_up(tf)
     conn.send(("ready", {"pid": os.getpid(), "gpu": on_gpu}))
     while True:
         try:

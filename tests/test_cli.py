@@ -1,0 +1,80 @@
+"""The command line as a user meets it: exit codes, one-line errors, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_cli, spec_text
+
+BAD_RUNS = [
+    ("malformed toml", "[data\n", "not valid TOML"),
+    ("unknown key", spec_text().replace("seed = 3", "seed = 3\ncolour = 1"), "experiment.colour"),
+    ("split out of range", spec_text(splits="[1.2]"), "search.space.validation_split"),
+    ("empty list", spec_text(steps="[]"), "empty list"),
+    ("missing csv", spec_text(source="csv:gone.csv").replace(
+        "holdout = 0.2", 'holdout = 0.2\ntarget = "y"'), "gone.csv: no such file"),
+    ("builder module missing", spec_text(builder="no_such_module:build"), "model.builder"),
+    ("builder function missing", spec_text(builder="tuning.models:nothing"), "model.builder"),
+    ("too few samples", spec_text().replace("holdout = 0.2", "holdout = 0.0001"),
+     "data.holdout"),
+]
+
+
+@pytest.mark.parametrize("label,text,expected", BAD_RUNS, ids=[b[0] for b in BAD_RUNS])
+def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, label, text, expected):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    out = tmp_path / "run"
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_builder_that_fails_to_import_is_a_user_error(tmp_path):
+    (tmp_path / "broken_builder.py").write_text("import not_installed_anywhere\n\ndef build(hp, s, n):\n    pass\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text(builder="broken_builder:build"))
+    out = tmp_path / "run"
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: model.builder: importing")
+    assert not out.exists()
+
+
+def test_bad_command_line_values(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text())
+    for args, expected in ((["--memory-budget", "lots"], "--memory-budget"),
+                           (["--workers", "0"], "--workers")):
+        result = run_cli("run", str(spec), "--out", str(tmp_path / "r"), *args)
+        assert result.returncode == 2 and expected in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_validate_prints_the_grid_and_warns_when_steps_are_cut(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text(steps="[4, 5000]", splits="[0.1, 0.3]"))
+    result = run_cli("validate", str(spec))
+    assert result.returncode == 0, result.stderr
+    assert "4 grid point(s)" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("5000")]
+    assert [r[:5] for r in rows] == [["5000", "0.1", "1294", "1", "1294"],
+                                     ["5000", "0.3", "1006", "1", "1006"]]
+    assert "warning: steps_per_epoch=5000" in result.stdout
+
+
+def test_help_and_validate_do_not_import_tensorflow(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text())
+    code = ("import sys; from tuning.cli import main; main(['validate', %r]); "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'" % str(spec))
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert run_cli("--help").returncode == 0
