@@ -125,3 +125,11 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert pixels.shape[:2] == (2000, 1280)
     dark = (pixels.mean(axis=2) < 0.5).mean()
     assert 0.005 < dark < 0.5, f"{dark:.3%} dark pixels: blank or broken page"
+
+
+def test_a_run_with_no_trials_yet_still_gets_a_report(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, n_trials=2)
+    (run_dir / "trials.csv").unlink()
+    (run_dir / "curves.csv").unlink()
+    html = build_report(run_dir).read_text(encoding="utf-8")
+    assert "No trial has finished yet" in html

@@ -13,7 +13,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-LINESTYLES = ("-", "--", ":", "-.")
 #: Hatches for cells and regions that hold no score, by status.
 HATCHES = {"oom": "xx", "skipped_oom": "//", "failed": ".."}
 #: Above this many distinct values a numeric axis is cut into ranges.
