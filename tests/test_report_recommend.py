@@ -73,6 +73,14 @@ def test_nothing_scored(tmp_path: Path) -> None:
     (paragraph,) = recommend(load_run(run_dir))
     assert paragraph.startswith("No trial produced a score (1 error, 2 oom)")
     assert "The first failure says: out of memory at batch size" in paragraph
+    assert "Every trial ran out of memory" not in paragraph
+
+
+def test_all_out_of_memory_says_where_to_search(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, n_trials=3, statuses={0: "oom", 1: "oom", 2: "skipped_oom"})
+    (paragraph,) = recommend(load_run(run_dir))
+    assert ("Every trial ran out of memory, down to batch size 324 at steps_per_epoch = 4"
+            in paragraph)
 
 
 def test_repeats_show_mean_and_spread(tmp_path: Path) -> None:

@@ -197,4 +197,12 @@ def _nothing_scored(trials: pd.DataFrame) -> str:
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
     messages = trials["message"].dropna()
     reason = f" The first failure says: {messages.iloc[0]}" if not messages.empty else ""
-    return f"No trial produced a score ({summary}), so there is nothing to recommend.{reason}"
+    text = f"No trial produced a score ({summary}), so there is nothing to recommend.{reason}"
+    memory = trials[trials["status"].isin(MEMORY_FAILURES)]
+    if len(memory) == len(trials):
+        steps = pd.to_numeric(memory["steps_per_epoch"], errors="coerce").max()
+        batch = pd.to_numeric(memory["batch_size"], errors="coerce").min()
+        text += (f" Every trial ran out of memory, down to batch size {fmt(batch)} at "
+                 f"steps_per_epoch = {fmt(steps)}: search larger steps_per_epoch values or "
+                 "give each trial a larger memory budget.")
+    return text
