@@ -103,6 +103,15 @@ def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path,
     return trials_csv, curves_csv
 
 
+def read_table(path: Path):
+    """Read trials.csv or curves.csv. The status `nan` must stay a word, not a missing value:
+    only empty cells are missing."""
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"trial_id": str, "status": str}, keep_default_na=False,
+                       na_values=[""])
+
+
 def _numeric(path: Path) -> tuple[int, str]:
     """Trial ids are numbers whose zero-padding can change when max_trials does."""
     stem = path.stem.removeprefix("trial_")

@@ -1,0 +1,151 @@
+"""Failures for real: out of memory under a budget, NaN, a killed worker, a killed search.
+
+Every test runs the real command line in its own process, with real TensorFlow workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+
+from tuning.records import read_table
+
+from conftest import ROOT, run_cli, spec_text
+
+
+def _table(run_dir: Path) -> pd.DataFrame:
+    return read_table(run_dir / "trials.csv")
+
+
+def _start(spec: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "tuning", "run", str(spec), "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for(condition, timeout: float = 120.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _records(out: Path) -> list[Path]:
+    folder = out / "records"
+    return sorted(folder.glob("trial_*.json")) if folder.is_dir() else []
+
+
+def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
+    return [c for c in psutil.Process(proc.pid).children()
+            if "spawn_main" in " ".join(c.cmdline())]
+
+
+def test_budget_oom_is_recorded_skipped_and_survived(tmp_path):
+    # Wide layer: a batch of ~1000 rows needs far more than the budget, 60 rows far less.
+    text = spec_text(steps="[1, 16]", splits="[0.3, 0.1]", epochs=1) + (
+        "units = [16384]\n[resources]\nmemory_budget = \"200MiB\"\n")
+    spec = tmp_path / "mem.toml"
+    spec.write_text(text)
+    out = tmp_path / "run"
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = _table(out)
+    by_id = table.set_index("trial_id")
+    assert list(table.status) == ["oom", "skipped_oom", "ok", "ok"], table[["status", "message"]]
+    assert "out of memory" in by_id.loc["0", "message"] or "memory budget" in by_id.loc["0", "message"]
+    assert "1006" in by_id.loc["0", "message"]  # the batch size that failed
+    assert by_id.loc["1", "batch_size"] > by_id.loc["0", "batch_size"]
+    assert "not run" in by_id.loc["1", "message"] and by_id.loc["1", "wall_s"] == 0
+    assert (table.memory_budget_mb == 200).all()
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_nan_loss_stops_at_once_and_the_search_goes_on(tmp_path):
+    spec = tmp_path / "nan.toml"
+    text = spec_text(source="sklearn:diabetes", steps="[8]", epochs=3).replace(
+        "[model]\n", '[model]\ntask = "regression"\n')
+    spec.write_text(text + "learning_rate = [1e12, 1e-3]\n")
+    out = tmp_path / "run"
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = _table(out).set_index("learning_rate")
+    bad = table.loc[1e12]
+    assert bad.status == "nan" and "NaN or infinite" in bad.message
+    assert table.loc[1e-3].status == "ok"
+
+
+def test_killed_worker_is_recorded_and_replaced(tmp_path):
+    # First trial is long (batch 1, thousands of steps), the second short.
+    spec = tmp_path / "kill.toml"
+    spec.write_text(spec_text(steps="[5000, 4]", epochs=30))
+    out = tmp_path / "run"
+    proc = _start(spec, out)
+    _wait_for(lambda: (out / "tuner").is_dir() and list((out / "tuner").glob("trial_0*")),
+              what="the first trial to start")
+    time.sleep(1.0)
+    workers = _workers(proc)
+    assert len(workers) == 1
+    workers[0].kill()
+    stdout, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 0, stderr
+    table = _table(out)
+    assert list(table.status) == ["error", "ok"]
+    assert "SIGKILL" in table.message[0]
+
+
+def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
+    spec = tmp_path / "resume.toml"
+    spec.write_text(spec_text(steps="[2, 4, 8, 16, 32]", epochs=4))
+    out = tmp_path / "run"
+    proc = _start(spec, out)
+    _wait_for(lambda: len(_records(out)) >= 2, what="two finished trials")
+
+    second = run_cli("run", str(spec), "--out", str(out))  # a second search on the same dir
+    assert second.returncode == 2 and "another search is running" in second.stderr
+
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    kept = {p.name: p.stat().st_mtime_ns for p in _records(out)}
+    assert len(kept) >= 2
+
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"resuming: {len(kept)} finished trial(s) kept" in result.stdout
+    table = _table(out)
+    assert len(table) == 5 and table.trial_id.is_unique and (table.status == "ok").all()
+    for name, mtime in kept.items():  # finished trials were not trained again
+        assert (out / "records" / name).stat().st_mtime_ns == mtime
+    curves = read_table(out / "curves.csv")
+    assert (curves.groupby("trial_id").epoch.count() == 4).all()
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
+    spec = tmp_path / "interrupt.toml"
+    spec.write_text(spec_text(steps="[2, 4, 8]", epochs=4))
+    out = tmp_path / "run"
+    proc = _start(spec, out)
+    _wait_for(lambda: len(_records(out)) >= 1, what="one finished trial")
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "run the same command to resume" in stderr
+    assert not _workers_left(proc)
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert len(_table(out)) == 3
+
+
+def _workers_left(proc: subprocess.Popen) -> bool:
+    try:
+        return bool(psutil.Process(proc.pid).children())
+    except psutil.NoSuchProcess:
+        return False
