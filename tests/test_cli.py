@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
 
+import pytest
 from conftest import run_cli, spec_text
 
 BAD_RUNS = [
@@ -34,7 +36,8 @@ def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, label, text
 
 
 def test_builder_that_fails_to_import_is_a_user_error(tmp_path):
-    (tmp_path / "broken_builder.py").write_text("import not_installed_anywhere\n\ndef build(hp, s, n):\n    pass\n")
+    (tmp_path / "broken_builder.py").write_text(
+        "import not_installed_anywhere\n\ndef build(hp, s, n):\n    pass\n")
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_text(builder="broken_builder:build"))
     out = tmp_path / "run"
@@ -69,11 +72,8 @@ def test_validate_prints_the_grid_and_warns_when_steps_are_cut(tmp_path):
 def test_help_and_validate_do_not_import_tensorflow(tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_text())
-    code = ("import sys; from tuning.cli import main; main(['validate', %r]); "
-            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'" % str(spec))
-    import subprocess
-    import sys
-
+    code = (f"import sys; from tuning.cli import main; main(['validate', {str(spec)!r}]); "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr

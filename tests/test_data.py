@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import spec_text
 
 from tuning.data import load_dataset
 from tuning.errors import UserError
 from tuning.spec import load_spec
-
-from conftest import spec_text
 
 
 def _sorted_csv(path, n=300, classes=3):
@@ -77,6 +76,7 @@ def test_bad_csv_data_is_named(tmp_path, write_spec, csv, extra, expected):
 
 
 def test_missing_csv_file_is_named(write_spec):
-    text = spec_text(source="csv:nowhere.csv").replace("holdout = 0.2", 'holdout = 0.2\ntarget = "y"')
+    text = spec_text(source="csv:nowhere.csv").replace(
+        "holdout = 0.2", 'holdout = 0.2\ntarget = "y"')
     with pytest.raises(UserError, match="nowhere.csv: no such file"):
         load_dataset(load_spec(write_spec(text)))

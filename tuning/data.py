@@ -132,7 +132,9 @@ def _encode_labels(where: str, y: np.ndarray, task: str) -> tuple[np.ndarray, in
         raise UserError(where, "the target holds missing values")
     classes, encoded = np.unique(y, return_inverse=True)
     if len(classes) < 2:
-        raise UserError(where, f"a classification target needs two classes or more, found {len(classes)}")
+        raise UserError(
+            where, f"a classification target needs two classes or more, found {len(classes)}"
+        )
     return encoded.astype(np.int32), len(classes)
 
 

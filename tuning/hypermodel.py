@@ -138,7 +138,9 @@ class StepsHyperModel(kt.HyperModel):
         best.restore(model)
         return self.score(model, run, x_hold, y_hold)
 
-    def score(self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray) -> dict:
+    def score(
+        self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray
+    ) -> dict:
         """Metrics at the best epoch plus the holdout scores of the restored weights."""
         metric = self.spec.model.metric
         holdout = model.evaluate(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras_tuner as kt
 from keras_tuner.src.tuners.gridsearch import LinkedList
 
-from tuning.spec import Spec
 from tuning.space import grid_points
+from tuning.spec import Spec
 
 #: A failed trial is a result, not a reason to stop: never end the search on failures.
 _NEVER = 10**9

@@ -40,5 +40,6 @@ def grid_points(space: tuple[Dimension, ...]) -> list[dict[str, Any]]:
         base = dict(zip((d.name for d in free), combo))
         conditional = [d for d in space if d.when and base.get(d.when.parent) in d.when.values]
         for extra in itertools.product(*(d.endpoints() for d in conditional)):
-            points.append({**base, **dict(zip((d.name for d in conditional), extra))})
+            names = (d.name for d in conditional)
+            points.append({**base, **dict(zip(names, extra))})
     return points

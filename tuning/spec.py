@@ -7,10 +7,11 @@ Every check names the key it is about, so a user sees `error: search.space.valid
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from tuning.errors import UserError
 from tuning.sizes import parse_size
@@ -367,7 +368,7 @@ def _parse_dimension(name: str, value: Any) -> Dimension:
         raise UserError(f"{key}.step", f"expected a number, got {step!r}")
     if step is not None and step <= 0:
         raise UserError(f"{key}.step", f"must be positive, got {step}")
-    integer = all(isinstance(v, int) for v in (low, high)) and (step is None or isinstance(step, int))
+    integer = all(isinstance(v, int) for v in (low, high, step if step is not None else 0))
     return Dimension(
         name=name, low=low, high=high, sampling=sampling, step=step, integer=integer, when=when
     )
@@ -422,9 +423,8 @@ def _check_dimension(dim: Dimension, names: list[str]) -> None:
         for v in ends:
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
                 raise UserError(key, f"values must be positive numbers, got {v!r}")
-    elif dim.name == "shuffle":
-        if not all(isinstance(v, bool) for v in ends):
-            raise UserError(key, "values must be true or false")
+    elif dim.name == "shuffle" and not all(isinstance(v, bool) for v in ends):
+        raise UserError(key, "values must be true or false")
     for v in ends:
         if isinstance(v, float) and not math.isfinite(v):
             raise UserError(key, f"values must be finite, got {v!r}")

@@ -49,7 +49,10 @@ def classify_death(exitcode: int | None, under_budget: bool) -> tuple[str, str]:
     if exitcode is None:
         return "error", "worker process vanished"
     if exitcode < 0:
-        sig = signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else -exitcode
+        try:
+            sig = signal.Signals(-exitcode).name
+        except ValueError:
+            sig = f"signal {-exitcode}"
         if exitcode == -signal.SIGKILL:
             status = "oom" if under_budget else "error"
             why = "killed (SIGKILL: the kernel's OOM killer, or a kill from outside)"

@@ -129,9 +129,8 @@ def _start(spec: Spec, options: RunOptions, hypermodel):
 def _finalise(spec: Spec, run_dir: Path, hp_names: list[str]) -> None:
     """Tables and report, whatever happened: they are rebuilt from the records alone."""
     records.write_tables(run_dir, spec.model.metric, hp_names)
-    try:
-        from tuning.report import build_report
-    except ImportError:
-        return
+    from tuning.report import build_index, build_report
+
     path = build_report(run_dir)
+    build_index(run_dir.parent)
     print(f"report: {path}")

@@ -62,7 +62,8 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress) -> None:
             if saved is not None:  # finished before a crash, never reported to the Oracle
                 finish(ctx, trial, saved["row"], progress, resumed=True)
                 continue
-            row = {"trial_id": trial.trial_id, **plan_columns(ctx.hypermodel, trial.hyperparameters)}
+            hp = trial.hyperparameters
+            row = {"trial_id": trial.trial_id, **plan_columns(ctx.hypermodel, hp)}
             blocker = frontier.blocking_batch(trial.hyperparameters.values, row["batch_size"])
             if blocker is None and ctx.probe_oom_batch and row["batch_size"] >= ctx.probe_oom_batch:
                 blocker = ctx.probe_oom_batch

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
+import statistics
 import time
 from typing import Any
 
@@ -151,7 +152,5 @@ def summarise(runs: list[FitRun], scores: list[dict[str, float]], metric: str) -
             values = [s[key] for s in scores]
             out[key] = sum(values) / len(values)
         held = [s[f"holdout_{metric}"] for s in scores]
-        mean = sum(held) / len(held)
-        spread = math.sqrt(sum((v - mean) ** 2 for v in held) / (len(held) - 1)) if len(held) > 1 else None
-        out[f"holdout_{metric}_std"] = spread
+        out[f"holdout_{metric}_std"] = statistics.stdev(held) if len(held) > 1 else None
     return out

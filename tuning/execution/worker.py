@@ -12,7 +12,6 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tuning.spec import Spec
 
@@ -134,6 +133,7 @@ def main(config: WorkerConfig, conn) -> None:
         from tuning.data import load_dataset
         from tuning.execution.trial import Context, run_trial
         from tuning.hypermodel import StepsHyperModel
+        from tuning.tensorboard_log import log_trial
 
         hypermodel = StepsHyperModel(config.spec, load_dataset(config.spec))
         ctx = Context(tf, on_gpu, config.memory_budget, config.index)
@@ -151,17 +151,11 @@ def main(config: WorkerConfig, conn) -> None:
             return
         _, trial_id, hp_config, seed = task
         hp = kt.HyperParameters.from_config(hp_config)
-        result = run_trial(hypermodel, hp, trial_id, seed, config.spec.search.executions_per_trial, ctx)
+        repeats = config.spec.search.executions_per_trial
+        result = run_trial(hypermodel, hp, trial_id, seed, repeats, ctx)
         if config.run_dir is not None and result["row"]["status"] == "ok":
-            _log_tensorboard(config.run_dir, result, hp.values)
+            log_trial(Path(config.run_dir), result["row"], result["curves"], hp.values)
         conn.send(("result", result))
         if result["row"]["status"] == "oom":
             return
 
-
-def _log_tensorboard(run_dir: str, result: dict[str, Any], values: dict[str, Any]) -> None:
-    try:
-        from tuning.tensorboard_log import log_trial
-    except ImportError:
-        return
-    log_trial(run_dir, result["row"], result["curves"], values)
