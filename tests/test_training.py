@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import counting_builder
 import keras_tuner as kt
 import numpy as np
 import pytest
+from conftest import spec_text
 
-import counting_builder
 from tuning.data import load_dataset
 from tuning.hypermodel import StepsHyperModel
 from tuning.spec import load_spec
-
-from conftest import spec_text
 
 
 def _fit(write_spec, steps: int, split: float, **spec_kwargs):
