@@ -103,7 +103,7 @@ class StepsHyperModel(kt.HyperModel):
         x_train, y_train, x_val, y_val, x_hold, y_hold = self.dataset.split(
             float(hp.get("validation_split"))
         )
-        stream = _stream(
+        stream = make_stream(
             x_train,
             y_train,
             trial_plan,
@@ -170,7 +170,7 @@ def _value(hp: kt.HyperParameters, name: str, default):
     return hp.values.get(name, default)
 
 
-def _stream(
+def make_stream(
     x: np.ndarray, y: np.ndarray, trial_plan: Plan, shuffle: bool, seed: int
 ) -> tf.data.Dataset:
     """An endless batched stream whose every `steps_per_epoch` batches are one epoch.
