@@ -49,7 +49,7 @@ epochs = 10
 
 [search]
 tuner = "grid"                      # grid | random | bayesian | hyperband
-# max_trials = 20                   # the most trials to run (random, bayesian: default 10)
+# max_trials = 20                   # the most trials to run (random, bayesian: default 20)
 objective = "holdout_accuracy"      # holdout_<metric>, holdout_loss, val_<metric> or val_loss
 
 [search.space]
