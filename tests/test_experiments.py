@@ -1,0 +1,88 @@
+"""Every shipped experiment is a working example: it validates, its data loads, its measured
+run time is written down, and the user builder it shows off handles its conditional names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from tuning.builders import load_builder
+from tuning.data import load_dataset
+from tuning.space import declare_space
+from tuning.spec import load_spec
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+SPECS = sorted(EXPERIMENTS.glob("*.toml"))
+
+
+def test_the_shipped_experiments_are_there() -> None:
+    names = {p.stem for p in SPECS}
+    assert {"digits", "digits_cnn_stream", "breast_cancer", "diabetes", "wine_csv",
+            "memory"} <= names
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_validates_from_the_command_line(spec: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "tuning", "validate", str(spec)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("ok: spec and data are valid")
+
+
+@pytest.mark.parametrize("spec", [p for p in SPECS if p.stem != "digits"], ids=lambda p: p.stem)
+def test_states_its_measured_run_time(spec: Path) -> None:
+    assert "# Measured:" in spec.read_text()
+
+
+def test_csv_experiment_loads_through_csv() -> None:
+    spec = load_spec(EXPERIMENTS / "wine_csv.toml")
+    assert spec.data.source.startswith("csv:") and spec.data.target == "cultivar"
+    dataset = load_dataset(spec)
+    assert dataset.n_outputs == 3
+    assert len(dataset.x_pool) + len(dataset.x_holdout) == 178
+    assert dataset.input_shape == (13,)
+    assert (EXPERIMENTS / "data" / "wine.csv").stat().st_size < 200_000
+
+
+def test_memory_experiments_search_one_wide_model_under_one_budget() -> None:
+    partition = load_spec(EXPERIMENTS / "memory.toml")
+    stream = load_spec(EXPERIMENTS / "memory_stream.toml")
+    assert partition.resources.memory_budget == stream.resources.memory_budget is not None
+    assert (partition.budget.semantics, stream.budget.semantics) == ("partition", "stream")
+    assert partition.search.dimension("units") == stream.search.dimension("units")
+
+
+def test_stream_experiment_is_bounded_by_steps_and_epochs() -> None:
+    spec = load_spec(EXPERIMENTS / "digits_cnn_stream.toml")
+    steps = spec.search.dimension("steps_per_epoch").values
+    budget = spec.budget
+    assert budget.semantics == "stream" and budget.max_steps is not None
+    bound_by = {"epochs" if s * budget.epochs <= budget.max_steps else "max_steps" for s in steps}
+    assert bound_by == {"epochs", "max_steps"}
+
+
+def test_user_builder_follows_its_conditional_hyperparameters() -> None:
+    spec = load_spec(EXPERIMENTS / "breast_cancer.toml")
+    builder = load_builder(spec)
+    dataset = load_dataset(spec)
+    x, y, *_ = dataset.split(0.2)
+    for regularizer, extra in (("none", {}), ("dropout", {"dropout": 0.5}), ("l2", {"l2": 1e-3})):
+        hp = kt.HyperParameters()
+        declare_space(hp, spec.search.space)
+        hp.values["regularizer"] = regularizer
+        hp.values.update(extra)
+        active = {name for name in ("dropout", "l2") if hp.is_active(name)}
+        assert active == set(extra)
+        model = builder(hp, dataset.input_shape, dataset.n_outputs)
+        kinds = {type(layer).__name__ for layer in model.layers}
+        assert ("Dropout" in kinds) == (regularizer == "dropout")
+        assert bool(model.losses) == (regularizer == "l2")
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        history = model.fit(x, y, batch_size=64, epochs=2, verbose=0)
+        assert np.isfinite(history.history["loss"]).all()
