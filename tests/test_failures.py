@@ -149,3 +149,26 @@ def _workers_left(proc: subprocess.Popen) -> bool:
         return bool(psutil.Process(proc.pid).children())
     except psutil.NoSuchProcess:
         return False
+
+
+def test_probe_first_turns_known_failures_into_skipped_trials(tmp_path):
+    text = spec_text(steps="[1, 16]", splits="[0.3]", epochs=1).replace(
+        'tuner = "grid"', 'tuner = "grid"\nprobe = true') + (
+        "units = [16384]\n[resources]\nmemory_budget = \"200MiB\"\n")
+    spec = tmp_path / "probe.toml"
+    spec.write_text(text)
+    out = tmp_path / "run"
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "probe: batch 1006 oom" in result.stdout
+    table = _table(out)
+    assert list(table.status) == ["skipped_oom", "ok"]  # the big batch never trained
+
+
+def test_probe_command_prints_the_frontier(tmp_path):
+    spec = tmp_path / "fits.toml"
+    spec.write_text(spec_text(steps="[4, 16]", splits="[0.2]"))
+    result = run_cli("probe", str(spec))
+    assert result.returncode == 0, result.stderr
+    assert "batch    288  ok" in result.stdout
+    assert "every batch the search needs fits (up to 288)" in result.stdout

@@ -26,7 +26,8 @@ def test_frontier_rebuilt_from_records_counts_only_real_failures():
         {"status": "skipped_oom", "batch_size": 100, "units": 8, "steps_per_epoch": 4},
         {"status": "ok", "batch_size": 50, "units": 8, "steps_per_epoch": 8},
     ]
-    frontier = Frontier.from_rows(rows, ["steps_per_epoch", "units"])
+    frontier = Frontier()
+    frontier.merge_rows(rows, ["steps_per_epoch", "units"])
     assert frontier.blocking_batch({"units": 8}, 400) == 400
     assert frontier.blocking_batch({"units": 8}, 399) is None
 

@@ -33,12 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--memory-budget", metavar="SIZE",
                      help="per-trial memory cap: 512MiB, 2GiB, 1.5GB or bytes")
     run.add_argument("--fresh", action="store_true", help="discard earlier results and start over")
+    run.add_argument("--if-unfinished", action="store_true",
+                     help="do nothing when the run directory holds a finished search")
 
     validate = sub.add_parser("validate", help="check a spec and its data without training")
     validate.add_argument("spec")
 
     report = sub.add_parser("report", help="rebuild report.html/report.md from a run directory")
     report.add_argument("run_dir")
+
+    index = sub.add_parser("index", help="rebuild the index of every run in a results folder")
+    index.add_argument("results_dir", nargs="?", default="results")
 
     probe = sub.add_parser("probe", help="find the out-of-memory frontier with short probes")
     probe.add_argument("spec")
@@ -84,10 +89,13 @@ def _load(args: argparse.Namespace):
 
 def _run(args: argparse.Namespace) -> int:
     from tuning.execution.run import RunOptions, run_search
-    from tuning.rundir import default_run_dir
+    from tuning.rundir import default_run_dir, is_finished
 
     spec = _load(args)
     run_dir = Path(args.out) if args.out else default_run_dir(spec)
+    if args.if_unfinished and not args.fresh and is_finished(run_dir):
+        print(f"{spec.name}: finished already in {run_dir} (use --fresh to run it again)")
+        return EXIT_OK
     options = RunOptions(
         run_dir=run_dir,
         workers=spec.resources.workers,
@@ -116,6 +124,16 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _index(args: argparse.Namespace) -> int:
+    from tuning.report import build_index
+
+    results = Path(args.results_dir)
+    if not results.is_dir():
+        raise UserError(str(results), "no such folder")
+    print(f"index: {build_index(results)}")
+    return EXIT_OK
+
+
 def _probe(args: argparse.Namespace) -> int:
     from tuning.execution.probe import probe_frontier
 
@@ -131,4 +149,5 @@ def _new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _run, "validate": _validate, "report": _report, "probe": _probe, "new": _new}
+_COMMANDS = {"run": _run, "validate": _validate, "report": _report, "index": _index,
+             "probe": _probe, "new": _new}

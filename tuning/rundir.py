@@ -97,6 +97,12 @@ def clear(run_dir: Path) -> None:
             path.unlink()
 
 
+def is_finished(run_dir: Path) -> bool:
+    """True when the directory holds a search that ran to its end."""
+    path = run_dir / STATE_FILE
+    return path.is_file() and json.loads(path.read_text()).get("state") == "finished"
+
+
 def write_state(run_dir: Path, **fields: Any) -> None:
     """Merge `fields` into run.json."""
     path = run_dir / STATE_FILE

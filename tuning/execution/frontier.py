@@ -38,12 +38,9 @@ class Frontier:
         known = self._smallest_oom.get(model_signature(values))
         return known if known is not None and batch_size >= known else None
 
-    @classmethod
-    def from_rows(cls, rows: list[dict[str, Any]], hp_names: list[str]) -> Frontier:
-        """Rebuild from the records of a run being resumed (only real `oom` rows count)."""
-        frontier = cls()
+    def merge_rows(self, rows: list[dict[str, Any]], hp_names: list[str]) -> None:
+        """Learn from the records of a run being resumed (only real `oom` rows count)."""
         for row in rows:
             if row.get("status") == "oom" and row.get("batch_size"):
                 values = {n: row.get(n.replace("/", "_")) for n in hp_names}
-                frontier.record_oom(values, int(row["batch_size"]))
-        return frontier
+                self.record_oom(values, int(row["batch_size"]))

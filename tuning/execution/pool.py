@@ -25,9 +25,10 @@ class WorkerStartError(RuntimeError):
 
 @dataclass
 class Task:
+    """One piece of work for a worker: `message` is what it receives (a trial or a probe)."""
+
     trial_id: str
-    hp_config: dict
-    seed: int
+    message: tuple
     row: dict[str, Any]  # what is known before training, for a record if the worker dies
     started: float = field(default_factory=time.monotonic)
 
@@ -96,7 +97,7 @@ class WorkerPool:
 
     def submit(self, worker: Worker, task: Task) -> None:
         worker.task = task
-        worker.conn.send(("trial", task.trial_id, task.hp_config, task.seed))
+        worker.conn.send(task.message)
 
     def wait(self, timeout: float | None = None) -> list[tuple[Task, dict[str, Any]]]:
         """Block until at least one busy worker reports (or dies); returns (task, result)."""

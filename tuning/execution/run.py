@@ -88,7 +88,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
 
         progress = Progress(spec.search.objective, ctx.hp_names,
                             expected_trials(spec, options.max_trials), options.workers)
-        drive(ctx, pool, progress)
+        drive(ctx, pool, progress, _probed_frontier(spec, pool, hypermodel, dataset))
         rundir.write_state(run_dir, state="finished", finished=rundir.now())
         return 0
     except KeyboardInterrupt:
@@ -124,6 +124,26 @@ def _start(spec: Spec, options: RunOptions, hypermodel):
     pool.start()
     return pool, SearchContext(spec, options.run_dir, hypermodel, oracle, tuner.tuner_id,
                                hp_names)
+
+
+def _probed_frontier(spec: Spec, pool, hypermodel, dataset):
+    """With `search.probe = true`, probe each model first; its failures seed the frontier."""
+    from tuning.execution.frontier import Frontier
+    from tuning.execution.probe import find_frontier, model_points
+
+    frontier = Frontier()
+    if not spec.search.probe:
+        return frontier
+    for point, max_batch in model_points(spec, dataset):
+        print(f"probing batch sizes up to {max_batch} ...", flush=True)
+        found = find_frontier(pool, hypermodel, point, max_batch, on_probe=_print_probe)
+        if found.smallest_oom is not None:
+            frontier.record_oom(point, found.smallest_oom)
+    return frontier
+
+
+def _print_probe(row: dict) -> None:
+    print(f"  probe: batch {row['batch_size']} {row['status']}", flush=True)
 
 
 def _finalise(spec: Spec, run_dir: Path, hp_names: list[str]) -> None:

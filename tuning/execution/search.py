@@ -35,7 +35,6 @@ class SearchContext:
     oracle: Any
     tuner_id: str
     hp_names: list[str]
-    probe_oom_batch: int | None = None
 
 
 def trial_seed(spec: Spec, trial_id: str) -> int:
@@ -43,11 +42,16 @@ def trial_seed(spec: Spec, trial_id: str) -> int:
     return zlib.crc32(f"{spec.seed}:{trial_id}".encode()) & 0x7FFFFFFF
 
 
-def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress) -> None:
-    """Run trials until the Oracle says the search is over; every trial ends in a record."""
+def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
+          frontier: Frontier | None = None) -> None:
+    """Run trials until the Oracle says the search is over; every trial ends in a record.
+
+    `frontier` holds what is already known to run out of memory (from probes); the records
+    of an earlier run of the same search add to it."""
     spec, oracle = ctx.spec, ctx.oracle
     kept = [t["row"] for t in records.read_trials(ctx.run_dir)]
-    frontier = Frontier.from_rows(kept, ctx.hp_names)
+    frontier = frontier or Frontier()
+    frontier.merge_rows(kept, ctx.hp_names)
     progress.resume(len(kept))
     stopped = False
     while True:
@@ -64,9 +68,7 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress) -> None:
                 continue
             hp = trial.hyperparameters
             row = {"trial_id": trial.trial_id, **plan_columns(ctx.hypermodel, hp)}
-            blocker = frontier.blocking_batch(trial.hyperparameters.values, row["batch_size"])
-            if blocker is None and ctx.probe_oom_batch and row["batch_size"] >= ctx.probe_oom_batch:
-                blocker = ctx.probe_oom_batch
+            blocker = frontier.blocking_batch(hp.values, row["batch_size"])
             if blocker is not None:
                 row.update(
                     status="skipped_oom",
@@ -78,8 +80,8 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress) -> None:
                 records.write_trial(ctx.run_dir, row, [])
                 finish(ctx, trial, row, progress)
                 continue
-            pool.submit(worker, Task(trial.trial_id, trial.hyperparameters.get_config(),
-                                     trial_seed(spec, trial.trial_id), row))
+            message = ("trial", trial.trial_id, hp.get_config(), trial_seed(spec, trial.trial_id))
+            pool.submit(worker, Task(trial.trial_id, message, row))
             progress.started(row)
         if not pool.busy():
             if stopped:

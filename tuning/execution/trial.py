@@ -110,7 +110,7 @@ def run_trial(
                         for c in hypermodel.last_run.curves
                     ]
             del model
-            keras.backend.clear_session()
+            keras.backend.clear_session(free_memory=False)  # one gc.collect, below, suffices
     except TrialFailure as failure:
         status, message = failure.status, failure.message
     except Exception as exc:  # every failure becomes a record; none may end the worker silently
