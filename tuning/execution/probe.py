@@ -167,13 +167,13 @@ def probe_frontier(spec: Spec) -> str:
     from tuning.execution.run import prepare, threads_per_worker
     from tuning.execution.worker import WorkerConfig
 
-    dataset, hypermodel = prepare(spec)
+    prepared = prepare(spec)
     budget = spec.resources.memory_budget
     pool = WorkerPool(WorkerConfig(spec, 0, threads_per_worker(1), budget), 1)
     pool.start()
     try:
-        results = [find_frontier(pool, hypermodel, point, batch)
-                   for point, batch in model_points(spec, dataset)]
+        results = [find_frontier(pool, prepared.hypermodel, point, batch)
+                   for point, batch in model_points(spec, prepared.dataset)]
     finally:
         pool.close()
-    return describe(spec, dataset, results, budget)
+    return describe(spec, prepared.dataset, results, budget)
