@@ -27,14 +27,38 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run (or resume) the search of a spec")
     run.add_argument("spec", help="experiment spec (TOML)")
-    run.add_argument("--out", help="run directory (default: results/<experiment name>)")
-    run.add_argument("--max-trials", type=int, help="stop after this many trials")
     run.add_argument("--workers", type=int, help="worker processes training at once")
-    run.add_argument("--memory-budget", metavar="SIZE",
-                     help="per-trial memory cap: 512MiB, 2GiB, 1.5GB or bytes")
-    run.add_argument("--fresh", action="store_true", help="discard earlier results and start over")
+    _run_options(run)
     run.add_argument("--if-unfinished", action="store_true",
                      help="do nothing when the run directory holds a finished search")
+
+    distributed = sub.add_parser(
+        "distributed", help="a keras-tuner chief and N worker processes on this machine")
+    distributed.add_argument("spec")
+    distributed.add_argument("--workers", type=int, default=2, help="worker processes")
+    _run_options(distributed)
+    distributed.add_argument("--host", default="127.0.0.1", help="address the chief listens on")
+    distributed.add_argument("--port", type=int, help="port of the chief (default: a free one)")
+
+    chief = sub.add_parser("chief", help="serve the search's Oracle to workers (keras-tuner's "
+                                         "chief); ends when every trial has ended")
+    chief.add_argument("spec")
+    _run_options(chief)
+    chief.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    chief.add_argument("--port", type=int, required=True)
+    chief.add_argument("--dead-after", type=float, default=60.0, metavar="SECONDS",
+                       help="end the trial of a worker silent this long")
+
+    worker = sub.add_parser("worker", help="train the trials of a chief (on any machine that "
+                                           "shares the run directory)")
+    worker.add_argument("spec")
+    worker.add_argument("--out", help="the run directory shared with the chief")
+    worker.add_argument("--oracle", required=True, metavar="HOST:PORT", help="the chief")
+    worker.add_argument("--tuner-id", required=True, help="a name unique to this worker")
+    worker.add_argument("--workers", type=int, help="trial processes on this machine")
+    worker.add_argument("--threads", type=int, help="TensorFlow threads per trial process")
+    worker.add_argument("--memory-budget", metavar="SIZE")
+    worker.add_argument("--max-trials", type=int, help="the chief's trial cap (for progress)")
 
     validate = sub.add_parser("validate", help="check a spec and its data without training")
     validate.add_argument("spec")
@@ -53,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("name")
     new.add_argument("--dir", default="experiments", help="where to write it")
     return parser
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", help="run directory (default: results/<experiment name>)")
+    parser.add_argument("--max-trials", type=int, help="stop after this many trials")
+    parser.add_argument("--memory-budget", metavar="SIZE",
+                        help="per-trial memory cap: 512MiB, 2GiB, 1.5GB or bytes")
+    parser.add_argument("--fresh", action="store_true",
+                        help="discard earlier results and start over")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,23 +120,56 @@ def _load(args: argparse.Namespace):
     return replace(spec, resources=resources)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from tuning.execution.run import RunOptions, run_search
-    from tuning.rundir import default_run_dir, is_finished
+def _options(args: argparse.Namespace, spec):
+    from tuning.execution.run import RunOptions
+    from tuning.rundir import default_run_dir
 
-    spec = _load(args)
-    run_dir = Path(args.out) if args.out else default_run_dir(spec)
-    if args.if_unfinished and not args.fresh and is_finished(run_dir):
-        print(f"{spec.name}: finished already in {run_dir} (use --fresh to run it again)")
-        return EXIT_OK
-    options = RunOptions(
-        run_dir=run_dir,
+    return RunOptions(
+        run_dir=Path(args.out) if args.out else default_run_dir(spec),
         workers=spec.resources.workers,
         memory_budget=spec.resources.memory_budget,
-        max_trials=args.max_trials,
-        fresh=args.fresh,
+        max_trials=getattr(args, "max_trials", None),
+        fresh=getattr(args, "fresh", False),
+        threads=getattr(args, "threads", None),
     )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tuning.execution.run import run_search
+    from tuning.rundir import is_finished
+
+    spec = _load(args)
+    options = _options(args, spec)
+    if args.if_unfinished and not args.fresh and is_finished(options.run_dir):
+        print(f"{spec.name}: finished already in {options.run_dir} (--fresh runs it again)")
+        return EXIT_OK
     return run_search(spec, options)
+
+
+def _distributed(args: argparse.Namespace) -> int:
+    from tuning.execution.distributed import supervise
+
+    spec = _load(args)
+    if args.workers < 1:
+        raise UserError("--workers", f"must be at least 1, got {args.workers}")
+    return supervise(args.spec, _options(args, spec), args.workers, args.host, args.port)
+
+
+def _chief(args: argparse.Namespace) -> int:
+    from tuning.execution.distributed import run_chief
+
+    spec = _load(args)
+    return run_chief(spec, _options(args, spec), args.host, args.port, args.dead_after)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from tuning.execution.distributed import run_worker
+
+    spec = _load(args)
+    host, _, port = args.oracle.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError("--oracle", f"expected HOST:PORT, got {args.oracle!r}")
+    return run_worker(spec, _options(args, spec), args.tuner_id, host, int(port))
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -150,4 +216,5 @@ def _new(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"run": _run, "validate": _validate, "report": _report, "index": _index,
-             "probe": _probe, "new": _new}
+             "probe": _probe, "new": _new, "distributed": _distributed, "chief": _chief,
+             "worker": _worker}
