@@ -32,6 +32,7 @@ class RunOptions:
     memory_budget: int | None = None
     max_trials: int | None = None
     fresh: bool = False
+    threads: int | None = None  # per worker process; default: the cores shared out
 
 
 @dataclass
@@ -126,7 +127,8 @@ def start_pool(prepared: Prepared, options: RunOptions, workers: int):
     from tuning.execution.pool import WorkerPool
     from tuning.execution.worker import WorkerConfig
 
-    config = WorkerConfig(spec=prepared.spec, index=0, threads=threads_per_worker(workers),
+    threads = options.threads or threads_per_worker(workers)
+    config = WorkerConfig(spec=prepared.spec, index=0, threads=threads,
                           memory_budget=options.memory_budget, run_dir=str(options.run_dir))
     pool = WorkerPool(config, workers, prepared.spec.resources.trial_timeout_s)
     print(f"starting {workers} worker(s) ...", flush=True)

@@ -1,0 +1,172 @@
+"""Several processes or machines on one search, through keras-tuner's chief/worker mode.
+
+The chief holds the Oracle and answers over gRPC (`KERASTUNER_ORACLE_IP`/`_PORT`); each worker
+(`KERASTUNER_TUNER_ID`) runs the same loop and worker pool as a local search, writing its
+records into the shared run directory. keras-tuner has no heartbeat, so a dead worker's trial
+would hang the chief forever: workers touch a heartbeat file, and the chief ends the trial of
+any worker that falls silent, as an `error` record. Locally, `distributed` also restarts a
+worker that dies, under its own id, so the chief hands it back its trial to run again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tuning import records
+from tuning.execution.run import (
+    Prepared,
+    RunOptions,
+    make_tuner,
+    prepare,
+    run_directory,
+    search_with_pool,
+)
+from tuning.spec import Spec
+
+HEARTBEATS = "heartbeats"
+HEARTBEAT_EVERY_S = 5.0
+#: A worker whose heartbeat is older than this is taken for dead (and its trial ended).
+DEAD_AFTER_S = 60.0
+MAX_RESTARTS = 3
+
+
+def oracle_env(tuner_id: str, host: str, port: int) -> dict[str, str]:
+    """The environment keras-tuner reads to join a chief."""
+    return {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
+            "KERASTUNER_ORACLE_PORT": str(port)}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
+              dead_after_s: float = DEAD_AFTER_S) -> int:
+    """Serve the Oracle until every trial has ended; then the tables and the report."""
+    prepared = prepare(spec)
+    os.environ.update(oracle_env("chief", host, port))
+    with run_directory(prepared, options) as run_dir:
+        tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
+        print(f"chief listening on {host}:{port}; start workers with: python -m tuning "
+              f"worker {spec.path} --out {run_dir} --oracle {host}:{port} --tuner-id NAME",
+              flush=True)
+        watchdog = threading.Thread(target=_watch, args=(tuner.oracle, prepared, run_dir,
+                                                         dead_after_s), daemon=True)
+        watchdog.start()
+        tuner.search()  # keras-tuner's chief: blocks until every worker has been stopped
+    return 0
+
+
+def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: int) -> int:
+    """Join the chief at host:port and train its trials in local worker processes."""
+    prepared = prepare(spec)
+    os.environ.update(oracle_env(tuner_id, host, port))
+    tuner = make_tuner(prepared, options.run_dir, options.max_trials, fresh=False)
+    slots = [f"{tuner_id}-w{i}" for i in range(options.workers)]
+    beat = threading.Thread(target=_heartbeat, args=(options.run_dir, slots), daemon=True)
+    beat.start()
+    search_with_pool(prepared, options, tuner.oracle, tuner_id, options.workers)
+    records.write_tables(options.run_dir, spec.model.metric, prepared.hp_names)
+    return 0
+
+
+def _heartbeat(run_dir: Path, slots: list[str]) -> None:
+    folder = Path(run_dir) / HEARTBEATS
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        for slot in slots:
+            (folder / slot).touch()
+        time.sleep(HEARTBEAT_EVERY_S)
+
+
+def _watch(oracle, prepared: Prepared, run_dir: Path, dead_after_s: float) -> None:
+    """End the trial of any worker whose heartbeat has stopped, so the chief can finish."""
+    from keras_tuner.engine.trial import TrialStatus
+
+    folder = run_dir / HEARTBEATS
+    while True:
+        time.sleep(min(HEARTBEAT_EVERY_S, dead_after_s / 4))
+        for slot, trial in list(oracle.ongoing_trials.items()):
+            beat = folder / slot
+            last = beat.stat().st_mtime if beat.exists() else None
+            if last is None or time.time() - last < dead_after_s:
+                continue
+            message = f"worker {slot} stopped answering (no heartbeat for {dead_after_s:g} s)"
+            if records.read_trial(run_dir, trial.trial_id) is None:
+                row = {"trial_id": trial.trial_id, **trial.hyperparameters.values,
+                       "status": "error", "message": message, "worker": slot}
+                records.write_trial(run_dir, row, [])
+            trial.status = TrialStatus.FAILED
+            trial.message = message
+            oracle.end_trial(trial)
+            oracle.tuner_ids.discard(slot)
+            records.write_tables(run_dir, prepared.spec.model.metric, prepared.hp_names)
+            print(message, flush=True)
+
+
+def supervise(spec_path: str, options: RunOptions, workers: int, host: str,
+              port: int | None) -> int:
+    """`distributed`: a chief and `workers` worker processes on this machine; a worker that
+    dies before the chief has finished is started again under the same id."""
+    port = port or free_port(host)
+    base = [sys.executable, "-m", "tuning"]
+    common = [spec_path, "--out", str(options.run_dir)]
+    if options.memory_budget is not None:
+        common += ["--memory-budget", str(options.memory_budget)]
+    if options.max_trials:
+        common += ["--max-trials", str(options.max_trials)]
+    chief_args = ["--host", host, "--port", str(port)]
+    if options.fresh:
+        chief_args.append("--fresh")
+    chief = subprocess.Popen([*base, "chief", *common, *chief_args])
+    if not _wait_for_port(host, port, chief):
+        return chief.wait()
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+
+    def start(name: str) -> subprocess.Popen:
+        return subprocess.Popen([*base, "worker", *common, "--oracle", f"{host}:{port}",
+                                 "--tuner-id", name, "--threads", threads])
+
+    names = [f"worker{i}" for i in range(workers)]
+    procs = {name: start(name) for name in names}
+    restarts = dict.fromkeys(names, 0)
+    try:
+        while chief.poll() is None:
+            for name, proc in list(procs.items()):
+                code = proc.poll()
+                if code not in (None, 0) and restarts[name] < MAX_RESTARTS:
+                    restarts[name] += 1
+                    print(f"{name} exited with code {code}; starting it again "
+                          f"({restarts[name]}/{MAX_RESTARTS})", flush=True)
+                    procs[name] = start(name)
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        chief.terminate()
+    finally:
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return chief.wait()
+
+
+def _wait_for_port(host: str, port: int, chief: subprocess.Popen, timeout_s: float = 300) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if chief.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
