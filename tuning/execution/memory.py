@@ -6,7 +6,8 @@ worker's data footprint at the start of the trial plus the budget, re-set before
 The peak is the resident high-water mark, reset before the trial (`/proc/self/clear_refs`),
 so it is this trial's alone.
 
-GPU: a logical device with a memory limit, and TensorFlow's own peak counter, reset per trial.
+GPU: a logical device with a memory limit (see `device.py`), and TensorFlow's own peak
+counter, reset per trial.
 """
 
 from __future__ import annotations
@@ -65,21 +66,6 @@ def peak_rss() -> int | None:
     """Resident high-water mark in bytes since the last reset."""
     kib = _status_kib("VmHWM")
     return None if kib is None else kib * 1024
-
-
-def gpu_setup(tf, memory_limit: int | None, growth: bool = True) -> list:
-    """Configure the visible GPUs before any op runs: memory growth (so parallel workers can
-    share a device) and, under a budget, a logical device capped at `memory_limit` bytes.
-    Returns the physical GPUs (empty on a CPU-only machine)."""
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        if memory_limit is not None:
-            tf.config.set_logical_device_configuration(
-                gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_limit // 2**20)]
-            )
-        elif growth:
-            tf.config.experimental.set_memory_growth(gpu, True)
-    return gpus
 
 
 def gpu_reset_peak(tf) -> None:

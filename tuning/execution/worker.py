@@ -63,18 +63,15 @@ def start_tensorflow(config: WorkerConfig):
     quiet_tensorflow()
     import tensorflow as tf
 
-    from tuning.execution.memory import gpu_setup
+    from tuning.execution.device import apply, plan_device
 
     tf.config.threading.set_intra_op_parallelism_threads(config.threads)
     tf.config.threading.set_inter_op_parallelism_threads(min(2, config.threads))
-    gpus = gpu_setup(tf, config.memory_budget) if config.spec.resources.device != "cpu" else []
-    if config.spec.resources.device == "gpu" and not gpus:
-        raise RuntimeError("device = \"gpu\" but TensorFlow sees no GPU")
-    if gpus and config.spec.resources.mixed_precision:
-        import keras
-
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    return tf, bool(gpus)
+    resources = config.spec.resources
+    plan = plan_device(resources.device, len(tf.config.list_physical_devices("GPU")),
+                       config.memory_budget, resources.mixed_precision)
+    apply(tf, plan)
+    return tf, plan.use_gpu
 
 
 def warm_up(tf) -> None:
