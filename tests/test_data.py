@@ -80,3 +80,16 @@ def test_missing_csv_file_is_named(write_spec):
         "holdout = 0.2", 'holdout = 0.2\ntarget = "y"')
     with pytest.raises(UserError, match="nowhere.csv: no such file"):
         load_dataset(load_spec(write_spec(text)))
+
+
+@pytest.mark.parametrize("name", ["digits", "wine", "breast_cancer", "iris", "diabetes"])
+def test_shipped_sets_read_like_scikit_learn_loads_them(name):
+    from sklearn import datasets
+
+    from tuning.data import _read_sklearn
+
+    x, y = _read_sklearn(name)
+    kwargs = {"scaled": False} if name == "diabetes" else {}
+    ref_x, ref_y = getattr(datasets, f"load_{name}")(return_X_y=True, **kwargs)
+    np.testing.assert_allclose(x, ref_x)
+    np.testing.assert_allclose(y, ref_y)

@@ -8,6 +8,7 @@ validation set is cut from the rest.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,9 +153,29 @@ def _read_source(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     return _read_npz(path)
 
 
+#: The files behind scikit-learn's loaders: (features file, target file or None, header rows).
+_SKLEARN_FILES = {
+    "digits": ("digits.csv.gz", None, 0),
+    "wine": ("wine_data.csv", None, 1),
+    "breast_cancer": ("breast_cancer.csv", None, 1),
+    "iris": ("iris.csv", None, 1),
+    "diabetes": ("diabetes_data_raw.csv.gz", "diabetes_target.csv.gz", 0),
+}
+
+
 def _read_sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A data set that ships inside scikit-learn, read from its files directly: importing
+    scikit-learn costs a second and `validate` should not. Its own loader is the fallback."""
     if name not in SKLEARN_SETS:
         raise UserError("data.source", f"sklearn:{name} is not one of: {', '.join(SKLEARN_SETS)}")
+    found = importlib.util.find_spec("sklearn")
+    folder = Path(found.submodule_search_locations[0]) / "datasets" / "data" if found else None
+    features, target, header = _SKLEARN_FILES[name]
+    if folder is not None and (folder / features).is_file():
+        if target is not None:  # raw features; scaling is fitted per trial anyway
+            return np.loadtxt(folder / features), np.loadtxt(folder / target)
+        table = np.loadtxt(folder / features, delimiter=",", skiprows=header)
+        return table[:, :-1], table[:, -1].astype(int)
     from sklearn import datasets
 
     return getattr(datasets, f"load_{name}")(return_X_y=True)
