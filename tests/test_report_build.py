@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_report_data import make_run
 
@@ -133,3 +134,18 @@ def test_a_run_with_no_trials_yet_still_gets_a_report(tmp_path: Path) -> None:
     (run_dir / "curves.csv").unlink()
     html = build_report(run_dir).read_text(encoding="utf-8")
     assert "No trial has finished yet" in html
+
+
+def test_text_and_boolean_hyperparameters_are_reported(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, n_trials=6)
+    spec = run_dir / "spec.toml"
+    extra = 'regularizer = ["none", "dropout"]\nshuffle = [true, false]\n'
+    spec.write_text(spec.read_text() + extra)
+    trials = run_dir / "trials.csv"
+    table = pd.read_csv(trials, dtype={"trial_id": str})
+    table["regularizer"] = ["none", "dropout"] * 3
+    table["shuffle"] = [True, False, True] * 2
+    table.to_csv(trials, index=False)
+    html = build_report(run_dir).read_text(encoding="utf-8")
+    assert "dropout" in html
+    assert build_index(tmp_path).is_file()

@@ -181,12 +181,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from tuning.report import build_report
+    from tuning.report import build_index, build_report
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "trials.csv").is_file():
         raise UserError(str(run_dir), "not a run directory (no trials.csv)")
     print(f"report: {build_report(run_dir)}")
+    print(f"index: {build_index(run_dir.resolve().parent)}")
     return EXIT_OK
 
 
