@@ -7,6 +7,7 @@ TensorFlow is imported only by the commands that train (`run`, `probe`); `--help
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -98,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a fault of the tool, not of the user: say so, keep it short
+        if os.environ.get("STEPS_TUNER_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        print("finished trials are kept; rerun with STEPS_TUNER_DEBUG=1 for the traceback",
+              file=sys.stderr)
+        return EXIT_FAULT
 
 
 def _load(args: argparse.Namespace):
