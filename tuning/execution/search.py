@@ -72,8 +72,8 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
             if blocker is not None:
                 row.update(
                     status="skipped_oom",
-                    message=f"not run: batch {row['batch_size']} >= batch {blocker}, "
-                    "which ran out of memory with the same model and budget",
+                    message=f"not run: the same model ran out of memory at batch {blocker} "
+                    f"under this budget, and batch {row['batch_size']} is no smaller",
                     wall_s=0.0,
                     memory_budget_mb=_budget_mb(pool),
                 )
