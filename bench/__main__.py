@@ -1,0 +1,52 @@
+"""`python -m bench`: every benchmark, or a subset with `--only`; tables in bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from bench.common import RESULTS, machine, write_csv
+
+SECTIONS = ("overhead", "parallel", "memory", "strategies")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run this benchmark only (repeatable; default: all)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="repeats of the overhead comparison (parallel: one fewer)")
+    parser.add_argument("--memory-trials", type=int, default=100)
+    parser.add_argument("--strategy-trials", type=int, default=12,
+                        help="trials for random and bayesian search")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    info = machine()
+    print("machine:", json.dumps(info))
+    write_csv("machine", [info])
+    started = time.perf_counter()
+    for section in args.only or SECTIONS:
+        if section == "overhead":
+            from bench import overhead
+
+            overhead.run(repeats=args.repeats)
+        elif section == "parallel":
+            from bench import parallel
+
+            parallel.run(repeats=max(1, args.repeats - 1))
+        elif section == "memory":
+            from bench import memory
+
+            memory.run(trials=args.memory_trials)
+        else:
+            from bench import strategies
+
+            strategies.run(trials=args.strategy_trials)
+    print(f"\nbench: {time.perf_counter() - started:.0f} s; tables in {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
