@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keras_tuner as kt
-from keras_tuner.src.tuners.gridsearch import LinkedList
+from keras_tuner.engine.trial import TrialStatus
 
 from tuning.space import grid_points
 from tuning.spec import Spec
@@ -12,29 +12,29 @@ from tuning.spec import Spec
 _NEVER = 10**9
 DEFAULT_RANDOM_TRIALS = 20
 
-class ResumableGridSearchOracle(kt.oracles.GridSearchOracle):
-    """keras-tuner's grid oracle, plus the two pieces of state it forgets on save.
 
-    Without its order of visited trials and its queue of trials to expand, a grid search
-    reloaded after a crash fails on its next trial (KeyError in `populate_space`).
+class ParallelGridOracle(kt.oracles.GridSearchOracle):
+    """keras-tuner's grid, in keras-tuner's order, handed out as fast as workers ask.
+
+    keras-tuner's own grid oracle derives each new point from a finished trial, so with
+    several workers it answers "idle" until one ends (two trials at most run at once), and
+    the order it keeps is not saved with its state, so a reloaded grid fails on its next
+    trial. Here the grid is listed once (with keras-tuner's own successor rule) and the next
+    point not yet tried is given out; what was tried is part of every Oracle's saved state.
     """
 
-    def get_state(self) -> dict:
-        state = super().get_state()
-        ordered, index = [], self._ordered_ids._next_index[None]
-        while index is not None:
-            ordered.append(self._ordered_ids._memory[index])
-            index = self._ordered_ids._next_index[index]
-        state["grid_ordered_ids"] = ordered
-        state["grid_populate_next"] = list(self._populate_next)
-        return state
+    def populate_space(self, trial_id: str) -> dict:
+        for values in self._grid():
+            if not self._duplicate(values):
+                return {"status": TrialStatus.RUNNING, "values": values}
+        return {"status": TrialStatus.STOPPED, "values": None}
 
-    def set_state(self, state: dict) -> None:
-        super().set_state(state)
-        self._ordered_ids = LinkedList()
-        for trial_id in state.get("grid_ordered_ids", []):
-            self._ordered_ids.insert(trial_id)
-        self._populate_next = list(state.get("grid_populate_next", []))
+    def _grid(self):
+        hps = self.get_space()
+        values = {hp.name: hp.default for hp in hps.space if hps.is_active(hp)}
+        while values is not None:
+            yield values
+            values = self._get_next_combination(values)
 
 
 def make_oracle(spec: Spec, max_trials: int | None = None) -> kt.Oracle:
@@ -45,7 +45,7 @@ def make_oracle(spec: Spec, max_trials: int | None = None) -> kt.Oracle:
     trials = max_trials or search.max_trials
     if search.tuner == "grid":
         # A fixed max_trials keeps trial ids the same width across resumes.
-        return ResumableGridSearchOracle(max_trials=expected_trials(spec, max_trials), **common)
+        return ParallelGridOracle(max_trials=expected_trials(spec, max_trials), **common)
     if search.tuner == "random":
         return kt.oracles.RandomSearchOracle(max_trials=trials or DEFAULT_RANDOM_TRIALS, **common)
     if search.tuner == "bayesian":
