@@ -11,6 +11,7 @@ TensorFlow's caches once), and the plain difference from then to the end.
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import tempfile
@@ -87,6 +88,8 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     ctx = Context(tf, on_gpu, None, 0)
     warm_up(tf)
+    if contender == "bare_fit":
+        gc.unfreeze()  # the worker's garbage-collector freeze is the tool's
     me = psutil.Process()
     start_rss = me.memory_info().rss / 2**20
     rows = []

@@ -19,6 +19,7 @@ no one-off cost.
 
 from __future__ import annotations
 
+import gc
 import math
 import subprocess
 import sys
@@ -148,9 +149,13 @@ def run(grid: Grid = DEFAULT_GRID, repeats: int = 3, folder: Path | None = None,
 
     tf_s, kt_s, warm_s = one_off_costs()
     # The same thread pools as the tool's single worker gets, then the same warm-up.
-    tf.config.threading.set_intra_op_parallelism_threads(threads_per_worker(1))
-    tf.config.threading.set_inter_op_parallelism_threads(min(2, threads_per_worker(1)))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads_per_worker(1))
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads_per_worker(1)))
+    except RuntimeError:  # TensorFlow already ran in this process (a test): its pools stay
+        pass
     warm_up(tf)
+    gc.unfreeze()  # the worker's garbage-collector freeze is the tool's; a user's loop has none
     work = Path(folder or tempfile.mkdtemp(prefix="bench-overhead-"))
     spec_path = write_spec(work, grid)
     dataset = load_dataset(load_spec(spec_path))

@@ -9,6 +9,7 @@ once is the Oracle's, and keras-tuner's grid Oracle and random Oracle differ the
 
 from __future__ import annotations
 
+import resource
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,13 @@ def run(grid: Grid = DEFAULT_GRID, repeats: int = 2, workers: int = 2,
         for repeat in range(1, repeats + 1):
             for n in (1, workers):
                 out = work / f"{tuner}-w{n}-{repeat}" / "run"
+                before = _children_cpu()
                 wall = run_cli(spec, out, workers=n)
+                cpu = _children_cpu() - before
                 times = read_run(out)
                 rows.append({"tuner": tuner, "workers": n, "repeat": repeat,
                              "trials": len(times.rows), "end_to_end_s": wall,
-                             "trials_s": times.span(),
+                             "trials_s": times.span(), "cores_busy": cpu / wall,
                              "samples_per_s": times.samples / times.span()})
             print(f"parallel {tuner} repeat {repeat}/{repeats} done", flush=True)
     summary = [_ratio(rows, tuner, measure, workers, repeats)
@@ -45,6 +48,13 @@ def run(grid: Grid = DEFAULT_GRID, repeats: int = 2, workers: int = 2,
     print_table(f"Workers: {workers} against 1 ({trials} trials)", rows)
     print_table(f"Ratio {workers} workers / 1 (median; target <= 0.75)", summary)
     return summary
+
+
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes (the command, and its workers it waited for):
+    how much of the machine a run kept busy."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _ratio(rows: list[dict[str, Any]], tuner: str, measure: str, workers: int,
