@@ -22,6 +22,11 @@ def searched(tmp_path_factory):
         result = run_cli("run", str(spec), "--out", str(out), "--workers", str(workers))
         assert result.returncode == 0, result.stderr
         runs[workers] = (out, result)
+    # A worker replaced after every trial (as one that has grown too much is) changes nothing.
+    out = folder / "recycled"
+    result = run_cli("run", str(spec), "--out", str(out), env={"STEPS_TUNER_RECYCLE_MB": "0"})
+    assert result.returncode == 0, result.stderr
+    runs["recycled"] = (out, result)
     return spec, runs
 
 
@@ -41,11 +46,13 @@ def test_tables_hold_the_spec_columns_and_one_row_per_trial(searched):
     assert "report: " in result.stdout and result.stdout.count(" ok ") == 4
 
 
-def test_two_workers_give_the_results_of_one(searched):
+@pytest.mark.parametrize("other", [2, "recycled"])
+def test_two_workers_or_fresh_workers_give_the_results_of_one(searched, other):
     _, runs = searched
     one = read_table(runs[1][0] / "trials.csv").set_index("trial_id")
-    two = read_table(runs[2][0] / "trials.csv").set_index("trial_id")
-    assert set(two.worker) == {0, 1}
+    two = read_table(runs[other][0] / "trials.csv").set_index("trial_id")
+    if other == 2:
+        assert set(two.worker) == {0, 1}
     for column in ("steps_per_epoch", "validation_split", "batch_size", "holdout_accuracy"):
         assert one[column].tolist() == pytest.approx(two.loc[one.index, column].tolist())
 

@@ -62,6 +62,12 @@ def reset_peak_rss() -> bool:
         return False
 
 
+def resident() -> int | None:
+    """Resident memory now, in bytes."""
+    kib = _status_kib("VmRSS")
+    return None if kib is None else kib * 1024
+
+
 def peak_rss() -> int | None:
     """Resident high-water mark in bytes since the last reset."""
     kib = _status_kib("VmHWM")

@@ -125,7 +125,7 @@ class WorkerPool:
             if worker.conn.poll():
                 kind, result = worker.conn.recv()
                 worker.task = None
-                if not worker.process.is_alive() or result["row"]["status"] == "oom":
+                if result.pop("worker_exits", False) or not worker.process.is_alive():
                     worker.process.join(10)
                     self._replace(worker)
                 return task, result

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuning.execution.memory import resident
 from tuning.spec import Spec
 
 
@@ -123,6 +124,17 @@ def _log_to_file(run_dir: str | None, index: int) -> None:
     os.close(handle)
 
 
+#: Keras keeps a few MB per model built and fitted in a long-lived process (a bare `fit` loop
+#: shows the same); a worker that has grown this much since it started is replaced.
+RECYCLE_AFTER_MB = 256
+
+
+def _grown(fresh_rss: int | None) -> bool:
+    limit = float(os.environ.get("STEPS_TUNER_RECYCLE_MB", RECYCLE_AFTER_MB)) * 2**20
+    now = resident()
+    return fresh_rss is not None and now is not None and now - fresh_rss > limit
+
+
 def main(config: WorkerConfig, conn) -> None:
     """Entry point of the process: answer tasks until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
@@ -145,6 +157,7 @@ def main(config: WorkerConfig, conn) -> None:
         conn.send(("fatal", f"{type(exc).__name__}: {exc}"))
         return
     warm_up(tf)
+    fresh_rss = resident()
     conn.send(("ready", {"pid": os.getpid(), "gpu": on_gpu}))
     while True:
         try:
@@ -162,7 +175,8 @@ def main(config: WorkerConfig, conn) -> None:
             result = run_trial(hypermodel, hp, task_id, argument, repeats, ctx)
             if config.run_dir is not None and result["row"]["status"] == "ok":
                 log_trial(Path(config.run_dir), result["row"], result["curves"], hp.values)
+        result["worker_exits"] = result["row"]["status"] == "oom" or _grown(fresh_rss)
         conn.send(("result", result))
-        if result["row"]["status"] == "oom":
+        if result["worker_exits"]:
             return
 
