@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run this benchmark only (repeatable; default: all)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="repeats of the overhead comparison (parallel: one fewer)")
+                        help="repeats of the overhead and parallel comparisons")
     parser.add_argument("--memory-trials", type=int, default=100)
     parser.add_argument("--strategy-trials", type=int, default=12,
                         help="trials for random and bayesian search")
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "parallel":
             from bench import parallel
 
-            parallel.run(repeats=max(1, args.repeats - 1))
+            parallel.run(repeats=args.repeats)
         elif section == "memory":
             from bench import memory
 

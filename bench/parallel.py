@@ -2,9 +2,8 @@
 
 Both runs are the command line in a fresh process. "End to end" is the command's wall time
 (start-up of every worker and the report included); "trials" is the span from the first
-trial's start to the last record, which is what more workers can shorten. The grid and a
-random search of as many trials are both measured: how many trials an Oracle hands out at
-once is the Oracle's, and keras-tuner's grid Oracle and random Oracle differ there.
+trial's start to the last record, which is what more workers can shorten. `cores_busy` is the
+CPU time of the whole command over its wall time: how much of the machine the run used.
 """
 
 from __future__ import annotations
@@ -17,51 +16,44 @@ from typing import Any
 from bench.common import Grid, median, print_table, read_run, run_cli, write_csv, write_spec
 
 DEFAULT_GRID = Grid(steps=(2, 8, 32, 128), splits=(0.1, 0.2, 0.3))
-TUNERS = ("grid", "random")
 
 
-def run(grid: Grid = DEFAULT_GRID, repeats: int = 2, workers: int = 2,
+def run(grid: Grid = DEFAULT_GRID, repeats: int = 3, workers: int = 2,
         folder: Path | None = None, results: Path | None = None) -> list[dict[str, Any]]:
-    """Alternate one-worker and `workers`-worker runs per tuner; write and print the ratios."""
+    """Alternate one-worker and `workers`-worker runs; write and print the ratios."""
     work = Path(folder or tempfile.mkdtemp(prefix="bench-parallel-"))
-    trials = len(grid.configurations())
+    spec = write_spec(work, grid, name="parallel")
     rows: list[dict[str, Any]] = []
-    for tuner in TUNERS:
-        spec = write_spec(work, grid, name=f"parallel-{tuner}", tuner=tuner,
-                          max_trials=None if tuner == "grid" else trials)
-        for repeat in range(1, repeats + 1):
-            for n in (1, workers):
-                out = work / f"{tuner}-w{n}-{repeat}" / "run"
-                before = _children_cpu()
-                wall = run_cli(spec, out, workers=n)
-                cpu = _children_cpu() - before
-                times = read_run(out)
-                rows.append({"tuner": tuner, "workers": n, "repeat": repeat,
-                             "trials": len(times.rows), "end_to_end_s": wall,
-                             "trials_s": times.span(), "cores_busy": cpu / wall,
-                             "samples_per_s": times.samples / times.span()})
-            print(f"parallel {tuner} repeat {repeat}/{repeats} done", flush=True)
-    summary = [_ratio(rows, tuner, measure, workers, repeats)
-               for tuner in TUNERS for measure in ("end_to_end_s", "trials_s")]
+    for repeat in range(1, repeats + 1):
+        for n in (1, workers):
+            out = work / f"w{n}-{repeat}" / "run"
+            before = _children_cpu()
+            wall = run_cli(spec, out, workers=n)
+            cpu = _children_cpu() - before
+            times = read_run(out)
+            rows.append({"workers": n, "repeat": repeat, "trials": len(times.rows),
+                         "end_to_end_s": wall, "trials_s": times.span(),
+                         "cores_busy": cpu / wall,
+                         "samples_per_s": times.samples / times.span()})
+        print(f"parallel repeat {repeat}/{repeats} done", flush=True)
+    by = {(r["workers"], r["repeat"]): r for r in rows}
+    runs = range(1, repeats + 1)
+    summary = [
+        {"measure": measure,
+         "one_worker_median": median(by[(1, r)][measure] for r in runs),
+         f"{workers}_workers_median": median(by[(workers, r)][measure] for r in runs),
+         "ratio": median(by[(workers, r)][measure] / by[(1, r)][measure] for r in runs)}
+        for measure in ("end_to_end_s", "trials_s")
+    ]
     write_csv("parallel", rows, *([results] if results else []))
     write_csv("parallel_summary", summary, *([results] if results else []))
-    print_table(f"Workers: {workers} against 1 ({trials} trials)", rows)
+    print_table(f"Workers: {workers} against 1 ({len(grid.configurations())} trials)", rows)
     print_table(f"Ratio {workers} workers / 1 (median; target <= 0.75)", summary)
     return summary
 
 
 def _children_cpu() -> float:
-    """CPU seconds of finished child processes (the command, and its workers it waited for):
+    """CPU seconds of finished child processes (the command, and the workers it waited for):
     how much of the machine a run kept busy."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def _ratio(rows: list[dict[str, Any]], tuner: str, measure: str, workers: int,
-           repeats: int) -> dict[str, Any]:
-    by = {(r["workers"], r["repeat"]): r[measure] for r in rows if r["tuner"] == tuner}
-    runs = range(1, repeats + 1)
-    return {"tuner": tuner, "measure": measure,
-            "one_worker_median": median(by[(1, r)] for r in runs),
-            f"{workers}_workers_median": median(by[(workers, r)] for r in runs),
-            "ratio": median(by[(workers, r)] / by[(1, r)] for r in runs)}
