@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from tuning.report.stats import spearman
-from tuning.report.table import oom_frontier
-from tuning.spec import Spec, load_spec
+from tuning.report.table import Run, load_run, oom_frontier
+from tuning.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The experiments the study runs, by file stem, in the order the findings use them.
@@ -30,23 +30,6 @@ EXPERIMENTS = ("digits", "digits_cnn_stream", "memory", "memory_stream", "breast
 PROBE_STEPS = (2, 20, 300)
 #: Below this rank correlation (in absolute value) a trend is called absent.
 WEAK = 0.3
-
-
-@dataclass(frozen=True)
-class Run:
-    """One finished experiment: its spec and its two tables."""
-
-    spec: Spec
-    trials: pd.DataFrame
-    curves: pd.DataFrame
-
-    @property
-    def metric(self) -> str:
-        return self.spec.model.metric
-
-    @property
-    def ok(self) -> pd.DataFrame:
-        return self.trials[self.trials["status"].eq("ok")]
 
 
 def run_experiments(specs: list[Path], results: Path, fresh: bool) -> None:
@@ -69,9 +52,7 @@ def run_experiments(specs: list[Path], results: Path, fresh: bool) -> None:
 
 
 def load(path: Path, results: Path) -> Run:
-    spec = load_spec(path)
-    run_dir = results / spec.name
-    return Run(spec, pd.read_csv(run_dir / "trials.csv"), pd.read_csv(run_dir / "curves.csv"))
+    return load_run(results / load_spec(path).name)
 
 
 # ---- the text --------------------------------------------------------------------------------
@@ -192,6 +173,9 @@ def probe_keras_fit(rows: int, steps: tuple[int, ...], epochs: int,
     findings state what Keras does with steps_per_epoch instead of what the texts say."""
     import warnings
 
+    from tuning.execution.worker import quiet_tensorflow
+
+    quiet_tensorflow()
     import keras
     import numpy as np
 

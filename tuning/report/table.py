@@ -50,6 +50,11 @@ class Run:
         return self.spec.search.objective
 
     @property
+    def ok(self) -> pd.DataFrame:
+        """The trials that trained to their budget."""
+        return self.trials[self.trials["status"].eq("ok")]
+
+    @property
     def maximise(self) -> bool:
         return self.spec.search.direction == "max"
 
