@@ -22,6 +22,8 @@ from tuning import records
 from tuning.execution.run import (
     Prepared,
     RunOptions,
+    claim,
+    make_pool,
     make_tuner,
     prepare,
     run_directory,
@@ -53,7 +55,8 @@ def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
     """Serve the Oracle until every trial has ended; then the tables and the report."""
     prepared = prepare(spec)
     os.environ.update(oracle_env("chief", host, port))
-    with run_directory(prepared, options) as run_dir:
+    lock = claim(options.run_dir, spec, options.fresh)
+    with run_directory(prepared, options, lock) as run_dir:
         tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
         print(f"chief listening on {host}:{port}; start workers with: python -m tuning "
               f"worker {spec.path} --out {run_dir} --oracle {host}:{port} --tuner-id NAME",
@@ -73,7 +76,12 @@ def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: 
     slots = [f"{tuner_id}-w{i}" for i in range(options.workers)]
     beat = threading.Thread(target=_heartbeat, args=(options.run_dir, slots), daemon=True)
     beat.start()
-    search_with_pool(prepared, options, tuner.oracle, tuner_id, options.workers)
+    pool = make_pool(spec, options, options.workers)
+    pool.spawn()
+    try:
+        search_with_pool(prepared, options, pool, tuner.oracle, tuner_id)
+    finally:
+        pool.close()
     records.write_tables(options.run_dir, spec.model.metric, prepared.hp_names)
     return 0
 

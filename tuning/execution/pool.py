@@ -39,6 +39,7 @@ class Worker:
     process: Any = None
     conn: Any = None
     task: Task | None = None
+    ready: bool = False
 
 
 class WorkerPool:
@@ -52,10 +53,19 @@ class WorkerPool:
         self._ctx = mp.get_context("spawn")
 
     def start(self) -> None:
+        self.spawn()
+        self.await_ready()
+
+    def spawn(self) -> None:
+        """Start the processes; they import TensorFlow and warm up on their own."""
         for worker in self.workers:
-            self._spawn(worker)
+            if worker.process is None:
+                self._spawn(worker)
+
+    def await_ready(self) -> None:
         for worker in self.workers:
-            self._await_ready(worker)
+            if not worker.ready:
+                self._await_ready(worker)
 
     def _spawn(self, worker: Worker) -> None:
         parent, child = self._ctx.Pipe()
@@ -68,6 +78,7 @@ class WorkerPool:
         child.close()
         worker.conn = parent
         worker.task = None
+        worker.ready = False
 
     def _await_ready(self, worker: Worker) -> None:
         if not worker.conn.poll(_START_TIMEOUT_S):
@@ -80,6 +91,7 @@ class WorkerPool:
             ) from None
         if kind != "ready":
             raise WorkerStartError(str(payload))
+        worker.ready = True
 
     def _replace(self, worker: Worker) -> None:
         if worker.process.is_alive():

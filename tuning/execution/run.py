@@ -50,10 +50,16 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def prepare(spec: Spec) -> Prepared:
-    """Load the data and the model's search space; raises UserError, writes nothing."""
+def check_inputs(spec: Spec) -> Dataset:
+    """What can be checked without TensorFlow: the data and the builder's reference."""
     dataset = load_dataset(spec)
     check_builder(spec)
+    return dataset
+
+
+def prepare(spec: Spec, dataset: Dataset | None = None) -> Prepared:
+    """Load the data and the model's search space; raises UserError, writes nothing."""
+    dataset = dataset if dataset is not None else check_inputs(spec)
     print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
           f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
     from tuning.execution.worker import quiet_tensorflow
@@ -73,15 +79,22 @@ def prepare(spec: Spec) -> Prepared:
     return Prepared(spec, dataset, hypermodel, [h.name for h in hp.space])
 
 
-@contextmanager
-def run_directory(prepared: Prepared, options: RunOptions) -> Iterator[Path]:
-    """Lock and set up the run directory; whatever happens inside, the tables and the
-    report are rebuilt from the records on the way out."""
-    spec, run_dir = prepared.spec, options.run_dir
-    if not options.fresh:
+def claim(run_dir: Path, spec: Spec, fresh: bool) -> rundir.RunLock:
+    """Lock the run directory for this search (creating it), refusing a directory that
+    holds another spec's search or a search still running."""
+    if not fresh:
         rundir.check_resumable(run_dir, spec)
     lock = rundir.RunLock(run_dir)
     lock.acquire()
+    return lock
+
+
+@contextmanager
+def run_directory(prepared: Prepared, options: RunOptions,
+                  lock: rundir.RunLock) -> Iterator[Path]:
+    """Set up the claimed run directory; whatever happens inside, the tables and the report
+    are rebuilt from the records on the way out, and the lock is released."""
+    spec, run_dir = prepared.spec, options.run_dir
     try:
         if options.fresh:
             rundir.clear(run_dir)
@@ -123,51 +136,60 @@ def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh:
                      project_name=TUNER_DIR, overwrite=fresh)
 
 
-def start_pool(prepared: Prepared, options: RunOptions, workers: int):
+def make_pool(spec: Spec, options: RunOptions, workers: int):
     from tuning.execution.pool import WorkerPool
     from tuning.execution.worker import WorkerConfig
 
     threads = options.threads or threads_per_worker(workers)
-    config = WorkerConfig(spec=prepared.spec, index=0, threads=threads,
+    config = WorkerConfig(spec=spec, index=0, threads=threads,
                           memory_budget=options.memory_budget, run_dir=str(options.run_dir))
-    pool = WorkerPool(config, workers, prepared.spec.resources.trial_timeout_s)
-    print(f"starting {workers} worker(s) ...", flush=True)
-    pool.start()
-    return pool
+    return WorkerPool(config, workers, spec.resources.trial_timeout_s)
 
 
-def search_with_pool(prepared: Prepared, options: RunOptions, oracle, tuner_id: str,
-                     workers: int) -> None:
-    """Start the workers and run the loop against `oracle` (local or the chief's)."""
+def search_with_pool(prepared: Prepared, options: RunOptions, pool, oracle,
+                     tuner_id: str) -> None:
+    """Run the loop against `oracle` (local or the chief's) once the workers are ready."""
     from tuning.execution.search import SearchContext, drive
     from tuning.oracles import expected_trials
     from tuning.progress import Progress
 
     spec = prepared.spec
-    pool = start_pool(prepared, options, workers)
-    try:
-        ctx = SearchContext(spec, options.run_dir, prepared.hypermodel, oracle, tuner_id,
-                            prepared.hp_names)
-        progress = Progress(spec.search.objective, prepared.hp_names,
-                            expected_trials(spec, options.max_trials), workers)
-        drive(ctx, pool, progress, _probed_frontier(prepared, pool))
-    finally:
-        pool.close()
+    print(f"starting {pool.size} worker(s) ...", flush=True)
+    pool.await_ready()
+    ctx = SearchContext(spec, options.run_dir, prepared.hypermodel, oracle, tuner_id,
+                        prepared.hp_names)
+    progress = Progress(spec.search.objective, prepared.hp_names,
+                        expected_trials(spec, options.max_trials), pool.size)
+    drive(ctx, pool, progress, _probed_frontier(prepared, pool))
 
 
 def run_search(spec: Spec, options: RunOptions) -> int:
     """Run (or resume) the search on this machine; returns the process exit code."""
-    prepared = prepare(spec)
+    dataset = check_inputs(spec)
+    created = not options.run_dir.exists()
+    lock = claim(options.run_dir, spec, options.fresh)
+    pool = make_pool(spec, options, options.workers)
+    pool.spawn()  # the workers import TensorFlow while this process does
     try:
-        with run_directory(prepared, options) as run_dir:
+        try:
+            prepared = prepare(spec, dataset)
+        except BaseException:
+            pool.close()
+            lock.release()
+            if created:  # a builder that fails leaves nothing behind
+                shutil.rmtree(options.run_dir, ignore_errors=True)
+            raise
+        with run_directory(prepared, options, lock) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
             tuner.save()
-            search_with_pool(prepared, options, tuner.oracle, tuner.tuner_id, options.workers)
+            search_with_pool(prepared, options, pool, tuner.oracle, tuner.tuner_id)
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished trials are kept; run the same command to resume",
               file=sys.stderr)
         return 130
+    finally:
+        pool.close()
 
 
 def _probed_frontier(prepared: Prepared, pool):
