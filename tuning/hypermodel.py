@@ -76,7 +76,7 @@ class StepsHyperModel(kt.HyperModel):
         if not getattr(model, "compiled", False):
             classification = self.spec.model.task == "classification"
             model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate=_value(hp, "learning_rate", 1e-3)),
+                optimizer=keras.optimizers.Adam(learning_rate=hp.values.get("learning_rate", 1e-3)),
                 loss="sparse_categorical_crossentropy" if classification else "mse",
                 metrics=[self.spec.model.metric],
             )
@@ -86,14 +86,14 @@ class StepsHyperModel(kt.HyperModel):
         """The trial's training plan, from its values and the spec's budget."""
         budget = self.spec.budget
         n_train = self.dataset.n_train(float(hp.get("validation_split")))
-        rounds = _value(hp, HYPERBAND_EPOCHS, None)
+        rounds = hp.values.get(HYPERBAND_EPOCHS, None)
         return plan(
             budget.semantics,
             n_train,
             int(hp.get("steps_per_epoch")),
             epochs=budget.epochs if rounds is None else 10**9,
             max_steps=budget.max_steps,
-            batch_size=int(_value(hp, "batch_size", budget.batch_size)),
+            batch_size=int(hp.values.get("batch_size", budget.batch_size)),
             max_samples=None if rounds is None else int(rounds) * n_train,
         )
 
@@ -107,7 +107,7 @@ class StepsHyperModel(kt.HyperModel):
             x_train,
             y_train,
             trial_plan,
-            shuffle=bool(_value(hp, "shuffle", True)),
+            shuffle=bool(hp.values.get("shuffle", True)),
             seed=kwargs.get("seed", self.spec.seed),
         )
         recorder, best, nan = CurveRecorder(trial_plan), RestoreBest(), StopOnNaN()
@@ -163,11 +163,6 @@ class StepsHyperModel(kt.HyperModel):
         }
         result["gap"] = result["val_loss"] - result["train_loss"]
         return result
-
-
-def _value(hp: kt.HyperParameters, name: str, default):
-    """A searched value when the trial has one, else the default."""
-    return hp.values.get(name, default)
 
 
 def make_stream(
