@@ -48,15 +48,23 @@ def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
             if "spawn_main" in " ".join(c.cmdline())]
 
 
-def test_budget_oom_is_recorded_skipped_and_survived(tmp_path):
-    # Wide layer: a batch of ~1000 rows needs far more than the budget, 60 rows far less.
-    text = spec_text(steps="[1, 16]", splits="[0.3, 0.1]", epochs=1) + (
-        "units = [16384]\n[resources]\nmemory_budget = \"200MiB\"\n")
+def _run_wide_under_budget(tmp_path: Path, splits: str, probe: bool = False):
+    """A 32,768-unit layer under 200 MiB: a batch of ~1000 rows needs far more than the
+    budget, 60 rows far less (steps_per_epoch 1 and 16)."""
+    text = spec_text(steps="[1, 16]", splits=splits, epochs=1) + (
+        "units = [32768]\n[resources]\nmemory_budget = \"200MiB\"\n")
+    if probe:
+        text = text.replace('tuner = "grid"', 'tuner = "grid"\nprobe = true')
     spec = tmp_path / "mem.toml"
     spec.write_text(text)
     out = tmp_path / "run"
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_budget_oom_is_recorded_skipped_and_survived(tmp_path):
+    out, result = _run_wide_under_budget(tmp_path, "[0.3, 0.1]")
     table = _table(out)
     by_id = table.set_index("trial_id")
     assert list(table.status) == ["oom", "skipped_oom", "ok", "ok"], table[["status", "message"]]
@@ -152,14 +160,7 @@ def _workers_left(proc: subprocess.Popen) -> bool:
 
 
 def test_probe_first_turns_known_failures_into_skipped_trials(tmp_path):
-    text = spec_text(steps="[1, 16]", splits="[0.3]", epochs=1).replace(
-        'tuner = "grid"', 'tuner = "grid"\nprobe = true') + (
-        "units = [16384]\n[resources]\nmemory_budget = \"200MiB\"\n")
-    spec = tmp_path / "probe.toml"
-    spec.write_text(text)
-    out = tmp_path / "run"
-    result = run_cli("run", str(spec), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    out, result = _run_wide_under_budget(tmp_path, "[0.3]", probe=True)
     assert "probe: batch 1006 oom" in result.stdout
     table = _table(out)
     assert list(table.status) == ["skipped_oom", "ok"]  # the big batch never trained

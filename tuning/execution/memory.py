@@ -13,6 +13,8 @@ counter, reset per trial.
 from __future__ import annotations
 
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _STATUS = Path("/proc/self/status")
@@ -51,6 +53,30 @@ def limit_data(budget: int | None) -> int | None:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
     return limit
+
+
+@contextmanager
+def thread_stacks(size: int | None) -> Iterator[None]:
+    """Start child processes with `size`-byte default thread stacks (glibc takes the default
+    from RLIMIT_STACK when a process starts); None leaves the limit alone."""
+    if size is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    resource.setrlimit(resource.RLIMIT_STACK, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
+
+
+def main_thread_stack(size: int = 8 * 2**20) -> None:
+    """Give the main thread its usual stack back; threads keep the default glibc read at
+    start-up (see `thread_stacks`)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    wanted = size if hard == resource.RLIM_INFINITY else min(size, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
 
 
 def reset_peak_rss() -> bool:

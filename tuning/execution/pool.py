@@ -13,10 +13,14 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from typing import Any
 
+from tuning.execution import memory
 from tuning.execution.failures import classify_death
 from tuning.execution.worker import WorkerConfig, main
 
 _START_TIMEOUT_S = 300
+#: Under a CPU budget every thread's stack counts against it, and glibc gives each new thread
+#: 8 MiB by default; TensorFlow starts threads in every trial, so workers get smaller stacks.
+THREAD_STACK = 2 * 2**20
 
 
 class WorkerStartError(RuntimeError):
@@ -74,7 +78,8 @@ class WorkerPool:
             target=main, args=(config, child), name=f"steps-tuner-worker-{worker.index}",
             daemon=True,
         )
-        worker.process.start()
+        with memory.thread_stacks(THREAD_STACK if self.config.memory_budget else None):
+            worker.process.start()
         child.close()
         worker.conn = parent
         worker.task = None

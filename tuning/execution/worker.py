@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning.execution.memory import resident
+from tuning.execution.memory import main_thread_stack, resident
 from tuning.spec import Spec
 
 
@@ -138,6 +138,7 @@ def _grown(fresh_rss: int | None) -> bool:
 def main(config: WorkerConfig, conn) -> None:
     """Entry point of the process: answer tasks until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
+    main_thread_stack()
     _die_with_parent()
     _log_to_file(config.run_dir, config.index)
     configure_environment(config)
