@@ -103,13 +103,26 @@ def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path,
     return trials_csv, curves_csv
 
 
+#: Read as text: a trial whose status is `nan` must not read as a missing status.
+TEXT_COLUMNS = ("trial_id", "status", "message")
+_NA_TOKENS = ("", "nan", "NaN", "NA", "N/A", "null", "None")
+
+
 def read_table(path: Path):
-    """Read trials.csv or curves.csv. The status `nan` must stay a word, not a missing value:
-    only empty cells are missing."""
+    """Read trials.csv or curves.csv: text columns keep every word (only empty cells are
+    missing), numbers read as numbers; a missing or empty file is an empty table."""
     import pandas as pd
 
-    return pd.read_csv(path, dtype={"trial_id": str, "status": str}, keep_default_na=False,
-                       na_values=[""])
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame({"trial_id": pd.Series(dtype=str)})
+    header = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(
+        path,
+        dtype={c: str for c in header if c in TEXT_COLUMNS},
+        keep_default_na=False,
+        na_values={c: [""] if c in TEXT_COLUMNS else list(_NA_TOKENS) for c in header},
+    )
 
 
 def _numeric(path: Path) -> tuple[int, str]:

@@ -17,14 +17,12 @@ import numpy as np
 import pandas as pd
 
 from tuning.data import validation_rows
+from tuning.records import read_table
 from tuning.report.stats import t_quantile, wilson
 from tuning.spec import Spec, load_spec
 
 #: Statuses of trials that never produced a usable score because of memory.
 MEMORY_FAILURES = ("oom", "skipped_oom")
-#: Read as text: a trial whose status is `nan` must not read as a missing status.
-TEXT_COLUMNS = ("trial_id", "status", "message")
-NA_TOKENS = ("", "nan", "NaN", "NA", "N/A", "null", "None")
 #: Columns every ranked table has, blank where a record lacks them, so no reader checks.
 NUMERIC_COLUMNS = ("steps_per_epoch", "validation_split", "batch_size",
                    "effective_steps_per_epoch", "samples_seen", "best_epoch", "gap",
@@ -79,21 +77,9 @@ def load_run(run_dir: Path) -> Run:
     spec = load_spec(run_dir / "spec.toml")
     info_path = run_dir / "run.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
-    trials = _read_csv(run_dir / "trials.csv")
-    curves = _read_csv(run_dir / "curves.csv")
+    trials = read_table(run_dir / "trials.csv")
+    curves = read_table(run_dir / "curves.csv")
     return Run(run_dir, spec, info, rank(trials, spec, info), curves)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame({"trial_id": pd.Series(dtype=str)})
-    header = pd.read_csv(path, nrows=0).columns
-    return pd.read_csv(
-        path,
-        dtype={c: str for c in header if c in TEXT_COLUMNS},
-        keep_default_na=False,
-        na_values={c: [""] if c in TEXT_COLUMNS else list(NA_TOKENS) for c in header},
-    )
 
 
 def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame:
