@@ -3,13 +3,13 @@
 Keras's own `validation_split` takes the *last* rows, unshuffled: data sorted by label would
 validate on one class. So the rows are shuffled once with the spec's seed, the holdout is cut
 first (identical for every trial, never trained or early-stopped on), and each trial's
-validation set is cut from the rest.
+validation set is cut from the rest; which rows go where is decided in `tuning.splits`
+(stratified for classification).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from tuning.errors import UserError
 from tuning.spec import Spec
+from tuning.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
 
 SKLEARN_SETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
@@ -30,6 +31,13 @@ class Dataset:
     x_holdout: np.ndarray
     y_holdout: np.ndarray
     n_outputs: int
+    #: Classification: validation splits keep the class proportions too.
+    stratify: bool = False
+    #: Classes too small to appear in every part, named.
+    warnings: tuple[str, ...] = ()
+    #: Rows never used to rank or select (see `tuning.splits.Parts`).
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -43,29 +51,35 @@ class Dataset:
 
     def split(self, validation_split: float) -> tuple[np.ndarray, ...]:
         """(x_train, y_train, x_val, y_val, x_holdout, y_holdout), scaled on x_train alone."""
-        n_train = self.n_train(validation_split)
-        x_train, x_val = self.x_pool[:n_train], self.x_pool[n_train:]
-        y_train, y_val = self.y_pool[:n_train], self.y_pool[n_train:]
-        mean = x_train.mean(axis=0)
-        std = x_train.std(axis=0)
-        std[std == 0] = 1.0
-
-        def scale(x: np.ndarray) -> np.ndarray:
-            return ((x - mean) / std).astype(np.float32)
-
+        train, val = validation_parts(self.y_pool, validation_split, stratify=self.stratify)
+        scale = _scaler(self.x_pool[train])
         return (
-            scale(x_train),
-            y_train,
-            scale(x_val),
-            y_val,
+            scale(self.x_pool[train]),
+            self.y_pool[train],
+            scale(self.x_pool[val]),
+            self.y_pool[val],
             scale(self.x_holdout),
             self.y_holdout,
         )
 
+    def test_rows(self, validation_split: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """The test rows scaled as `split` scales the others, or None without test rows."""
+        if self.x_test is None or not len(self.x_test):
+            return None
+        train, _ = validation_parts(self.y_pool, validation_split, stratify=self.stratify)
+        return _scaler(self.x_pool[train])(self.x_test), self.y_test
 
-def validation_rows(n_pool: int, validation_split: float) -> int:
-    """Validation rows for a split: at least one, and at least one row left to train on."""
-    return min(max(1, math.ceil(n_pool * validation_split)), n_pool - 1)
+
+def _scaler(x_train: np.ndarray):
+    """Standardise with the training rows' mean and spread (constant columns left as they are)."""
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[std == 0] = 1.0
+
+    def scale(x: np.ndarray) -> np.ndarray:
+        return ((x - mean) / std).astype(np.float32)
+
+    return scale
 
 
 def load_dataset(spec: Spec) -> Dataset:
@@ -87,32 +101,47 @@ def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
     if not np.isfinite(x).all():
         rows = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
         raise UserError(where, f"features hold NaN or infinite values in {rows} row(s)")
+    raw = np.asarray(y)
     y, n_outputs = _encode_labels(where, y, spec.model.task)
-
-    order = np.random.default_rng(spec.seed).permutation(len(x))
-    x, y = x[order], y[order]
-    n_holdout = round(len(x) * spec.data.holdout)
+    stratify = spec.model.task == "classification"
+    parts = shuffled_parts(y, holdout=spec.data.holdout, test=spec.data.test, seed=spec.seed,
+                           stratify=stratify)
+    n_holdout = len(parts.holdout)
     if n_holdout < 1:
         raise UserError(
             "data.holdout",
             f"{spec.data.holdout} of {len(x)} samples is less than one sample; "
             "use more data or a larger holdout",
         )
-    n_pool = len(x) - n_holdout
+    n_pool = len(parts.pool)
     smallest = min(
         (v for v in spec.search.dimension("validation_split").endpoints()), default=0.1
     )
     if n_pool < 2 or n_pool - validation_rows(n_pool, float(smallest)) < 1:
         raise UserError(
             "data.holdout",
-            f"{len(x)} samples leave {n_pool} after the holdout: too few to train and validate",
+            f"{len(x)} samples leave {n_pool} after the holdout and test rows: too few to train "
+            "and validate",
         )
+    warnings = ()
+    if stratify:
+        train, val = validation_parts(y[parts.pool], float(smallest), stratify=True)
+        named = {"holdout": parts.holdout, "test": parts.test} if len(parts.test) else {
+            "holdout": parts.holdout}
+        warnings = tuple(missing_classes(y, {
+            **named, "training": parts.pool[train],
+            f"validation (validation_split = {smallest})": parts.pool[val]},
+            np.unique(raw.reshape(len(raw)))))
     return Dataset(
-        x_pool=x[n_holdout:],
-        y_pool=y[n_holdout:],
-        x_holdout=x[:n_holdout],
-        y_holdout=y[:n_holdout],
+        x_pool=x[parts.pool],
+        y_pool=y[parts.pool],
+        x_holdout=x[parts.holdout],
+        y_holdout=y[parts.holdout],
         n_outputs=n_outputs,
+        stratify=stratify,
+        warnings=warnings,
+        x_test=x[parts.test],
+        y_test=y[parts.test],
     )
 
 

@@ -69,6 +69,8 @@ class DataSpec:
     source: str
     target: str | None = None
     holdout: float = 0.2
+    #: Rows never used to rank or select: the recommendation's score is stated on them.
+    test: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class Spec:
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "experiment": ("name", "seed", "description"),
-    "data": ("source", "target", "holdout"),
+    "data": ("source", "target", "holdout", "test"),
     "model": ("builder", "task", "metric"),
     "budget": ("semantics", "epochs", "max_steps", "batch_size"),
     "search": (
@@ -249,7 +251,11 @@ def _parse_data(table: dict) -> DataSpec:
     holdout = _get(table, "data.holdout", float, 0.2)
     if not 0 < holdout < 1:
         raise UserError("data.holdout", f"must be between 0 and 1 (exclusive), got {holdout}")
-    return DataSpec(source=source, target=target, holdout=holdout)
+    test = _get(table, "data.test", float, DataSpec.test)
+    if not 0 <= test < 1 or holdout + test >= 1:
+        raise UserError("data.test", f"must be at least 0 and leave rows to train on with the "
+                                     f"holdout ({holdout}), got {test}")
+    return DataSpec(source=source, target=target, holdout=holdout, test=test)
 
 
 def _parse_model(table: dict) -> ModelSpec:

@@ -16,7 +16,7 @@ def describe(spec: Spec) -> str:
     check_builder(spec)
     budget = spec.budget
     points = grid_points(spec.search.space)
-    ranged = [d.name for d in spec.search.space if d.is_range]
+    ranged = [d.name for d in spec.search.space if d.is_range and d.step is None]
     lines = [
         f"experiment {spec.name}: {spec.data.source}, {len(dataset.x_pool)} rows to train and "
         f"validate on, {len(dataset.x_holdout)} holdout rows, {dataset.n_outputs} output(s)",
@@ -31,7 +31,7 @@ def describe(spec: Spec) -> str:
               if d.name not in ("steps_per_epoch", "validation_split")]
     header = ["steps_per_epoch", "validation_split", "n_train", "batch_size",
               "effective_steps", "epochs", "updates", *others]
-    rows, warnings = [], []
+    rows, warnings = [], [f"warning: {w}" for w in dataset.warnings]
     for point in points:
         n_train = dataset.n_train(float(point["validation_split"]))
         p = plan(budget.semantics, n_train, int(point["steps_per_epoch"]), budget.epochs,

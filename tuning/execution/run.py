@@ -62,6 +62,8 @@ def prepare(spec: Spec, dataset: Dataset | None = None) -> Prepared:
     dataset = dataset if dataset is not None else check_inputs(spec)
     print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
           f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", flush=True)
     from tuning.execution.worker import quiet_tensorflow
 
     quiet_tensorflow()

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuning.data import validation_rows
 from tuning.records import read_table
 from tuning.report.stats import t_quantile, wilson
 from tuning.spec import Spec, load_spec
+from tuning.splits import validation_rows
 
 #: Statuses of trials that never produced a usable score because of memory.
 MEMORY_FAILURES = ("oom", "skipped_oom")
