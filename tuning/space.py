@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import TYPE_CHECKING, Any
 
 from tuning.spec import Dimension
@@ -31,15 +32,32 @@ def _declare(hp: keras_tuner.HyperParameters, dim: Dimension) -> None:
         hp.Float(dim.name, dim.low, dim.high, step=dim.step, sampling=dim.sampling)
 
 
+def grid_values(dim: Dimension) -> tuple[Any, ...]:
+    """The values a grid tries: the listed ones, every step of a stepped range (as
+    keras-tuner counts them, so `validate` shows what runs), or a range's two ends."""
+    if dim.values or dim.step is None:
+        return dim.endpoints()
+    low, high, step = dim.low, dim.high, dim.step
+    if dim.sampling == "linear":
+        count = int((high - low) // step + 1)
+        values = [low + i * step for i in range(count)]
+    else:
+        count = int(math.log(high / low, step) + 1e-8) + 1
+        values = [low * step**i for i in range(count)]
+    if dim.sampling == "reverse_log":
+        values = [high + low - v for v in values]
+    return tuple(int(round(v)) if dim.integer else v for v in values)
+
+
 def grid_points(space: tuple[Dimension, ...]) -> list[dict[str, Any]]:
-    """Every combination of listed values (a range contributes its two ends), conditional
-    names present only where their parent takes an allowed value."""
+    """Every combination of the grid's values, conditional names present only where their
+    parent takes an allowed value."""
     free = [d for d in space if d.when is None]
     points = []
-    for combo in itertools.product(*(d.endpoints() for d in free)):
+    for combo in itertools.product(*(grid_values(d) for d in free)):
         base = dict(zip((d.name for d in free), combo))
         conditional = [d for d in space if d.when and base.get(d.when.parent) in d.when.values]
-        for extra in itertools.product(*(d.endpoints() for d in conditional)):
+        for extra in itertools.product(*(grid_values(d) for d in conditional)):
             names = (d.name for d in conditional)
             points.append({**base, **dict(zip(names, extra))})
     return points
