@@ -27,9 +27,33 @@ def test_frontier_rebuilt_from_records_counts_only_real_failures():
         {"status": "ok", "batch_size": 50, "units": 8, "steps_per_epoch": 8},
     ]
     frontier = Frontier()
-    frontier.merge_rows(rows, ["steps_per_epoch", "units"])
+    frontier.merge_rows(rows, ["steps_per_epoch", "units"], None)
     assert frontier.blocking_batch({"units": 8}, 400) == 400
     assert frontier.blocking_batch({"units": 8}, 399) is None
+
+
+def test_a_resume_with_a_larger_budget_forgets_failures_under_the_smaller_one():
+    rows = [{"status": "oom", "batch_size": 400, "units": 8, "memory_budget_mb": 256.0}]
+    for budget, blocked in ((128.0, True), (256.0, True), (512.0, False), (None, False)):
+        frontier = Frontier()
+        frontier.merge_rows(rows, ["units"], budget)
+        assert (frontier.blocking_batch({"units": 8}, 400) is not None) == blocked, budget
+    device = [{**rows[0], "memory_budget_mb": None}]  # ran out of the device's own memory
+    frontier = Frontier()
+    frontier.merge_rows(device, ["units"], 512.0)
+    assert frontier.blocking_batch({"units": 8}, 400) == 400
+
+
+def test_an_inactive_conditional_name_does_not_hide_the_same_model():
+    # The record has the inactive name blank; the next trial's values lack it.
+    rows = [{"status": "oom", "batch_size": 400, "kind": "a", "units": None}]
+    frontier = Frontier()
+    frontier.merge_rows(rows, ["kind", "units"], None)
+    assert frontier.blocking_batch({"kind": "a"}, 500) == 400
+    live = Frontier()
+    live.record_oom({"kind": "a", "units": None}, 300)
+    assert live.blocking_batch({"kind": "a", "steps_per_epoch": 4}, 300) == 300
+    assert live.blocking_batch({"kind": "b", "units": 8}, 300) is None
 
 
 class ResourceExhaustedError(Exception):

@@ -7,6 +7,7 @@ are recorded as `skipped_oom` instead of being trained into the same failure.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 #: Names that change how a model is fed or optimised, not its size in memory.
@@ -14,13 +15,21 @@ NOT_MODEL = ("steps_per_epoch", "validation_split", "batch_size", "shuffle", "le
 
 
 def model_signature(values: dict[str, Any]) -> tuple:
-    """The hyperparameters that decide the model's memory per sample."""
+    """The hyperparameters that decide the model's memory per sample.
+
+    An inactive conditional name is absent from a trial's values but blank (None) in its
+    record; both mean "not part of this model", so blanks are left out.
+    """
     return tuple(
         sorted(
             (k, v) for k, v in values.items()
-            if k not in NOT_MODEL and not k.startswith(("tuner/", "tuner_"))
+            if k not in NOT_MODEL and not k.startswith(("tuner/", "tuner_")) and not _blank(v)
         )
     )
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 class Frontier:
@@ -38,9 +47,20 @@ class Frontier:
         known = self._smallest_oom.get(model_signature(values))
         return known if known is not None and batch_size >= known else None
 
-    def merge_rows(self, rows: list[dict[str, Any]], hp_names: list[str]) -> None:
-        """Learn from the records of a run being resumed (only real `oom` rows count)."""
+    def merge_rows(self, rows: list[dict[str, Any]], hp_names: list[str],
+                   budget_mb: float | None) -> None:
+        """Learn from the records of a run being resumed: only real `oom` rows count, and
+        only those whose memory budget was no larger than this run's `budget_mb` (None: no
+        budget, the device's memory): a larger budget may fit what a smaller one did not."""
         for row in rows:
-            if row.get("status") == "oom" and row.get("batch_size"):
+            if (row.get("status") == "oom" and row.get("batch_size")
+                    and _binds(row.get("memory_budget_mb"), budget_mb)):
                 values = {n: row.get(n.replace("/", "_")) for n in hp_names}
                 self.record_oom(values, int(row["batch_size"]))
+
+
+def _binds(failed_under_mb: float | None, budget_mb: float | None) -> bool:
+    """Does a failure under one budget still rule a batch out under another?"""
+    if _blank(failed_under_mb):
+        return True  # failed on the device's own memory, which no budget raises
+    return budget_mb is not None and budget_mb <= failed_under_mb

@@ -51,7 +51,7 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     spec, oracle = ctx.spec, ctx.oracle
     kept = [t["row"] for t in records.read_trials(ctx.run_dir)]
     frontier = frontier or Frontier()
-    frontier.merge_rows(kept, ctx.hp_names)
+    frontier.merge_rows(kept, ctx.hp_names, _budget_mb(pool))
     progress.resume(len(kept))
     stopped = False
     while True:
