@@ -9,7 +9,7 @@ import pytest
 from conftest import spec_text
 
 from tuning.data import load_dataset
-from tuning.hypermodel import StepsHyperModel
+from tuning.hypermodel import StepsHyperModel, TrialFailure
 from tuning.spec import load_spec
 
 
@@ -87,3 +87,35 @@ def test_fit_scores_the_holdout_with_the_best_epoch(write_spec):
     assert metrics["val_loss"] == pytest.approx(min(val))
     assert 0.0 <= metrics["holdout_accuracy"] <= 1.0
     assert metrics["gap"] == pytest.approx(metrics["val_loss"] - metrics["train_loss"])
+
+
+LINEAR_BUILDER = """
+import keras
+from counting_builder import CountingModel
+
+def build(hp, input_shape, n_outputs):
+    inputs = keras.Input(shape=input_shape)
+    model = CountingModel(inputs, keras.layers.Dense(n_outputs)(inputs))
+    # Plain SGD this large diverges geometrically: the loss overflows within a few batches.
+    model.compile(optimizer=keras.optimizers.SGD(1e3), loss="mse", metrics=["mae"])
+    return model
+"""
+
+
+def test_a_nan_trial_curve_counts_only_the_batches_that_ran(write_spec, tmp_path):
+    (tmp_path / "linear_builder.py").write_text(LINEAR_BUILDER)
+    text = spec_text(source="sklearn:diabetes", builder="linear_builder:build", steps="[200]",
+                     epochs=2).replace("[model]\n", '[model]\ntask = "regression"\n')
+    spec = load_spec(write_spec(text))
+    hypermodel = StepsHyperModel(spec, load_dataset(spec))
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    counting_builder.reset()
+    with pytest.raises(TrialFailure) as failure:
+        hypermodel.fit(hp, hypermodel.build(hp), seed=1)
+    run = failure.value.run
+    batches = int(counting_builder.COUNTS.numpy()[0])
+    assert failure.value.status == "nan"
+    assert batches < run.plan.steps_per_epoch  # stopped part-way through the first epoch
+    assert [c["updates"] for c in run.curves] == [batches]
+    assert run.curves[-1]["samples_seen"] == run.plan.samples_seen(batches)

@@ -14,14 +14,21 @@ class CurveRecorder(keras.callbacks.Callback):
     """One row per epoch, indexed by updates and samples seen (an epoch means different work
     for different steps_per_epoch, so the epoch number alone compares nothing)."""
 
-    def __init__(self, plan: Plan, initial_updates: int = 0) -> None:
+    def __init__(self, plan: Plan) -> None:
         super().__init__()
         self.plan = plan
         self.rows: list[dict[str, float]] = []
-        self._updates = initial_updates
+        self._updates = 0
+        self._batches = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._batches = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._batches = batch + 1  # counted, not assumed: a NaN stops an epoch part-way
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._updates = min(self._updates + self.plan.steps_per_epoch, self.plan.updates)
+        self._updates += self._batches
         row = {"epoch": epoch + 1, "updates": self._updates}
         row["samples_seen"] = self.plan.samples_seen(self._updates)
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
