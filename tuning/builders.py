@@ -60,16 +60,32 @@ def check_builder(spec: Spec) -> None:
         raise UserError(_KEY, f"{path.name} defines no function {func!r}")
 
 
+def builder_from(spec: Spec, pickled: bytes | None) -> Callable:
+    """The search's builder: one the Python API handed over (a callable pickled with
+    cloudpickle, so that one defined in a notebook reaches the workers), else the spec's."""
+    if pickled is None:
+        return load_builder(spec)
+    import cloudpickle
+
+    return cloudpickle.loads(pickled)
+
+
 def load_builder(spec: Spec) -> Callable:
     """Import the builder; an import that fails is the user's error, named as such."""
-    module, func = _split(spec)
+    return import_function(spec, spec.model.builder, _KEY)
+
+
+def import_function(spec: Spec, reference: str, key: str) -> Callable:
+    """Import `module:function`, the module found beside the spec file first; a failure
+    inside the user's module is reported under `key`, not raised as a traceback."""
+    module, _, func = reference.partition(":")
     if _local_file(spec, module) is not None and str(spec.base_dir) not in sys.path:
         sys.path.insert(0, str(spec.base_dir))
     try:
         loaded = importlib.import_module(module)
     except Exception as exc:  # any failure inside the user's module is reported, not raised
-        raise UserError(_KEY, f"importing {module!r} failed: {type(exc).__name__}: {exc}") from None
-    builder = getattr(loaded, func, None)
-    if not callable(builder):
-        raise UserError(_KEY, f"{module!r} has no function {func!r}")
-    return builder
+        raise UserError(key, f"importing {module!r} failed: {type(exc).__name__}: {exc}") from None
+    function = getattr(loaded, func, None)
+    if not callable(function):
+        raise UserError(key, f"{module!r} has no function {func!r}")
+    return function

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tuning import sources
 from tuning.errors import UserError
 from tuning.spec import Spec
 from tuning.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
@@ -172,9 +173,15 @@ def _read_source(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     kind, _, rest = spec.data.source.partition(":")
     if kind == "sklearn":
         return _read_sklearn(rest)
+    if kind == "python":
+        return sources.read_python(spec, rest)
     path = Path(rest)
     if not path.is_absolute():
         path = spec.base_dir / path
+    if kind == "npy":
+        return sources.read_npy_dir(path)
+    if kind == "images":
+        return sources.read_images(path, spec.data.image_size)
     if not path.is_file():
         raise UserError("data.source", f"{rest}: no such file (looked in {path.parent})")
     if kind == "csv":

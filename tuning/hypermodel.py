@@ -8,6 +8,7 @@ epoch's metrics, so the per-epoch curves are kept here too (`last_run`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -56,11 +57,11 @@ class FitRun:
 class StepsHyperModel(kt.HyperModel):
     """Builds the spec's model and trains it to the trial's steps_per_epoch budget."""
 
-    def __init__(self, spec: Spec, dataset: Dataset) -> None:
+    def __init__(self, spec: Spec, dataset: Dataset, builder: Callable | None = None) -> None:
         super().__init__(name=spec.name, tunable=True)
         self.spec = spec
         self.dataset = dataset
-        self.builder = load_builder(spec)
+        self.builder = builder if builder is not None else load_builder(spec)
         self.last_run: FitRun | None = None
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:

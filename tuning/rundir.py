@@ -112,4 +112,4 @@ def write_state(run_dir: Path, **fields: Any) -> None:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -7,16 +7,16 @@ Every check names the key it is about, so a user sees `error: search.space.valid
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from tuning.errors import UserError
 from tuning.sizes import parse_size
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
+SOURCES = ("sklearn", "csv", "npz", "npy", "images", "python")
 SEMANTICS = ("partition", "stream")
 TASKS = ("classification", "regression")
 DEVICES = ("auto", "gpu", "cpu")
@@ -71,6 +71,7 @@ class DataSpec:
     holdout: float = 0.2
     #: Rows never used to rank or select: the recommendation's score is stated on them.
     test: float = 0.0
+    image_size: tuple[int, int] | None = None  # images: sources only
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Spec:
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "experiment": ("name", "seed", "description"),
-    "data": ("source", "target", "holdout", "test"),
+    "data": ("source", "target", "holdout", "test", "image_size"),
     "model": ("builder", "task", "metric"),
     "budget": ("semantics", "epochs", "max_steps", "batch_size"),
     "search": (
@@ -237,12 +238,14 @@ def _positive(key: str, value: int | float | None) -> Any:
 
 def _parse_data(table: dict) -> DataSpec:
     source = _get(table, "data.source", str, required=True)
-    kind = source.split(":", 1)[0]
-    if kind not in ("sklearn", "csv", "npz") or ":" not in source:
+    kind, _, rest = source.partition(":")
+    if kind not in SOURCES or not rest or (kind == "python" and rest.count(":") != 1):
         raise UserError(
             "data.source",
-            f"{source!r} is not a source; use sklearn:<name>, csv:<path> or npz:<path>",
+            f"{source!r} is not a source; use sklearn:<name>, csv:<path>, npz:<path>, "
+            "npy:<folder>, images:<folder> or python:<module>:<function>",
         )
+    image_size = _image_size(table, kind)
     target = _get(table, "data.target", str)
     if kind == "csv" and target is None:
         raise UserError("data.target", "required with a csv: source (the label column)")
@@ -255,7 +258,22 @@ def _parse_data(table: dict) -> DataSpec:
     if not 0 <= test < 1 or holdout + test >= 1:
         raise UserError("data.test", f"must be at least 0 and leave rows to train on with the "
                                      f"holdout ({holdout}), got {test}")
-    return DataSpec(source=source, target=target, holdout=holdout, test=test)
+    return DataSpec(source=source, target=target, holdout=holdout, test=test,
+                    image_size=image_size)
+
+
+def _image_size(table: dict, kind: str) -> tuple[int, int] | None:
+    size = table.get("image_size")
+    if kind != "images":
+        if size is not None:
+            raise UserError("data.image_size", "only used with an images: source")
+        return None
+    if size is None:
+        raise UserError("data.image_size", "required with an images: source, e.g. [64, 64]")
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        raise UserError("data.image_size", f"expected [height, width] in pixels, got {size!r}")
+    return (size[0], size[1])
 
 
 def _parse_model(table: dict) -> ModelSpec:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning import records, rundir
-from tuning.builders import check_builder
+from tuning.builders import builder_from, check_builder
 from tuning.data import Dataset, load_dataset
 from tuning.errors import UserError
 from tuning.spec import Spec
@@ -33,6 +33,8 @@ class RunOptions:
     max_trials: int | None = None
     fresh: bool = False
     threads: int | None = None  # per worker process; default: the cores shared out
+    builder: bytes | None = None  # a builder handed over by the Python API, cloudpickled
+    spec_text: str | None = None  # the spec as run, when it is not a file (Python API)
 
 
 @dataclass
@@ -50,14 +52,16 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def check_inputs(spec: Spec) -> Dataset:
+def check_inputs(spec: Spec, builder_given: bool = False) -> Dataset:
     """What can be checked without TensorFlow: the data and the builder's reference."""
     dataset = load_dataset(spec)
-    check_builder(spec)
+    if not builder_given:
+        check_builder(spec)
     return dataset
 
 
-def prepare(spec: Spec, dataset: Dataset | None = None) -> Prepared:
+def prepare(spec: Spec, dataset: Dataset | None = None,
+            builder: bytes | None = None) -> Prepared:
     """Load the data and the model's search space; raises UserError, writes nothing."""
     dataset = dataset if dataset is not None else check_inputs(spec)
     print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
@@ -70,7 +74,7 @@ def prepare(spec: Spec, dataset: Dataset | None = None) -> Prepared:
     from tuning.hypermodel import StepsHyperModel
     from tuning.oracles import make_oracle
 
-    hypermodel = StepsHyperModel(spec, dataset)
+    hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
     hp = make_oracle(spec).get_space()
     hypermodel.declare_hyperparameters(hp)
     try:
@@ -100,7 +104,9 @@ def run_directory(prepared: Prepared, options: RunOptions,
     try:
         if options.fresh:
             rundir.clear(run_dir)
-        if not (run_dir / rundir.SPEC_FILE).is_file():
+        if options.spec_text is not None:
+            records.atomic_write(run_dir / rundir.SPEC_FILE, options.spec_text)
+        elif not (run_dir / rundir.SPEC_FILE).is_file():
             shutil.copyfile(spec.path, run_dir / rundir.SPEC_FILE)
         rundir.write_state(
             run_dir, experiment=spec.name, state="running", started=rundir.now(), finished=None,
@@ -144,7 +150,8 @@ def make_pool(spec: Spec, options: RunOptions, workers: int):
 
     threads = options.threads or threads_per_worker(workers)
     config = WorkerConfig(spec=spec, index=0, threads=threads,
-                          memory_budget=options.memory_budget, run_dir=str(options.run_dir))
+                          memory_budget=options.memory_budget, run_dir=str(options.run_dir),
+                          builder=options.builder)
     return WorkerPool(config, workers, spec.resources.trial_timeout_s)
 
 
@@ -167,14 +174,14 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool, oracle,
 
 def run_search(spec: Spec, options: RunOptions) -> int:
     """Run (or resume) the search on this machine; returns the process exit code."""
-    dataset = check_inputs(spec)
+    dataset = check_inputs(spec, builder_given=options.builder is not None)
     created = not options.run_dir.exists()
     lock = claim(options.run_dir, spec, options.fresh)
     pool = make_pool(spec, options, options.workers)
     pool.spawn()  # the workers import TensorFlow while this process does
     try:
         try:
-            prepared = prepare(spec, dataset)
+            prepared = prepare(spec, dataset, options.builder)
         except BaseException:
             pool.close()
             lock.release()

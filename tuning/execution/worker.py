@@ -26,6 +26,7 @@ class WorkerConfig:
     threads: int
     memory_budget: int | None
     run_dir: str | None = None
+    builder: bytes | None = None  # cloudpickled by the Python API; else the spec's reference
 
 
 def quiet_tensorflow() -> None:
@@ -146,13 +147,15 @@ def main(config: WorkerConfig, conn) -> None:
         tf, on_gpu = start_tensorflow(config)
         import keras_tuner as kt
 
+        from tuning.builders import builder_from
         from tuning.data import load_dataset
         from tuning.execution.probe import probe_batch
         from tuning.execution.trial import Context, run_trial
         from tuning.hypermodel import StepsHyperModel
         from tuning.tensorboard_log import log_trial
 
-        hypermodel = StepsHyperModel(config.spec, load_dataset(config.spec))
+        hypermodel = StepsHyperModel(config.spec, load_dataset(config.spec),
+                                     builder_from(config.spec, config.builder))
         ctx = Context(tf, on_gpu, config.memory_budget, config.index)
     except Exception as exc:  # reported to the search, which stops with the reason
         conn.send(("fatal", f"{type(exc).__name__}: {exc}"))

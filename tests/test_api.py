@@ -1,0 +1,99 @@
+"""The Python API: a notebook session run as a script, `load` without TensorFlow, and bad
+input raised as `SpecError` with the command line's message, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+from conftest import ROOT, run_cli, spec_text
+from test_report_data import make_run
+
+import tuning
+from tuning.tomlwrite import to_toml
+
+
+def test_notebook_session_runs_as_a_script(tmp_path):
+    """docs/notebook_session.py: builder and data defined in the script (no main guard),
+    arrays with one worker, a tf.data pipeline with two, an image folder; DataFrames back."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS_TUNER_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(ROOT / "docs" / "notebook_session.py")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("starting") == 3  # three searches, none started again by a worker
+    for case, workers in (("arrays", {0}), ("pipeline", {0, 1}), ("images", {0})):
+        result = tuning.load(tmp_path / "results" / f"notebook-{case}")
+        assert len(result.trials) == 2 and (result.trials.status == "ok").all(), case
+        assert set(result.trials.worker) == workers
+        assert len(result.curves) == 2 * 2 and result.report.is_file()
+        saved = tomllib.loads((result.run_dir / "spec.toml").read_text())
+        assert saved["model"]["builder"] == "__main__:build"
+    arrays = tuning.load(tmp_path / "results" / "notebook-arrays").trials
+    pipeline = tuning.load(tmp_path / "results" / "notebook-pipeline").trials
+    # the pipeline holds the same rows (scaled by 2, undone by the per-trial scaling)
+    assert pipeline.holdout_accuracy.tolist() == pytest.approx(arrays.holdout_accuracy.tolist())
+    assert "2 trials, 4 curve rows" in done.stdout
+
+
+def test_load_reads_a_run_without_tensorflow(tmp_path):
+    run_dir = make_run(tmp_path, n_trials=5)
+    code = ("import sys, tuning; r = tuning.load(sys.argv[1]); "
+            "print(len(r.trials), len(r.curves) > 0, type(r.trials).__name__, "
+            "'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(run_dir)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5", "True", "DataFrame", "False", "False"]
+    with pytest.raises(tuning.SpecError, match="not a run directory"):
+        tuning.load(tmp_path / "nowhere")
+
+
+BAD = {
+    "unknown key": ({"budget": {"epoch": 3}}, None),
+    "bad split": ({"search": {"space": {"validation_split": [1.5]}}}, None),
+    "bad data": ({}, "rows"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_raises_spec_error_with_the_command_line_message(tmp_path, case):
+    change, data = BAD[case]
+    raw = tomllib.loads(spec_text(source="sklearn:iris"))
+    for section, table in change.items():
+        for key, value in table.items():
+            if isinstance(value, dict):
+                raw[section][key].update(value)
+            else:
+                raw[section][key] = value
+    out = tmp_path / "run"
+    kwargs = {}
+    if data == "rows":  # five labels for four rows
+        kwargs["data"] = ([[0.0, 1.0]] * 4, [0, 1, 0, 1, 0])
+    with pytest.raises(tuning.SpecError) as caught:
+        tuning.search(raw, out=out, **kwargs)
+    assert isinstance(caught.value, ValueError)
+    assert not out.exists()
+    if data is None:  # the same spec through the command line says the same
+        spec = tmp_path / "spec.toml"
+        spec.write_text(to_toml(raw))
+        cli = run_cli("run", str(spec), "--out", str(out))
+        assert cli.returncode == 2 and cli.stderr.strip() == f"error: {caught.value}"
+    else:
+        assert str(caught.value) == "data: 4 feature rows but 5 labels"
+
+
+def test_import_tuning_loads_no_tensorflow():
+    code = ("import sys, tuning; tuning.SpecError; tuning.load; "
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_spec_dicts_are_written_back_as_the_same_toml():
+    raw = tomllib.loads(spec_text(extra='learning_rate = { min = 1e-4, max = 0.01, '
+                                        'sampling = "log" }\nname = ["a b", "c\\"d"]\n'))
+    assert tomllib.loads(to_toml(raw)) == raw
