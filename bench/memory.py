@@ -68,7 +68,8 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
 
     from bench.overhead import bare_loop
     from tuning.data import load_dataset
-    from tuning.execution.run import threads_per_worker
+    from tuning.execution.messages import TrialTask
+    from tuning.execution.pool import threads_per_worker
     from tuning.execution.trial import Context, run_trial
     from tuning.execution.worker import (
         WorkerConfig,
@@ -81,12 +82,11 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
     from tuning.tensorboard_log import log_trial
 
     spec = load_spec(spec_path)
-    config = WorkerConfig(spec=spec, index=0, threads=threads_per_worker(1), memory_budget=None,
-                          run_dir=run_dir)
+    config = WorkerConfig(spec=spec, index=0, threads=threads_per_worker(1), run_dir=run_dir)
     configure_environment(config)
-    tf, on_gpu = start_tensorflow(config)
+    tf, device = start_tensorflow(config)
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
-    ctx = Context(tf, on_gpu, None, 0)
+    ctx = Context(tf, device.use_gpu, None, 0)
     warm_up(tf)
     if contender == "bare_fit":
         gc.unfreeze()  # the worker's garbage-collector freeze is the tool's
@@ -103,10 +103,11 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
         if contender == "bare_fit":
             bare_loop(hypermodel.dataset, Grid((steps,), (split,), GRID.epochs))
         else:
-            result = run_trial(hypermodel, hp, str(index), index, 1, ctx)
-            if result["row"]["status"] != "ok":
-                raise RuntimeError(f"trial {index}: {result['row']['message']}")
-            log_trial(Path(run_dir), result["row"], result["curves"], hp.values)
+            task = TrialTask(str(index), hp.get_config(), index)
+            outcome = run_trial(hypermodel, hp, task, 1, ctx)
+            if outcome.row["status"] != "ok":
+                raise RuntimeError(f"trial {index}: {outcome.row['message']}")
+            log_trial(Path(run_dir), outcome.row, outcome.curves, hp.values)
         rows.append({"trial": index + 1, "steps_per_epoch": steps,
                      "rss_mb": me.memory_info().rss / 2**20,
                      "wall_s": time.perf_counter() - start})

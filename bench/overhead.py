@@ -143,7 +143,7 @@ def run(grid: Grid = DEFAULT_GRID, repeats: int = 3, folder: Path | None = None,
     import tensorflow as tf
 
     from tuning.data import load_dataset
-    from tuning.execution.run import threads_per_worker
+    from tuning.execution.pool import threads_per_worker
     from tuning.execution.worker import warm_up
     from tuning.spec import load_spec
 

@@ -5,6 +5,7 @@ Every test runs the real command line in its own process, with real TensorFlow w
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import psutil
 from conftest import ROOT, run_cli, spec_text
 
 from tuning.records import read_table
+from tuning.rundir import RunLock
 
 
 def _table(run_dir: Path) -> pd.DataFrame:
@@ -124,6 +126,10 @@ def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
     proc.wait(timeout=30)
     kept = {p.name: p.stat().st_mtime_ns for p in _records(out)}
     assert len(kept) >= 2
+    assert json.loads((out / "run.json").read_text())["state"] == "running"
+    report = run_cli("report", str(out))  # no search holds the lock: it was killed
+    assert report.returncode == 0, report.stderr
+    assert json.loads((out / "run.json").read_text())["state"] == "interrupted"
 
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -173,3 +179,51 @@ def test_probe_command_prints_the_frontier(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "batch    288  ok" in result.stdout
     assert "every batch the search needs fits (up to 288)" in result.stdout
+
+
+def test_a_failed_trial_keeps_its_traceback_in_the_worker_log(tmp_path):
+    (tmp_path / "flaky.py").write_text(
+        "from tuning.models import mlp\n\n\n"
+        "def build(hp, input_shape, n_outputs):\n"
+        "    if hp.get('steps_per_epoch') == 8:\n"
+        "        raise ValueError('eight is not allowed here')\n"
+        "    return mlp(hp, input_shape, n_outputs)\n")
+    spec = tmp_path / "flaky.toml"
+    spec.write_text(spec_text(builder="flaky:build"))
+    out = tmp_path / "run"
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = _table(out).set_index("trial_id")
+    assert rows.loc["0", "status"] == "ok"
+    assert rows.loc["1", "status"] == "error"
+    assert rows.loc["1", "message"] == (
+        "ValueError: eight is not allowed here (traceback in logs/worker-0.log)")
+    log = (out / "logs" / "worker-0.log").read_text()
+    assert "Traceback (most recent call last)" in log
+    assert 'flaky.py", line 6, in build' in log and "eight is not allowed here" in log
+    assert "Traceback" not in result.stdout + result.stderr
+    assert json.loads((out / "run.json").read_text())["state"] == "finished"
+
+
+def test_a_run_directory_that_cannot_be_written_ends_in_one_line(tmp_path):
+    """The first record cannot be written (a file stands where records/ goes), nor the
+    report's plots: the error the user sees is the first, run.json says the search failed,
+    and the lock is released."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(spec_text(steps="[4]"))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "records").write_text("in the way")
+    (out / "plots").write_text("in the way too")
+    result = run_cli("run", str(spec), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == (f"error: {out / 'records'}: cannot write trial_0.json: a file stands "
+                         "where a folder is needed")
+    assert lines[0].startswith("warning: the report was not rebuilt: ")
+    assert "Traceback" not in result.stdout + result.stderr
+    state = json.loads((out / "run.json").read_text())
+    assert state["state"] == "failed" and "cannot write trial_0.json" in state["error"]
+    lock = RunLock(out)
+    lock.acquire()  # raises if the failed search still held it
+    lock.release()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import run_cli, spec_text
 
@@ -92,3 +94,28 @@ def test_other_tuners_run_to_the_end(tmp_path, tuner):
     assert len(table) >= 2 and (table.status == "ok").all()
     if tuner == "hyperband":  # budgets are passes over the data, equal for every steps value
         assert (table.samples_seen == table.tuner_epochs * 1150).all()
+
+
+def test_a_damaged_record_is_named_left_out_and_its_trial_run_again(searched, tmp_path):
+    spec, runs = searched
+    out = tmp_path / "copy"
+    shutil.copytree(runs[1][0], out)
+    record = out / "records" / "trial_1.json"
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / "records").iterdir() if p != record}
+    record.write_text(record.read_text()[:100])  # cut off, as by a full disk
+    (out / "trials.csv").write_bytes(b"\x00garbage,\n\xff\xfe\n")
+
+    report = run_cli("report", str(out))
+    assert report.returncode == 0, report.stderr
+    assert f"warning: {record}: damaged record (not JSON" in report.stderr
+    table = read_table(out / "trials.csv")  # rebuilt from the records, not the garbage
+    assert sorted(table.trial_id) == ["0", "2", "3"]
+
+    again = run_cli("run", str(spec), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert f"warning: {record}: damaged record" in again.stderr and "runs again" in again.stderr
+    assert again.stdout.count(" ok ") == 1  # that trial alone trained
+    table = read_table(out / "trials.csv")
+    assert sorted(table.trial_id) == ["0", "1", "2", "3"] and (table.status == "ok").all()
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "records").iterdir()
+            if p != record} == kept

@@ -102,8 +102,6 @@ def search(
             raise UserError("max_trials", f"must be at least 1, got {max_trials}")
         options = RunOptions(
             run_dir=Path(out) if out is not None else default_run_dir(resolved),
-            workers=resolved.resources.workers,
-            memory_budget=resolved.resources.memory_budget,
             max_trials=max_trials,
             fresh=fresh,
             builder=None if builder is None else _pickle(builder),

@@ -84,7 +84,8 @@ def import_function(spec: Spec, reference: str, key: str) -> Callable:
     try:
         loaded = importlib.import_module(module)
     except Exception as exc:  # any failure inside the user's module is reported, not raised
-        raise UserError(key, f"importing {module!r} failed: {type(exc).__name__}: {exc}") from None
+        raise UserError(key, f"importing {module!r} failed: "
+                             f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
     function = getattr(loaded, func, None)
     if not callable(function):
         raise UserError(key, f"{module!r} has no function {func!r}")

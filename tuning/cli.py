@@ -9,16 +9,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from tuning.errors import UserError
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line in the tool's one-line form instead of
+    a usage block: every user mistake reads the same way."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="steps-tuner",
         description="Find the right steps_per_epoch and validation_split for a Keras model "
         "by measuring them: a KerasTuner search with out-of-memory, NaN and crash records, "
@@ -89,18 +99,25 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="discard earlier results and start over")
 
 
+def _debug() -> bool:
+    """STEPS_TUNER_DEBUG=1 shows the traceback (and its causes) behind any error."""
+    return os.environ.get("STEPS_TUNER_DEBUG", "") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if _debug():
+            traceback.print_exception(exc)
+        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a fault of the tool, not of the user: say so, keep it short
-        if os.environ.get("STEPS_TUNER_DEBUG"):
+        if _debug():
             raise
         print(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         print("finished trials are kept; rerun with STEPS_TUNER_DEBUG=1 for the traceback",
@@ -110,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load(args: argparse.Namespace):
     from tuning.sizes import parse_size
-    from tuning.spec import load_spec
+    from tuning.spec import LIMITS, load_spec
 
     spec = load_spec(args.spec)
     resources = spec.resources
@@ -119,13 +136,20 @@ def _load(args: argparse.Namespace):
             resources = replace(resources, memory_budget=parse_size(args.memory_budget))
         except ValueError as exc:
             raise UserError("--memory-budget", str(exc)) from None
+        _within("--memory-budget", resources.memory_budget, LIMITS["memory_budget"])
     if getattr(args, "workers", None) is not None:
-        if args.workers < 1:
-            raise UserError("--workers", f"must be at least 1, got {args.workers}")
-        resources = replace(resources, workers=args.workers)
-    if getattr(args, "max_trials", None) is not None and args.max_trials < 1:
-        raise UserError("--max-trials", f"must be at least 1, got {args.max_trials}")
+        resources = replace(resources, workers=_within("--workers", args.workers,
+                                                       LIMITS["workers"]))
+    if getattr(args, "max_trials", None) is not None:
+        _within("--max-trials", args.max_trials, LIMITS["max_trials"])
     return replace(spec, resources=resources)
+
+
+def _within(option: str, value: int, cap: int) -> int:
+    """The spec's bounds hold for the options that override it."""
+    if not 1 <= value <= cap:
+        raise UserError(option, f"must be between 1 and {cap:,}, got {value:,}")
+    return value
 
 
 def _options(args: argparse.Namespace, spec):
@@ -134,8 +158,6 @@ def _options(args: argparse.Namespace, spec):
 
     return RunOptions(
         run_dir=Path(args.out) if args.out else default_run_dir(spec),
-        workers=spec.resources.workers,
-        memory_budget=spec.resources.memory_budget,
         max_trials=getattr(args, "max_trials", None),
         fresh=getattr(args, "fresh", False),
         threads=getattr(args, "threads", None),
@@ -158,9 +180,7 @@ def _distributed(args: argparse.Namespace) -> int:
     from tuning.execution.distributed import supervise
 
     spec = _load(args)
-    if args.workers < 1:
-        raise UserError("--workers", f"must be at least 1, got {args.workers}")
-    return supervise(args.spec, _options(args, spec), args.workers, args.host, args.port)
+    return supervise(spec, _options(args, spec), args.host, args.port)
 
 
 def _chief(args: argparse.Namespace) -> int:
@@ -190,10 +210,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from tuning.report import build_index, build_report
+    from tuning.rundir import rebuild_tables, settle_state
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "trials.csv").is_file():
-        raise UserError(str(run_dir), "not a run directory (no trials.csv)")
+    for damaged in rebuild_tables(run_dir):
+        print(damaged.warning("left out of the tables; `run` trains that trial again"),
+              file=sys.stderr)
+    settle_state(run_dir)
     print(f"report: {build_report(run_dir)}")
     print(f"index: {build_index(run_dir.resolve().parent)}")
     return EXIT_OK
@@ -210,7 +233,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from tuning.execution.probe import probe_frontier
+    from tuning.execution.run import probe_frontier
 
     spec = _load(args)
     print(probe_frontier(spec))

@@ -10,6 +10,8 @@ validation set is cut from the rest; which rows go where is decided in `tuning.s
 from __future__ import annotations
 
 import importlib.util
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +94,10 @@ def load_dataset(spec: Spec) -> Dataset:
 def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
     """Check, encode, shuffle and split arrays that came from any source."""
     where = spec.data.source
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise UserError(where, f"x and y must hold one entry per row, got shapes "
+                               f"{x.shape} and {y.shape}")
     if x.ndim < 2:
         x = x.reshape(len(x), -1)
     if len(x) != len(y):
@@ -149,7 +155,11 @@ def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
 def _encode_labels(where: str, y: np.ndarray, task: str) -> tuple[np.ndarray, int]:
     y = np.asarray(y)
     if y.ndim > 1:
-        y = y.reshape(len(y)) if y.size == len(y) else y
+        if y.size != len(y):
+            hint = " (one-hot labels? give y.argmax(axis=1))" if task == "classification" else ""
+            raise UserError(where, f"the target must be one label per row, got shape "
+                                   f"{y.shape}{hint}")
+        y = y.reshape(len(y))
     if task == "regression":
         if not np.issubdtype(y.dtype, np.number):
             raise UserError(where, "a regression target must be numeric")
@@ -245,15 +255,30 @@ def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     return features.to_numpy(), frame[target].to_numpy()
 
 
+#: What a damaged or foreign file raises inside np.load (a cut-off zip, a bad header).
+_NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UserError(str(path), f"cannot read as .npz: {exc}") from None
+    except _NPZ_ERRORS as exc:
+        raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
+    if not isinstance(arrays, np.lib.npyio.NpzFile):  # a .npy file under an .npz name
+        raise UserError(str(path), "holds one array (.npy), not the arrays x and y of an .npz "
+                                   "(np.savez(path, x=x, y=y))")
     with arrays:
         for key in ("x", "y"):
             if key not in arrays.files:
                 raise UserError(
                     str(path), f"needs arrays named 'x' and 'y', found: {', '.join(arrays.files)}"
                 )
-        return arrays["x"], arrays["y"]
+        try:
+            return arrays["x"], arrays["y"]
+        except ValueError as exc:
+            if "allow_pickle" in str(exc):
+                raise UserError(str(path), "holds Python objects (object arrays); save numbers "
+                                           "or strings, not objects") from None
+            raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
+        except _NPZ_ERRORS as exc:
+            raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None

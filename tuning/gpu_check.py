@@ -34,7 +34,7 @@ def main() -> int:
     spec = replace(spec, resources=replace(spec.resources, device="gpu", memory_budget=budget))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "gpu-check"
-        code = run_search(spec, RunOptions(run_dir=out, memory_budget=budget, max_trials=6))
+        code = run_search(spec, RunOptions(run_dir=out, max_trials=6))
         table = read_table(out / "trials.csv")
     ok = table[table.status == "ok"]
     details = tf.config.experimental.get_device_details(gpus[0])

@@ -22,15 +22,16 @@ from tuning.callbacks import CurveRecorder, RestoreBest, StopOnNaN
 from tuning.data import Dataset
 from tuning.space import declare_space
 from tuning.spec import Spec
+from tuning.status import Status
 
 #: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
 HYPERBAND_EPOCHS = "tuner/epochs"
 
 
 class TrialFailure(Exception):
-    """A trial that ended without a usable score; `status` is one of SPEC's statuses."""
+    """A trial that ended without a usable score, and how it ended."""
 
-    def __init__(self, status: str, message: str, run: FitRun | None = None) -> None:
+    def __init__(self, status: Status, message: str, run: FitRun | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -131,7 +132,7 @@ class StepsHyperModel(kt.HyperModel):
         run.best_epoch = best.best_epoch
         if nan.bad_batch is not None:
             raise TrialFailure(
-                "nan",
+                Status.NAN,
                 f"loss became NaN or infinite at epoch {nan.bad_epoch}, "
                 f"batch {nan.bad_batch} (batch size {trial_plan.batch_size})",
                 run,
@@ -149,7 +150,7 @@ class StepsHyperModel(kt.HyperModel):
         )
         if metric not in holdout:
             raise TrialFailure(
-                "error",
+                Status.ERROR,
                 f"the model reports no metric {metric!r} (it reports: {', '.join(holdout)}); "
                 "compile it with that metric or return it uncompiled",
                 run,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from tuning.records import column
+from tuning.status import Status
+
 
 def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
@@ -17,7 +20,7 @@ class Progress:
     def __init__(self, objective: str, hp_names: list[str], total: int | None, workers: int,
                  out: TextIO = sys.stdout) -> None:
         self.objective = objective
-        self.names = [n.replace("/", "_") for n in hp_names if not n.startswith("tuner/")]
+        self.names = [column(n) for n in hp_names if not n.startswith("tuner/")]
         self.total = total
         self.workers = workers
         self.out = out
@@ -44,7 +47,7 @@ class Progress:
         if not resumed:
             self.done += 1
         count = f"{self.done}/{self.total}" if self.total else str(self.done)
-        if row["status"] == "ok":
+        if row["status"] == Status.OK:
             detail = f"{self.objective}={_fmt(row.get(self.objective))}"
             if row.get("wall_s") is not None:
                 detail += f" in {row['wall_s']:.1f} s"

@@ -11,8 +11,12 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tuning.errors import UserError
+from tuning.status import Status
 
 TRIAL_COLUMNS = (
     "trial_id",
@@ -42,20 +46,46 @@ CURVE_COLUMNS = ("trial_id", "execution", "epoch", "updates", "samples_seen", "l
 RECORDS = "records"
 
 
+def column(name: str) -> str:
+    """The table column of a hyperparameter: keras-tuner's `tuner/epochs` becomes
+    `tuner_epochs`, since a slash reads as a path in most tools that open a CSV."""
+    return name.replace("/", "_")
+
+
+def hp_columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameter values keyed by their table columns."""
+    return {column(name): value for name, value in values.items()}
+
+
 def trial_path(run_dir: Path, trial_id: str) -> Path:
     return Path(run_dir) / RECORDS / f"trial_{trial_id}.json"
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write through a temporary file and rename, so readers never see half a file.
+
+    A folder that cannot be written is a `UserError` naming the file meant and the cause
+    (not the temporary file's name), so a run stops with one line saying what to fix."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise UserError(str(path.parent), f"cannot write {path.name}: a file stands where "
+                                          "a folder is needed") from exc
+    except OSError as exc:
+        raise UserError(str(path.parent), f"cannot write {path.name}: "
+                                          f"{exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(str(path.parent), f"cannot write {path.name}: "
+                                          f"{exc.strerror or exc}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -67,18 +97,67 @@ def write_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]]
     atomic_write(trial_path(run_dir, str(row["trial_id"])), json.dumps(payload, indent=1))
 
 
+@dataclass(frozen=True)
+class Damaged:
+    """A record that cannot be read (cut short, edited, not JSON): left out of the tables,
+    and its trial is trained again by the next `run`."""
+
+    path: Path
+    reason: str
+
+    @property
+    def trial_id(self) -> str:
+        return self.path.stem.removeprefix("trial_")
+
+    def warning(self, then: str) -> str:
+        return f"warning: {self.path}: damaged record ({self.reason}); {then}"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """A record's content; raises ValueError saying what is wrong with it."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    row = payload.get("row") if isinstance(payload, dict) else None
+    if not isinstance(row, dict) or not isinstance(payload.get("curves"), list):
+        raise ValueError("no 'row' table and 'curves' list")
+    if str(row.get("trial_id")) != path.stem.removeprefix("trial_"):
+        raise ValueError(f"its trial_id {row.get('trial_id')!r} is not the file's")
+    if row.get("status") not in set(Status):
+        raise ValueError(f"status {row.get('status')!r} is not one of: {', '.join(Status)}")
+    return payload
+
+
 def read_trial(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
+    """The saved trial, or None when it has no record or a damaged one (to run again)."""
     path = trial_path(run_dir, trial_id)
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return _load(path)
+    except ValueError:
+        return None
+
+
+def load_trials(run_dir: Path) -> tuple[list[dict[str, Any]], list[Damaged]]:
+    """Every readable record in trial-id order, and the records that could not be read."""
+    folder = Path(run_dir) / RECORDS
+    paths = sorted(folder.glob("trial_*.json"), key=_numeric) if folder.is_dir() else []
+    trials, damaged = [], []
+    for path in paths:
+        try:
+            trials.append(_load(path))
+        except ValueError as exc:
+            damaged.append(Damaged(path, str(exc).splitlines()[0]))
+    return trials, damaged
 
 
 def read_trials(run_dir: Path) -> list[dict[str, Any]]:
-    """Every saved trial, in trial-id order."""
-    folder = Path(run_dir) / RECORDS
-    paths = sorted(folder.glob("trial_*.json"), key=_numeric) if folder.is_dir() else []
-    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    """Every readable saved trial, in trial-id order (`load_trials` names the others)."""
+    return load_trials(run_dir)[0]
 
 
 def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path, Path]:

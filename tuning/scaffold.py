@@ -83,6 +83,12 @@ def write_spec(name: str, directory: Path) -> Path:
     path = Path(directory) / f"{name}.toml"
     if path.exists():
         raise UserError(str(path), "already exists; pick another name or edit that file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_TEMPLATE.substitute(name=name, path=path), encoding="utf-8")
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise UserError("--dir", f"{folder} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_TEMPLATE.substitute(name=name, path=path), encoding="utf-8")
+    except OSError as exc:
+        raise UserError("--dir", f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

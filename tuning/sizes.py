@@ -39,6 +39,11 @@ def parse_size(text: str | int) -> int:
     return size
 
 
+def mib(n_bytes: float | None) -> float | None:
+    """Bytes as MiB rounded to 0.1, the unit of every memory column (None stays None)."""
+    return None if n_bytes is None else round(n_bytes / 2**20, 1)
+
+
 def format_mib(n_bytes: float) -> str:
     """Human form used in messages: MiB below a GiB, GiB above."""
     if n_bytes >= 2**30:

@@ -30,6 +30,24 @@ _MINIMISED = ("loss", "mae", "mse")
 
 Scalar = int | float | str | bool
 
+#: Upper bounds: far beyond any real search, low enough that a typo (an extra zero or ten)
+#: is refused with its key instead of overflowing somewhere deep inside a trial.
+LIMITS = {
+    "epochs": 100_000,
+    "max_steps": 10**9,
+    "batch_size": 10**7,
+    "steps_per_epoch": 10**7,
+    "max_trials": 100_000,
+    "executions_per_trial": 100,
+    "repeats": 100,
+    "hyperband_factor": 100,
+    "workers": 256,
+    "trial_timeout_s": 10**7,
+    "memory_budget": 2**50,
+}
+#: Experiment names become folder names: letters, digits and punctuation, no separators.
+MAX_NAME = 100
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -183,10 +201,10 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
                 raise UserError(f"{section}.{key}", f"unknown key; allowed: {', '.join(keys)}")
 
     exp = raw.get("experiment", {})
-    name = _get(exp, "experiment.name", str, path.stem)
-    if not name.strip() or "/" in name or name.startswith("."):
-        raise UserError("experiment.name", f"{name!r} cannot name a run directory")
+    name = _check_name(_get(exp, "experiment.name", str, path.stem))
     seed = _get(exp, "experiment.seed", int, 0)
+    if not 0 <= seed < 2**32:
+        raise UserError("experiment.seed", f"must be between 0 and 2**32 - 1, got {seed}")
     _get(exp, "experiment.description", str, "")
 
     data = _parse_data(raw.get("data", {}))
@@ -202,6 +220,19 @@ def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
         search=_parse_search(raw.get("search", {}), model, budget),
         resources=_parse_resources(raw.get("resources", {})),
     )
+
+
+def _check_name(name: str) -> str:
+    """The name names the run directory: it must be one short, printable folder name."""
+    if not name.strip() or "/" in name or "\\" in name or name.startswith("."):
+        raise UserError("experiment.name", f"{name!r} cannot name a run directory")
+    if not name.isprintable():
+        raise UserError("experiment.name", f"{name!r} holds a control character; "
+                                           "use letters, digits, '-' and '_'")
+    if len(name) > MAX_NAME:
+        raise UserError("experiment.name", f"{len(name)} characters; at most {MAX_NAME} "
+                                           "(it names the run directory)")
+    return name
 
 
 def _get(table: dict, key: str, kind: type, default: Any = None, required: bool = False) -> Any:
@@ -231,8 +262,16 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
 
 
 def _positive(key: str, value: int | float | None) -> Any:
+    """At least 1 and at most the key's limit in LIMITS."""
     if value is not None and value < 1:
         raise UserError(key, f"must be at least 1, got {value}")
+    return _at_most(key, value)
+
+
+def _at_most(key: str, value: int | float | None) -> Any:
+    cap = LIMITS.get(key.rsplit(".", 1)[-1])
+    if value is not None and cap is not None and value > cap:
+        raise UserError(key, f"must be at most {cap:,}, got {value:,}")
     return value
 
 
@@ -315,11 +354,9 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
     _choice("search.objective", objective, tuple(allowed))
     if "repeats" in table and "executions_per_trial" in table:
         raise UserError("search.repeats", "give either repeats or executions_per_trial, not both")
-    repeats = _get(table, "search.repeats", int) or _get(
-        table, "search.executions_per_trial", int, 1
-    )
-    _positive("search.repeats" if "repeats" in table else "search.executions_per_trial", repeats)
-    factor = _get(table, "search.hyperband_factor", int, 3)
+    repeats_key = "search.repeats" if "repeats" in table else "search.executions_per_trial"
+    repeats = _positive(repeats_key, _get(table, repeats_key, int, 1))
+    factor = _at_most("search.hyperband_factor", _get(table, "search.hyperband_factor", int, 3))
     if factor < 2:
         raise UserError("search.hyperband_factor", f"must be at least 2, got {factor}")
     space_table = table.get("space", {})
@@ -338,6 +375,7 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
         )
     for dim in space:
         _check_dimension(dim, names)
+    _check_conditions(space)
     if tuner == "grid" and any(d.is_range and d.step is None for d in space):
         ranged = next(d.name for d in space if d.is_range and d.step is None)
         raise UserError(
@@ -379,6 +417,9 @@ def _parse_dimension(name: str, value: Any) -> Dimension:
         if isinstance(value[k], bool) or not isinstance(value[k], int | float):
             raise UserError(f"{key}.{k}", f"expected a number, got {value[k]!r}")
     low, high = value["min"], value["max"]
+    for k, v in (("min", low), ("max", high), ("step", value.get("step"))):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise UserError(f"{key}.{k}", f"must be a finite number, got {v}")
     if low >= high:
         raise UserError(key, f"min ({low}) must be below max ({high})")
     sampling = value.get("sampling", "linear")
@@ -423,6 +464,54 @@ def _parse_condition(key: str, when: Any) -> Condition | None:
     return Condition(parent=parent, values=_scalars(f"{key}.when.{parent}", values))
 
 
+def _check_conditions(space: tuple[Dimension, ...]) -> None:
+    """A condition names a parent searched before it, never itself nor a circle of names,
+    on values the parent can take: keras-tuner declares names in order, so a later parent
+    is unknown when its child is declared, and a value the parent never takes would leave
+    the child never searched, silently."""
+    by_name = {d.name: d for d in space}
+    order = {d.name: i for i, d in enumerate(space)}
+    for dim in space:
+        if dim.when is None:
+            continue
+        key = f"search.space.{dim.name}.when"
+        parent = dim.when.parent
+        if parent == dim.name:
+            raise UserError(key, f"{dim.name!r} cannot be conditional on itself")
+        chain, at = [dim.name], by_name[parent]
+        while at.when is not None and at.name not in chain:
+            chain.append(at.name)
+            at = by_name[at.when.parent]
+        if at.name in chain:
+            circle = " -> ".join([*chain[chain.index(at.name):], at.name])
+            raise UserError(key, f"the conditions form a circle: {circle}")
+        if order[parent] > order[dim.name]:
+            raise UserError(key, f"its parent {parent!r} must be listed before it "
+                                 "in [search.space]")
+        never = [v for v in dim.when.values if not _takes(by_name[parent], v)]
+        if never:
+            raise UserError(key, f"{parent!r} never takes {never[0]!r} "
+                                 f"(it takes {_describe_values(by_name[parent])})")
+
+
+def _takes(dim: Dimension, value: Scalar) -> bool:
+    """Whether `dim` can take `value`: one of its listed values, or inside its range."""
+    if dim.values:
+        return any(value == v and type(value) is type(v) or
+                   _number(value) and _number(v) and value == v for v in dim.values)
+    return _number(value) and dim.low <= value <= dim.high
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _describe_values(dim: Dimension) -> str:
+    if dim.values:
+        return ", ".join(repr(v) for v in dim.values)
+    return f"{dim.low} to {dim.high}"
+
+
 def _check_dimension(dim: Dimension, names: list[str]) -> None:
     key = f"search.space.{dim.name}"
     if dim.when is not None:
@@ -439,6 +528,7 @@ def _check_dimension(dim: Dimension, names: list[str]) -> None:
                 raise UserError(key, f"values must be integers, got {v!r}")
             if v < 1:
                 raise UserError(key, f"must be at least 1, got {v}")
+            _at_most(key, v)
     elif dim.name == "validation_split":
         for v in ends:
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
@@ -463,10 +553,13 @@ def _parse_resources(table: dict) -> ResourcesSpec:
             memory_budget = parse_size(budget)
         except ValueError as exc:
             raise UserError("resources.memory_budget", str(exc)) from None
+        _at_most("resources.memory_budget", memory_budget)
     workers = _positive("resources.workers", _get(table, "resources.workers", int, 1))
     timeout = _get(table, "resources.trial_timeout_s", float)
-    if timeout is not None and timeout <= 0:
-        raise UserError("resources.trial_timeout_s", f"must be positive, got {timeout}")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UserError("resources.trial_timeout_s",
+                        f"must be a positive number of seconds, got {timeout}")
+    _at_most("resources.trial_timeout_s", timeout)
     return ResourcesSpec(
         device=device,
         memory_budget=memory_budget,

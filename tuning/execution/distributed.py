@@ -18,18 +18,13 @@ import threading
 import time
 from pathlib import Path
 
-from tuning import records
-from tuning.execution.run import (
-    Prepared,
-    RunOptions,
-    claim,
-    make_pool,
-    make_tuner,
-    prepare,
-    run_directory,
-    search_with_pool,
-)
+from tuning import records, rundir
+from tuning.execution.pool import threads_per_worker
+from tuning.execution.prepare import Prepared, make_pool, make_tuner, prepare
+from tuning.execution.rows import planned_row, trial_row
+from tuning.execution.run import RunOptions, run_directory, search_with_pool
 from tuning.spec import Spec
+from tuning.status import Status
 
 HEARTBEATS = "heartbeats"
 HEARTBEAT_EVERY_S = 5.0
@@ -55,7 +50,7 @@ def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
     """Serve the Oracle until every trial has ended; then the tables and the report."""
     prepared = prepare(spec)
     os.environ.update(oracle_env("chief", host, port))
-    lock = claim(options.run_dir, spec, options.fresh)
+    lock = rundir.claim(options.run_dir, spec, options.fresh)
     with run_directory(prepared, options, lock) as run_dir:
         tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
         print(f"chief listening on {host}:{port}; start workers with: python -m tuning "
@@ -73,10 +68,10 @@ def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: 
     prepared = prepare(spec)
     os.environ.update(oracle_env(tuner_id, host, port))
     tuner = make_tuner(prepared, options.run_dir, options.max_trials, fresh=False)
-    slots = [f"{tuner_id}-w{i}" for i in range(options.workers)]
+    pool = make_pool(spec, options.run_dir, options.threads)
+    slots = [f"{tuner_id}-w{i}" for i in range(pool.size)]
     beat = threading.Thread(target=_heartbeat, args=(options.run_dir, slots), daemon=True)
     beat.start()
-    pool = make_pool(spec, options, options.workers)
     pool.spawn()
     try:
         search_with_pool(prepared, options, pool, tuner.oracle, tuner_id)
@@ -96,7 +91,8 @@ def _heartbeat(run_dir: Path, slots: list[str]) -> None:
 
 
 def _watch(oracle, prepared: Prepared, run_dir: Path, dead_after_s: float) -> None:
-    """End the trial of any worker whose heartbeat has stopped, so the chief can finish."""
+    """End the trial of any worker whose heartbeat has stopped, so the chief can finish;
+    its record is a row like any other (planned columns, the worker's name)."""
     from keras_tuner.engine.trial import TrialStatus
 
     folder = run_dir / HEARTBEATS
@@ -109,9 +105,9 @@ def _watch(oracle, prepared: Prepared, run_dir: Path, dead_after_s: float) -> No
                 continue
             message = f"worker {slot} stopped answering (no heartbeat for {dead_after_s:g} s)"
             if records.read_trial(run_dir, trial.trial_id) is None:
-                row = {"trial_id": trial.trial_id, **trial.hyperparameters.values,
-                       "status": "error", "message": message, "worker": slot}
-                records.write_trial(run_dir, row, [])
+                planned = planned_row(trial.trial_id, prepared.hypermodel, trial.hyperparameters)
+                records.write_trial(run_dir, trial_row(planned, Status.ERROR, message,
+                                                       worker=slot), [])
             trial.status = TrialStatus.FAILED
             trial.message = message
             oracle.end_trial(trial)
@@ -120,15 +116,16 @@ def _watch(oracle, prepared: Prepared, run_dir: Path, dead_after_s: float) -> No
             print(message, flush=True)
 
 
-def supervise(spec_path: str, options: RunOptions, workers: int, host: str,
-              port: int | None) -> int:
-    """`distributed`: a chief and `workers` worker processes on this machine; a worker that
-    dies before the chief has finished is started again under the same id."""
+def supervise(spec: Spec, options: RunOptions, host: str, port: int | None) -> int:
+    """`distributed`: a chief and `spec.resources.workers` worker processes on this
+    machine; a worker that dies before the chief has finished is started
+    again under the same id."""
     port = port or free_port(host)
+    workers = spec.resources.workers
     base = [sys.executable, "-m", "tuning"]
-    common = [spec_path, "--out", str(options.run_dir)]
-    if options.memory_budget is not None:
-        common += ["--memory-budget", str(options.memory_budget)]
+    common = [str(spec.path), "--out", str(options.run_dir)]
+    if spec.resources.memory_budget is not None:
+        common += ["--memory-budget", str(spec.resources.memory_budget)]
     if options.max_trials:
         common += ["--max-trials", str(options.max_trials)]
     chief_args = ["--host", host, "--port", str(port)]
@@ -137,7 +134,7 @@ def supervise(spec_path: str, options: RunOptions, workers: int, host: str,
     chief = subprocess.Popen([*base, "chief", *common, *chief_args])
     if not _wait_for_port(host, port, chief):
         return chief.wait()
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    threads = str(threads_per_worker(workers))
 
     def start(name: str) -> subprocess.Popen:
         return subprocess.Popen([*base, "worker", *common, "--oracle", f"{host}:{port}",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import signal
 
+from tuning.status import Status
+
 _OOM_TYPES = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError", "XlaRuntimeError")
 _OOM_WORDS = ("out of memory", "resource_exhausted", "resource exhausted", "oom when allocating",
               "failed to allocate", "cannot allocate memory", "could not execute a primitive",
@@ -40,24 +42,24 @@ def last_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def classify_exception(exc: BaseException) -> str:
-    return "oom" if is_oom(exc) else "error"
+def classify_exception(exc: BaseException) -> Status:
+    return Status.OOM if is_oom(exc) else Status.ERROR
 
 
-def classify_death(exitcode: int | None, under_budget: bool) -> tuple[str, str]:
+def classify_death(exitcode: int | None, under_budget: bool) -> tuple[Status, str]:
     """Status and message for a worker process that died in the middle of a trial."""
     if exitcode is None:
-        return "error", "worker process vanished"
+        return Status.ERROR, "worker process vanished"
     if exitcode < 0:
         try:
             sig = signal.Signals(-exitcode).name
         except ValueError:
             sig = f"signal {-exitcode}"
         if exitcode == -signal.SIGKILL:
-            status = "oom" if under_budget else "error"
+            status = Status.OOM if under_budget else Status.ERROR
             why = "killed (SIGKILL: the kernel's OOM killer, or a kill from outside)"
             return status, f"worker process {why}"
         if exitcode in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS) and under_budget:
-            return "oom", f"worker process crashed ({sig}) under the memory budget"
-        return "error", f"worker process crashed ({sig})"
-    return "error", f"worker process exited with code {exitcode}"
+            return Status.OOM, f"worker process crashed ({sig}) under the memory budget"
+        return Status.ERROR, f"worker process crashed ({sig})"
+    return Status.ERROR, f"worker process exited with code {exitcode}"

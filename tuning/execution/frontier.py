@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tuning.records import column
+from tuning.status import Status
+
 #: Names that change how a model is fed or optimised, not its size in memory.
 NOT_MODEL = ("steps_per_epoch", "validation_split", "batch_size", "shuffle", "learning_rate")
 
@@ -53,9 +56,9 @@ class Frontier:
         only those whose memory budget was no larger than this run's `budget_mb` (None: no
         budget, the device's memory): a larger budget may fit what a smaller one did not."""
         for row in rows:
-            if (row.get("status") == "oom" and row.get("batch_size")
+            if (row.get("status") == Status.OOM and row.get("batch_size")
                     and _binds(row.get("memory_budget_mb"), budget_mb)):
-                values = {n: row.get(n.replace("/", "_")) for n in hp_names}
+                values = {n: row.get(column(n)) for n in hp_names}
                 self.record_oom(values, int(row["batch_size"]))
 
 

@@ -1,4 +1,4 @@
-"""A pool of worker processes that always knows which worker holds which trial.
+"""A pool of worker processes that always knows which worker holds which task.
 
 A worker that dies mid-trial (out of memory, a crash, a kill, a time limit) is noticed through
 its process sentinel: its trial gets a status and a message, and a fresh worker takes its
@@ -8,6 +8,7 @@ place. Nothing a worker does can take the search down with it.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
@@ -15,7 +16,11 @@ from typing import Any
 
 from tuning.execution import memory
 from tuning.execution.failures import classify_death
+from tuning.execution.messages import Outcome, Ready, StartFailed, Stop, Task
+from tuning.execution.rows import trial_row
 from tuning.execution.worker import WorkerConfig, main
+from tuning.sizes import mib
+from tuning.status import Status
 
 _START_TIMEOUT_S = 300
 #: Under a CPU budget every thread's stack counts against it, and glibc gives each new thread
@@ -27,14 +32,23 @@ class WorkerStartError(RuntimeError):
     """A worker could not start at all (TensorFlow missing, no GPU where one was required)."""
 
 
-@dataclass
-class Task:
-    """One piece of work for a worker: `message` is what it receives (a trial or a probe)."""
+def threads_per_worker(workers: int) -> int:
+    """Each worker gets its share of the cores, so parallel workers do not fight."""
+    return max(1, (os.cpu_count() or 1) // workers)
 
-    trial_id: str
-    message: tuple
-    row: dict[str, Any]  # what is known before training, for a record if the worker dies
+
+@dataclass
+class Job:
+    """A task handed to a worker, with the row known before it ran (`planned`): if the
+    worker dies, that row is the trial's record."""
+
+    task: Task
+    planned: dict[str, Any]
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
 
 
 @dataclass(eq=False)
@@ -42,17 +56,21 @@ class Worker:
     index: int
     process: Any = None
     conn: Any = None
-    task: Task | None = None
-    ready: bool = False
+    job: Job | None = None
+    ready: Ready | None = None
 
 
 class WorkerPool:
-    """`size` long-lived workers; `submit` a task to an idle one, `wait` for results."""
+    """`size` long-lived workers; `submit` a task to an idle one, `wait` for outcomes.
 
-    def __init__(self, config: WorkerConfig, size: int, trial_timeout_s: float | None = None):
+    The memory budget and the per-trial time limit are the spec's (`config.spec.resources`).
+    """
+
+    def __init__(self, config: WorkerConfig, size: int):
         self.config = config
         self.size = size
-        self.trial_timeout_s = trial_timeout_s
+        self.budget = config.spec.resources.memory_budget
+        self.trial_timeout_s = config.spec.resources.trial_timeout_s
         self.workers = [Worker(index=i) for i in range(size)]
         self._ctx = mp.get_context("spawn")
 
@@ -66,10 +84,12 @@ class WorkerPool:
             if worker.process is None:
                 self._spawn(worker)
 
-    def await_ready(self) -> None:
+    def await_ready(self) -> list[Ready]:
+        """Wait until every worker has started; returns what each said on start-up."""
         for worker in self.workers:
-            if not worker.ready:
+            if worker.ready is None:
                 self._await_ready(worker)
+        return [w.ready for w in self.workers]
 
     def _spawn(self, worker: Worker) -> None:
         parent, child = self._ctx.Pipe()
@@ -78,25 +98,28 @@ class WorkerPool:
             target=main, args=(config, child), name=f"steps-tuner-worker-{worker.index}",
             daemon=True,
         )
-        with memory.thread_stacks(THREAD_STACK if self.config.memory_budget else None):
+        with memory.thread_stacks(THREAD_STACK if self.budget else None):
             worker.process.start()
         child.close()
         worker.conn = parent
-        worker.task = None
-        worker.ready = False
+        worker.job = None
+        worker.ready = None
 
     def _await_ready(self, worker: Worker) -> None:
         if not worker.conn.poll(_START_TIMEOUT_S):
             raise WorkerStartError(f"worker {worker.index} did not start in {_START_TIMEOUT_S} s")
         try:
-            kind, payload = worker.conn.recv()
+            reply = worker.conn.recv()
         except EOFError:
             raise WorkerStartError(
                 f"worker {worker.index} died while starting (exit code {worker.process.exitcode})"
             ) from None
-        if kind != "ready":
-            raise WorkerStartError(str(payload))
-        worker.ready = True
+        if isinstance(reply, StartFailed):
+            where = f" (traceback in {reply.log})" if reply.log else ""
+            raise WorkerStartError(f"{reply.reason}{where}")
+        if not isinstance(reply, Ready):
+            raise WorkerStartError(f"worker {worker.index} sent {type(reply).__name__} at start")
+        worker.ready = reply
 
     def _replace(self, worker: Worker) -> None:
         if worker.process.is_alive():
@@ -107,17 +130,17 @@ class WorkerPool:
         self._await_ready(worker)
 
     def idle(self) -> list[Worker]:
-        return [w for w in self.workers if w.task is None]
+        return [w for w in self.workers if w.job is None]
 
     def busy(self) -> list[Worker]:
-        return [w for w in self.workers if w.task is not None]
+        return [w for w in self.workers if w.job is not None]
 
-    def submit(self, worker: Worker, task: Task) -> None:
-        worker.task = task
-        worker.conn.send(task.message)
+    def submit(self, worker: Worker, job: Job) -> None:
+        worker.job = job
+        worker.conn.send(job.task)
 
-    def wait(self, timeout: float | None = None) -> list[tuple[Task, dict[str, Any]]]:
-        """Block until at least one busy worker reports (or dies); returns (task, result)."""
+    def wait(self, timeout: float | None = None) -> list[tuple[Job, Outcome]]:
+        """Block until at least one busy worker reports (or dies); returns (job, outcome)."""
         busy = self.busy()
         if not busy:
             return []
@@ -127,52 +150,55 @@ class WorkerPool:
             timeout = left if timeout is None else min(timeout, left)
         handles = {w.conn: w for w in busy} | {w.process.sentinel: w for w in busy}
         ready = wait(list(handles), timeout)
-        done: list[tuple[Task, dict[str, Any]]] = []
+        done: list[tuple[Job, Outcome]] = []
         for worker in dict.fromkeys(handles[h] for h in ready):
             done.append(self._collect(worker))
         for worker in self.busy():
             if self._overdue(worker):
-                done.append(self._fail(worker, "timeout",
+                done.append(self._fail(worker, Status.TIMEOUT,
                                        f"passed the per-trial limit of {self.trial_timeout_s:g} s"))
         return done
 
-    def _collect(self, worker: Worker) -> tuple[Task, dict[str, Any]]:
-        task = worker.task
+    def _collect(self, worker: Worker) -> tuple[Job, Outcome]:
+        job = worker.job
         try:
             if worker.conn.poll():
-                kind, result = worker.conn.recv()
-                worker.task = None
-                if result.pop("worker_exits", False) or not worker.process.is_alive():
+                reply = worker.conn.recv()
+                if not isinstance(reply, Outcome):
+                    raise TypeError(f"worker {worker.index} answered {type(reply).__name__}")
+                worker.job = None
+                if reply.worker_exits or not worker.process.is_alive():
                     worker.process.join(10)
                     self._replace(worker)
-                return task, result
+                return job, reply
         except (EOFError, OSError):
             pass
         worker.process.join(5)
-        status, message = classify_death(
-            worker.process.exitcode, under_budget=self.config.memory_budget is not None
-        )
-        if status == "oom":
-            message = f"{message} at batch size {task.row.get('batch_size')}"
+        status, message = classify_death(worker.process.exitcode,
+                                         under_budget=self.budget is not None)
+        if status == Status.OOM:
+            message = f"{message} at batch size {job.planned.get('batch_size')}"
+        if worker.ready is not None:
+            message = f"{message} (see {worker.ready.log})"
         return self._fail(worker, status, message)
 
-    def _fail(self, worker: Worker, status: str, message: str) -> tuple[Task, dict[str, Any]]:
-        task = worker.task
-        wall = round(time.monotonic() - task.started, 3)
-        row = {**task.row, "status": status, "message": message, "wall_s": wall,
-               "worker": worker.index}
+    def _fail(self, worker: Worker, status: Status, message: str) -> tuple[Job, Outcome]:
+        job = worker.job
+        row = trial_row(job.planned, status, message, worker=worker.index,
+                        memory_budget_mb=mib(self.budget),
+                        wall_s=round(time.monotonic() - job.started, 3))
         self._replace(worker)
-        return task, {"row": row, "curves": []}
+        return job, Outcome(job.task_id, row)
 
     def _next_deadline(self, busy: list[Worker]) -> float | None:
         if self.trial_timeout_s is None:
             return None
-        return min(w.task.started for w in busy) + self.trial_timeout_s
+        return min(w.job.started for w in busy) + self.trial_timeout_s
 
     def _overdue(self, worker: Worker) -> bool:
         return (
             self.trial_timeout_s is not None
-            and time.monotonic() - worker.task.started > self.trial_timeout_s
+            and time.monotonic() - worker.job.started > self.trial_timeout_s
         )
 
     def close(self) -> None:
@@ -180,14 +206,14 @@ class WorkerPool:
             if worker.process is None:
                 continue
             try:
-                if worker.task is None:
-                    worker.conn.send(("stop",))
+                if worker.job is None:
+                    worker.conn.send(Stop())
             except OSError:
                 pass
         for worker in self.workers:
             if worker.process is None:
                 continue
-            worker.process.join(2 if worker.task is None else 0)
+            worker.process.join(2 if worker.job is None else 0)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(5)

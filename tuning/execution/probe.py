@@ -1,23 +1,29 @@
-"""The out-of-memory frontier found with short probes, before any full trial.
+"""The out-of-memory frontier found with short probes, before any full trial (a driver).
 
 In the spirit of Lightning's batch-size finder: a couple of training steps at a batch size,
 halving from the largest batch the search needs until one fits, then bisecting between the
 last batch that failed and the first that fit. Each probe runs in a worker under the same
-budget as the trials, so what the probe finds is what the search will meet.
+budget as the trials (`trial.run_probe`), so what the probe finds is what the search will meet.
 """
 
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import keras_tuner as kt
+
 from tuning.budget import plan
 from tuning.execution.frontier import NOT_MODEL, model_signature
+from tuning.execution.messages import PROBE_STEPS, ProbeTask
+from tuning.execution.pool import Job, WorkerPool
+from tuning.sizes import format_mib
+from tuning.space import declare_space, grid_points
 from tuning.spec import Spec
+from tuning.status import Status
 
-PROBE_STEPS = 2
 #: Bisection stops when the gap between fit and failure is below this share of the batch.
 PRECISION = 0.05
 
@@ -32,39 +38,8 @@ class ProbeResult:
     smallest_oom: int | None = None
 
 
-def probe_batch(hypermodel, hp, probe_id: str, batch_size: int, ctx) -> dict[str, Any]:
-    """Inside a worker: a few training steps at `batch_size` under the trial budget."""
-    import keras
-
-    from tuning.execution.failures import classify_exception, last_line
-    from tuning.hypermodel import make_stream
-
-    x, y, x_val, y_val, x_hold, y_hold = hypermodel.dataset.split(float(hp.get("validation_split")))
-    probe_plan = plan("stream", len(x), PROBE_STEPS, epochs=1, batch_size=batch_size)
-    status, message = "ok", ""
-    start = time.perf_counter()
-    ctx.reset_peak()
-    ctx.limit()
-    try:  # the trial's own path, cut to a few steps: stream, validation, holdout
-        model = hypermodel.build(hp)
-        model.fit(make_stream(x, y, probe_plan, shuffle=True, seed=0), shuffle=False,
-                  steps_per_epoch=PROBE_STEPS, epochs=1, validation_data=(x_val, y_val),
-                  validation_batch_size=batch_size, verbose=0)
-        model.evaluate(x_hold, y_hold, batch_size=batch_size, verbose=0)
-    except Exception as exc:  # a probe's failure is its answer
-        status, message = classify_exception(exc), last_line(exc)
-    finally:
-        ctx.unlimit()
-    row = {"trial_id": probe_id, "batch_size": batch_size, "status": status, "message": message,
-           "peak_memory_mb": ctx.peak_mb(), "wall_s": round(time.perf_counter() - start, 3)}
-    keras.backend.clear_session()
-    return {"row": row, "curves": []}
-
-
 def model_points(spec: Spec, dataset) -> list[tuple[dict[str, Any], int]]:
     """One point per distinct model in the grid, with the largest batch the search needs."""
-    from tuning.space import grid_points
-
     largest: dict[tuple, tuple[dict[str, Any], int]] = {}
     for point in grid_points(spec.search.space):
         n_train = dataset.n_train(float(point["validation_split"]))
@@ -76,17 +51,12 @@ def model_points(spec: Spec, dataset) -> list[tuple[dict[str, Any], int]]:
     return list(largest.values())
 
 
-def find_frontier(pool, hypermodel, point: dict[str, Any], max_batch: int,
-                  on_probe=None) -> ProbeResult:
+def find_frontier(pool: WorkerPool, hypermodel, point: dict[str, Any], max_batch: int,
+                  on_probe: Callable[[dict[str, Any]], None] | None = None) -> ProbeResult:
     """Try the largest batch the search needs; while it fails, halve; then bisect.
 
     Starting from the top costs one probe when everything fits, and every failing probe
     leaves a fresh worker for the next one (a used worker's freed memory flatters it)."""
-    import keras_tuner as kt
-
-    from tuning.execution.pool import Task
-    from tuning.space import declare_space
-
     hp = kt.HyperParameters()
     declare_space(hp, hypermodel.spec.search.space)
     hp.values.update(point)
@@ -96,19 +66,19 @@ def find_frontier(pool, hypermodel, point: dict[str, Any], max_batch: int,
     def fits(batch: int) -> bool:
         worker = pool.idle()[0]
         probe_id = f"probe-{len(result.probes)}"
-        pool.submit(worker, Task(probe_id, ("probe", probe_id, config, batch),
-                                 {"trial_id": probe_id, "batch_size": batch}))
+        pool.submit(worker, Job(ProbeTask(probe_id, config, batch),
+                                {"trial_id": probe_id, "batch_size": batch}))
         done: list = []
         while not done:
             done = pool.wait()
-        row = done[0][1]["row"]
+        row = done[0][1].row
         result.probes.append(row)
         if on_probe:
             on_probe(row)
-        if row["status"] == "ok":
+        if row["status"] == Status.OK:
             result.largest_fit = max(batch, result.largest_fit or 0)
             return True
-        if row["status"] == "oom":
+        if row["status"] == Status.OOM:
             result.smallest_oom = min(batch, result.smallest_oom or batch)
             return False
         raise RuntimeError(f"probe at batch {batch} failed: {row['message']}")
@@ -132,8 +102,6 @@ def find_frontier(pool, hypermodel, point: dict[str, Any], max_batch: int,
 def describe(spec: Spec, dataset, results: list[ProbeResult], budget: int | None) -> str:
     """The frontier in words: per model, the largest batch that fits, and per validation
     split the smallest steps_per_epoch whose batches fit (partition semantics)."""
-    from tuning.sizes import format_mib
-
     cap = f"a budget of {format_mib(budget)} per trial" if budget else "no memory budget"
     lines = [f"probe {spec.name} ({cap}, {PROBE_STEPS} training steps per probe):"]
     for res in results:
@@ -159,21 +127,3 @@ def describe(spec: Spec, dataset, results: list[ProbeResult], budget: int | None
                 lines.append(f"    validation_split {split}: steps_per_epoch >= {steps} fits "
                              f"(batch {math.ceil(n_train / steps)} of {n_train} rows)")
     return "\n".join(lines)
-
-
-def probe_frontier(spec: Spec) -> str:
-    """`probe SPEC`: start one worker, probe every model of the grid, describe the frontier."""
-    from tuning.execution.pool import WorkerPool
-    from tuning.execution.run import prepare, threads_per_worker
-    from tuning.execution.worker import WorkerConfig
-
-    prepared = prepare(spec)
-    budget = spec.resources.memory_budget
-    pool = WorkerPool(WorkerConfig(spec, 0, threads_per_worker(1), budget), 1)
-    pool.start()
-    try:
-        results = [find_frontier(pool, prepared.hypermodel, point, batch)
-                   for point, batch in model_points(spec, prepared.dataset)]
-    finally:
-        pool.close()
-    return describe(spec, prepared.dataset, results, budget)

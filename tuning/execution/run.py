@@ -1,35 +1,41 @@
-"""A search from start to report: checks, run directory, workers, loop, tables, report.
+"""The commands that train on this machine: `run` (a search from start to report) and
+`probe` (the out-of-memory frontier alone).
 
-Everything a user can get wrong (spec, data, builder) is checked before the run directory is
-created or touched. Re-running the same command resumes: keras-tuner reloads its Oracle,
-finished trials are kept, the interrupted one runs again.
+Everything a user can get wrong is checked before the run directory is created or touched
+(`prepare`). Re-running the same command resumes: keras-tuner reloads its Oracle, finished
+trials are kept, the interrupted one runs again.
+
+The drivers (`search`, `probe`) import keras-tuner and with it TensorFlow, which takes
+seconds; they are imported where they are used, once the inputs are known to be good, so a
+bad spec or bad data is refused at once and TensorFlow's start-up chatter stays quiet.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tuning import records, rundir
-from tuning.builders import builder_from, check_builder
-from tuning.data import Dataset, load_dataset
 from tuning.errors import UserError
+from tuning.execution.frontier import Frontier
+from tuning.execution.messages import Ready
+from tuning.execution.pool import WorkerPool
+from tuning.execution.prepare import Prepared, check_inputs, make_pool, make_tuner, prepare
+from tuning.progress import Progress
+from tuning.sizes import mib
 from tuning.spec import Spec
-
-TUNER_DIR = "tuner"
 
 
 @dataclass(frozen=True)
 class RunOptions:
+    """Where and how long a search runs. Its resources (workers, memory budget, device,
+    time limit) are the spec's alone: command-line overrides are applied to the spec."""
+
     run_dir: Path
-    workers: int = 1
-    memory_budget: int | None = None
     max_trials: int | None = None
     fresh: bool = False
     threads: int | None = None  # per worker process; default: the cores shared out
@@ -37,70 +43,15 @@ class RunOptions:
     spec_text: str | None = None  # the spec as run, when it is not a file (Python API)
 
 
-@dataclass
-class Prepared:
-    """What every process of a search loads first: data, HyperModel, searched names."""
-
-    spec: Spec
-    dataset: Dataset
-    hypermodel: Any
-    hp_names: list[str]
-
-
-def threads_per_worker(workers: int) -> int:
-    """Each worker gets its share of the cores, so parallel workers do not fight."""
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
-def check_inputs(spec: Spec, builder_given: bool = False) -> Dataset:
-    """What can be checked without TensorFlow: the data and the builder's reference."""
-    dataset = load_dataset(spec)
-    if not builder_given:
-        check_builder(spec)
-    return dataset
-
-
-def prepare(spec: Spec, dataset: Dataset | None = None,
-            builder: bytes | None = None) -> Prepared:
-    """Load the data and the model's search space; raises UserError, writes nothing."""
-    dataset = dataset if dataset is not None else check_inputs(spec)
-    print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
-          f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
-    for warning in dataset.warnings:
-        print(f"warning: {warning}", flush=True)
-    from tuning.execution.worker import quiet_tensorflow
-
-    quiet_tensorflow()
-    from tuning.hypermodel import StepsHyperModel
-    from tuning.oracles import make_oracle
-
-    hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
-    hp = make_oracle(spec).get_space()
-    hypermodel.declare_hyperparameters(hp)
-    try:
-        hypermodel.build(hp)
-    except Exception as exc:  # the user's builder failing is a user error, named as such
-        raise UserError("model.builder", f"building the model failed: "
-                                         f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
-    return Prepared(spec, dataset, hypermodel, [h.name for h in hp.space])
-
-
-def claim(run_dir: Path, spec: Spec, fresh: bool) -> rundir.RunLock:
-    """Lock the run directory for this search (creating it), refusing a directory that
-    holds another spec's search or a search still running."""
-    if not fresh:
-        rundir.check_resumable(run_dir, spec)
-    lock = rundir.RunLock(run_dir)
-    lock.acquire()
-    return lock
-
-
 @contextmanager
 def run_directory(prepared: Prepared, options: RunOptions,
                   lock: rundir.RunLock) -> Iterator[Path]:
-    """Set up the claimed run directory; whatever happens inside, the tables and the report
-    are rebuilt from the records on the way out, and the lock is released."""
+    """Set up the claimed run directory; whatever happens inside, run.json says how the
+    search ended, the tables and the report are rebuilt from the records, and the lock is
+    released. A report that fails after the search failed is a warning, never the error
+    the user sees."""
     spec, run_dir = prepared.spec, options.run_dir
+    failing = False
     try:
         if options.fresh:
             rundir.clear(run_dir)
@@ -110,61 +61,60 @@ def run_directory(prepared: Prepared, options: RunOptions,
             shutil.copyfile(spec.path, run_dir / rundir.SPEC_FILE)
         rundir.write_state(
             run_dir, experiment=spec.name, state="running", started=rundir.now(), finished=None,
-            workers=options.workers, n_pool=len(prepared.dataset.x_pool),
-            n_holdout=len(prepared.dataset.x_holdout),
-            memory_budget_mb=None if options.memory_budget is None
-            else round(options.memory_budget / 2**20, 1),
+            workers=spec.resources.workers, n_pool=len(prepared.dataset.x_pool),
+            n_holdout=len(prepared.dataset.x_holdout), hp_names=prepared.hp_names,
+            memory_budget_mb=mib(spec.resources.memory_budget), error=None,
         )
         yield run_dir
         rundir.write_state(run_dir, state="finished", finished=rundir.now())
     except KeyboardInterrupt:
-        rundir.write_state(run_dir, state="interrupted")
+        failing = True
+        _try(rundir.write_state, run_dir, state="interrupted")
+        raise
+    except BaseException as exc:
+        failing = True
+        _try(rundir.write_state, run_dir, state="failed", error=_one_line(exc))
         raise
     finally:
-        records.write_tables(run_dir, spec.model.metric, prepared.hp_names)
-        from tuning.report import build_index, build_report
-
-        path = build_report(run_dir)
-        build_index(run_dir.parent)
-        print(f"report: {path}")
-        lock.release()
-
-
-def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh: bool):
-    """keras-tuner's BaseTuner over the spec's Oracle: it owns the project directory and
-    reloads the Oracle on resume; under chief/worker environment variables its Oracle is
-    the chief's, reached over gRPC."""
-    from keras_tuner.engine.base_tuner import BaseTuner
-
-    from tuning.oracles import make_oracle
-
-    oracle = make_oracle(prepared.spec, max_trials)
-    oracle.verbose = 0
-    return BaseTuner(oracle=oracle, hypermodel=prepared.hypermodel, directory=str(run_dir),
-                     project_name=TUNER_DIR, overwrite=fresh)
+        try:
+            _rebuild(run_dir, prepared)
+        except Exception as exc:
+            if not failing:
+                raise
+            print(f"warning: the report was not rebuilt: {_one_line(exc)}", file=sys.stderr)
+        finally:
+            lock.release()
 
 
-def make_pool(spec: Spec, options: RunOptions, workers: int):
-    from tuning.execution.pool import WorkerPool
-    from tuning.execution.worker import WorkerConfig
+def _rebuild(run_dir: Path, prepared: Prepared) -> None:
+    from tuning.report import build_index, build_report
 
-    threads = options.threads or threads_per_worker(workers)
-    config = WorkerConfig(spec=spec, index=0, threads=threads,
-                          memory_budget=options.memory_budget, run_dir=str(options.run_dir),
-                          builder=options.builder)
-    return WorkerPool(config, workers, spec.resources.trial_timeout_s)
+    records.write_tables(run_dir, prepared.spec.model.metric, prepared.hp_names)
+    print(f"report: {build_report(run_dir)}")
+    build_index(run_dir.parent)
 
 
-def search_with_pool(prepared: Prepared, options: RunOptions, pool, oracle,
+def _try(write, *args, **kwargs) -> None:
+    """Record how a search ended where the folder still allows it; the error that ended
+    it is the one to report, not a second one from writing run.json."""
+    with suppress(OSError, UserError):
+        write(*args, **kwargs)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, oracle,
                      tuner_id: str) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready."""
     from tuning.execution.search import SearchContext, drive
     from tuning.oracles import expected_trials
-    from tuning.progress import Progress
 
     spec = prepared.spec
     print(f"starting {pool.size} worker(s) ...", flush=True)
-    pool.await_ready()
+    announce(pool.await_ready())
     ctx = SearchContext(spec, options.run_dir, prepared.hypermodel, oracle, tuner_id,
                         prepared.hp_names)
     progress = Progress(spec.search.objective, prepared.hp_names,
@@ -172,12 +122,22 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool, oracle,
     drive(ctx, pool, progress, _probed_frontier(prepared, pool))
 
 
+def announce(started: list[Ready]) -> None:
+    """Say where the workers train (the device plan's note), and warn when the memory
+    budget cannot be enforced on this machine."""
+    notes = sorted({ready.device_note for ready in started})
+    print(f"workers train on: {'; '.join(notes)}", flush=True)
+    if not all(ready.budget_enforced for ready in started):
+        print("warning: the CPU memory budget cannot be set here (no /proc/self/status): "
+              "trials run without a cap", file=sys.stderr, flush=True)
+
+
 def run_search(spec: Spec, options: RunOptions) -> int:
     """Run (or resume) the search on this machine; returns the process exit code."""
     dataset = check_inputs(spec, builder_given=options.builder is not None)
-    created = not options.run_dir.exists()
-    lock = claim(options.run_dir, spec, options.fresh)
-    pool = make_pool(spec, options, options.workers)
+    created = rundir.first_missing(options.run_dir)
+    lock = rundir.claim(options.run_dir, spec, options.fresh)
+    pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder)
     pool.spawn()  # the workers import TensorFlow while this process does
     try:
         try:
@@ -185,8 +145,8 @@ def run_search(spec: Spec, options: RunOptions) -> int:
         except BaseException:
             pool.close()
             lock.release()
-            if created:  # a builder that fails leaves nothing behind
-                shutil.rmtree(options.run_dir, ignore_errors=True)
+            if created is not None:  # a builder that fails leaves nothing behind
+                shutil.rmtree(created, ignore_errors=True)
             raise
         with run_directory(prepared, options, lock) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
@@ -201,9 +161,24 @@ def run_search(spec: Spec, options: RunOptions) -> int:
         pool.close()
 
 
-def _probed_frontier(prepared: Prepared, pool):
+def probe_frontier(spec: Spec) -> str:
+    """`probe SPEC`: start one worker, probe every model of the grid, describe the frontier."""
+    prepared = prepare(spec)
+    from tuning.execution.probe import describe, find_frontier, model_points
+
+    pool = make_pool(spec, run_dir=None, size=1)
+    pool.spawn()
+    try:
+        announce(pool.await_ready())
+        results = [find_frontier(pool, prepared.hypermodel, point, batch)
+                   for point, batch in model_points(spec, prepared.dataset)]
+    finally:
+        pool.close()
+    return describe(spec, prepared.dataset, results, spec.resources.memory_budget)
+
+
+def _probed_frontier(prepared: Prepared, pool: WorkerPool) -> Frontier:
     """With `search.probe = true`, probe each model first; its failures seed the frontier."""
-    from tuning.execution.frontier import Frontier
     from tuning.execution.probe import find_frontier, model_points
 
     frontier = Frontier()

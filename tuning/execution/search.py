@@ -8,6 +8,7 @@ loop drives a local Oracle or keras-tuner's chief on another machine.
 
 from __future__ import annotations
 
+import sys
 import time
 import zlib
 from dataclasses import dataclass
@@ -18,13 +19,17 @@ from keras_tuner.engine.trial import TrialStatus
 
 from tuning import records
 from tuning.execution.frontier import Frontier
-from tuning.execution.pool import Task, WorkerPool
-from tuning.execution.trial import plan_columns
+from tuning.execution.messages import TrialTask
+from tuning.execution.pool import Job, WorkerPool
+from tuning.execution.rows import planned_row, trial_row
 from tuning.hypermodel import StepsHyperModel
 from tuning.progress import Progress
+from tuning.sizes import mib
 from tuning.spec import Spec
+from tuning.status import Status
 
 _METRIC_KEYS = ("holdout_loss", "train_loss", "val_loss", "gap")
+_ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 
 
 @dataclass
@@ -47,15 +52,28 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     """Run trials until the Oracle says the search is over; every trial ends in a record.
 
     `frontier` holds what is already known to run out of memory (from probes); the records
-    of an earlier run of the same search add to it."""
-    spec, oracle = ctx.spec, ctx.oracle
-    kept = [t["row"] for t in records.read_trials(ctx.run_dir)]
+    of an earlier run of the same search add to it. A damaged record is named, and its
+    trial trained again: first, when the Oracle had already ended it (the Oracle keeps
+    what it learnt; only the record is rebuilt), or when the Oracle hands it out again."""
+    oracle = ctx.oracle
+    kept, damaged = records.load_trials(ctx.run_dir)
+    for bad in damaged:
+        print(bad.warning(f"trial {bad.trial_id} runs again"), file=sys.stderr, flush=True)
     frontier = frontier or Frontier()
-    frontier.merge_rows(kept, ctx.hp_names, _budget_mb(pool))
+    frontier.merge_rows([t["row"] for t in kept], ctx.hp_names, mib(pool.budget))
     progress.resume(len(kept))
+    known = getattr(oracle, "trials", {})
+    redo = [known[d.trial_id] for d in damaged
+            if d.trial_id in known and known[d.trial_id].status in _ENDED]
+    redone: set[str] = set()
     stopped = False
     while True:
         for worker in pool.idle() if not stopped else []:
+            if redo:
+                trial = redo.pop(0)
+                redone.add(trial.trial_id)
+                _submit(ctx, pool, worker, trial, progress)
+                continue
             trial = oracle.create_trial(f"{ctx.tuner_id}-w{worker.index}")
             if trial.status == TrialStatus.STOPPED:
                 stopped = True
@@ -66,50 +84,54 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
             if saved is not None:  # finished before a crash, never reported to the Oracle
                 finish(ctx, trial, saved["row"], progress, resumed=True)
                 continue
-            hp = trial.hyperparameters
-            row = {"trial_id": trial.trial_id, **plan_columns(ctx.hypermodel, hp)}
-            blocker = frontier.blocking_batch(hp.values, row["batch_size"])
+            planned = planned_row(trial.trial_id, ctx.hypermodel, trial.hyperparameters)
+            blocker = frontier.blocking_batch(trial.hyperparameters.values, planned["batch_size"])
             if blocker is not None:
-                row.update(
-                    status="skipped_oom",
-                    message=f"not run: the same model ran out of memory at batch {blocker} "
-                    f"under this budget, and batch {row['batch_size']} is no smaller",
-                    wall_s=0.0,
-                    memory_budget_mb=_budget_mb(pool),
+                row = trial_row(
+                    planned, Status.SKIPPED_OOM,
+                    f"not run: the same model ran out of memory at batch {blocker} under this "
+                    f"budget, and batch {planned['batch_size']} is no smaller",
+                    wall_s=0.0, memory_budget_mb=mib(pool.budget),
                 )
                 records.write_trial(ctx.run_dir, row, [])
                 finish(ctx, trial, row, progress)
                 continue
-            message = ("trial", trial.trial_id, hp.get_config(), trial_seed(spec, trial.trial_id))
-            pool.submit(worker, Task(trial.trial_id, message, row))
-            progress.started(row)
+            _submit(ctx, pool, worker, trial, progress, planned)
         if not pool.busy():
-            if stopped:
+            if stopped and not redo:
                 return
             time.sleep(0.2)  # the Oracle is waiting on trials held elsewhere
             continue
-        for task, result in pool.wait(timeout=5.0):
-            row = {**result["row"], "memory_budget_mb": _budget_mb(pool)}
-            records.write_trial(ctx.run_dir, row, result["curves"])
-            if row["status"] == "oom" and row.get("batch_size"):
+        for job, outcome in pool.wait(timeout=5.0):
+            row = outcome.row
+            records.write_trial(ctx.run_dir, row, outcome.curves)
+            if row["status"] == Status.OOM and row.get("batch_size"):
                 frontier.record_oom(_hp_values(row, ctx.hp_names), int(row["batch_size"]))
-            finish(ctx, oracle.get_trial(task.trial_id), row, progress)
+            if job.task_id in redone:
+                records.write_tables(ctx.run_dir, ctx.spec.model.metric, ctx.hp_names)
+                progress.finished(row)
+            else:
+                finish(ctx, oracle.get_trial(job.task_id), row, progress)
 
 
-def _budget_mb(pool: WorkerPool) -> float | None:
-    budget = pool.config.memory_budget
-    return None if budget is None else round(budget / 2**20, 1)
+def _submit(ctx: SearchContext, pool: WorkerPool, worker, trial, progress: Progress,
+            planned: dict[str, Any] | None = None) -> None:
+    planned = planned or planned_row(trial.trial_id, ctx.hypermodel, trial.hyperparameters)
+    task = TrialTask(trial.trial_id, trial.hyperparameters.get_config(),
+                     trial_seed(ctx.spec, trial.trial_id))
+    pool.submit(worker, Job(task, planned))
+    progress.started(planned)
 
 
 def _hp_values(row: dict[str, Any], hp_names: list[str]) -> dict[str, Any]:
-    return {name: row.get(name.replace("/", "_")) for name in hp_names}
+    return {name: row.get(records.column(name)) for name in hp_names}
 
 
 def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
            resumed: bool = False) -> None:
     """Tell the Oracle how the trial ended, rebuild the tables, print one line."""
     metric = ctx.spec.model.metric
-    if row["status"] == "ok":
+    if row["status"] == Status.OK:
         keys = (*_METRIC_KEYS, f"holdout_{metric}", f"val_{metric}")
         metrics = {k: float(row[k]) for k in keys if row.get(k) is not None}
         ctx.oracle.update_trial(trial.trial_id, metrics)

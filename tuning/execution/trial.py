@@ -1,48 +1,43 @@
-"""One trial, start to record, inside a worker process: the only code path that trains.
+"""Inside a worker process: one trial (or one probe), start to row. The only code that trains.
 
-It builds and fits the model once per execution (repeats), measures this trial's peak memory,
-turns any failure into a status, and returns the trial's table row and curves.
+A trial builds and fits the model once per execution (repeats), measures this trial's peak
+memory and turns any failure into a status; a probe is the same path cut to a few steps at
+one batch size. A failure keeps its full traceback in the worker's log (`logs/worker-N.log`)
+and its message names that log, so the table stays one line per trial and nothing is lost.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import statistics
 import time
+import traceback
 from typing import Any
 
+from tuning.budget import plan
 from tuning.execution import memory
 from tuning.execution.failures import classify_exception, last_line
-from tuning.hypermodel import FitRun, StepsHyperModel, TrialFailure
-from tuning.sizes import format_mib
+from tuning.execution.messages import Outcome, ProbeTask, TrialTask
+from tuning.execution.rows import planned_row, trial_row
+from tuning.hypermodel import FitRun, StepsHyperModel, TrialFailure, make_stream
+from tuning.sizes import format_mib, mib
+from tuning.status import Status
 
-
-def hp_columns(values: dict[str, Any]) -> dict[str, Any]:
-    """Hyperparameter values as table columns (keras-tuner's `tuner/x` becomes `tuner_x`)."""
-    return {name.replace("/", "_"): value for name, value in values.items()}
-
-
-def plan_columns(hypermodel: StepsHyperModel, hp) -> dict[str, Any]:
-    """The part of a row known before training: what was asked and what will really run."""
-    trial_plan = hypermodel.plan_for(hp)
-    return {
-        **hp_columns(hp.values),
-        "steps_per_epoch": int(hp.get("steps_per_epoch")),
-        "validation_split": float(hp.get("validation_split")),
-        "batch_size": trial_plan.batch_size,
-        "effective_steps_per_epoch": trial_plan.steps_per_epoch,
-    }
+log = logging.getLogger("tuning.worker")
 
 
 class Context:
-    """What a worker knows about where it runs: device, budget, TensorFlow module."""
+    """What a worker knows about where it runs: device, budget, TensorFlow module, log."""
 
-    def __init__(self, tf, on_gpu: bool, budget: int | None, worker: int) -> None:
+    def __init__(self, tf, on_gpu: bool, budget: int | None, worker: int,
+                 log_path: str = "the worker's log") -> None:
         self.tf = tf
         self.on_gpu = on_gpu
         self.budget = budget
         self.worker = worker
+        self.log_path = log_path
         self._baseline: int | None = 0
 
     def reset_peak(self) -> None:
@@ -55,11 +50,11 @@ class Context:
 
     def peak_mb(self) -> float | None:
         if self.on_gpu:
-            return round(memory.gpu_peak(self.tf) / 2**20, 1)
+            return mib(memory.gpu_peak(self.tf))
         peak = memory.peak_rss()
         if peak is None or self._baseline is None:
             return None  # no per-trial peak where the high-water mark cannot be reset
-        return round((peak - self._baseline) / 2**20, 1)
+        return mib(peak - self._baseline)
 
     def limit(self) -> None:
         """Cap the trial's CPU memory at the budget (on a GPU the device is capped once)."""
@@ -70,65 +65,87 @@ class Context:
         if self.budget is not None and not self.on_gpu:
             memory.limit_data(None)
 
+    def failed(self, what: str, exc: BaseException) -> tuple[Status, str]:
+        """Status and one-line message of a failure; its traceback goes to the log."""
+        log.error("%s failed:\n%s", what, traceback.format_exc())
+        return classify_exception(exc), f"{last_line(exc)} (traceback in {self.log_path})"
 
-def run_trial(
-    hypermodel: StepsHyperModel,
-    hp,
-    trial_id: str,
-    seed: int,
-    executions: int,
-    ctx: Context,
-) -> dict[str, Any]:
-    """Train one configuration `executions` times; returns {"row", "curves"}."""
+
+def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
+              ctx: Context) -> Outcome:
+    """Train one configuration `executions` times; returns its row and curves."""
     import keras
 
-    row: dict[str, Any] = {"trial_id": trial_id, **plan_columns(hypermodel, hp)}
-    row.update(
-        worker=ctx.worker,
-        executions=executions,
-        memory_budget_mb=None if ctx.budget is None else round(ctx.budget / 2**20, 1),
-    )
+    planned = planned_row(task.trial_id, hypermodel, hp)
     curves: list[dict[str, Any]] = []
     scores: list[dict[str, float]] = []
     runs: list[FitRun] = []
-    status, message = "ok", ""
+    status, message = Status.OK, ""
     start = time.perf_counter()
     ctx.reset_peak()
     ctx.limit()
     try:
         for execution in range(executions):
-            keras.utils.set_random_seed(seed + execution)
+            keras.utils.set_random_seed(task.seed + execution)
             model = hypermodel.build(hp)
             hypermodel.last_run = None
             try:
-                scores.append(hypermodel.fit(hp, model, seed=seed + execution))
+                scores.append(hypermodel.fit(hp, model, seed=task.seed + execution))
             finally:
                 if hypermodel.last_run is not None:
                     runs.append(hypermodel.last_run)
                     curves += [
-                        {"trial_id": trial_id, "execution": execution, **c}
+                        {"trial_id": task.trial_id, "execution": execution, **c}
                         for c in hypermodel.last_run.curves
                     ]
             del model
             keras.backend.clear_session(free_memory=False)  # one gc.collect, below, suffices
     except TrialFailure as failure:
-        status, message = failure.status, failure.message
+        status, message = Status(failure.status), failure.message
     except Exception as exc:  # every failure becomes a record; none may end the worker silently
-        status = classify_exception(exc)
-        message = last_line(exc)
-        if status == "oom":
-            message = oom_message(row["batch_size"], ctx.budget, message)
+        status, message = ctx.failed(f"trial {task.trial_id}", exc)
+        if status is Status.OOM:
+            message = oom_message(planned["batch_size"], ctx.budget, message)
     finally:
         ctx.unlimit()
-    row["wall_s"] = round(time.perf_counter() - start, 3)
-    row["peak_memory_mb"] = ctx.peak_mb()
-    row.update(summarise(runs, scores, hypermodel.spec.model.metric))
-    row["status"], row["message"] = status, message
-    if status == "ok" and not math.isfinite(row.get(hypermodel.spec.search.objective, math.nan)):
-        row["status"] = "error"
-        row["message"] = f"the objective {hypermodel.spec.search.objective} is not a number"
+    measured = summarise(runs, scores, hypermodel.spec.model.metric)
+    objective = hypermodel.spec.search.objective
+    if status is Status.OK and not math.isfinite(measured.get(objective, math.nan)):
+        status, message = Status.ERROR, f"the objective {objective} is not a number"
+    row = trial_row(planned, status, message, worker=ctx.worker, executions=executions,
+                    memory_budget_mb=mib(ctx.budget),
+                    wall_s=round(time.perf_counter() - start, 3),
+                    peak_memory_mb=ctx.peak_mb(), **measured)
     gc.collect()
-    return {"row": row, "curves": curves}
+    return Outcome(task.trial_id, row, curves)
+
+
+def run_probe(hypermodel: StepsHyperModel, hp, task: ProbeTask, ctx: Context) -> Outcome:
+    """A few training steps at the task's batch size under the trial budget: the trial's
+    own path (stream, validation, holdout), cut short. A probe's failure is its answer."""
+    import keras
+
+    x, y, x_val, y_val, x_hold, y_hold = hypermodel.dataset.split(float(hp.get("validation_split")))
+    batch = task.batch_size
+    probe_plan = plan("stream", len(x), task.steps, epochs=1, batch_size=batch)
+    status, message = Status.OK, ""
+    start = time.perf_counter()
+    ctx.reset_peak()
+    ctx.limit()
+    try:
+        model = hypermodel.build(hp)
+        model.fit(make_stream(x, y, probe_plan, shuffle=True, seed=0), shuffle=False,
+                  steps_per_epoch=task.steps, epochs=1, validation_data=(x_val, y_val),
+                  validation_batch_size=batch, verbose=0)
+        model.evaluate(x_hold, y_hold, batch_size=batch, verbose=0)
+    except Exception as exc:
+        status, message = ctx.failed(f"probe at batch {batch}", exc)
+    finally:
+        ctx.unlimit()
+    row = trial_row({"trial_id": task.probe_id, "batch_size": batch}, status, message,
+                    peak_memory_mb=ctx.peak_mb(), wall_s=round(time.perf_counter() - start, 3))
+    keras.backend.clear_session()
+    return Outcome(task.probe_id, row)
 
 
 def oom_message(batch_size: int, budget: int | None, detail: str) -> str:

@@ -8,23 +8,34 @@ after one and the pool starts a fresh one.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from tuning.execution import memory
+from tuning.execution.device import DevicePlan, apply, plan_device
 from tuning.execution.memory import main_thread_stack, resident
+from tuning.execution.messages import Outcome, ProbeTask, Ready, StartFailed, Stop, TrialTask
 from tuning.spec import Spec
+from tuning.status import Status
+
+log = logging.getLogger("tuning.worker")
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
+    """What a worker process is started with; its budget, device and time limit are the
+    spec's (`spec.resources`), the one place resources are read from."""
+
     spec: Spec
     index: int
     threads: int
-    memory_budget: int | None
     run_dir: str | None = None
     builder: bytes | None = None  # cloudpickled by the Python API; else the spec's reference
 
@@ -50,7 +61,7 @@ def quiet_tensorflow() -> None:
 
 def configure_environment(config: WorkerConfig) -> None:
     """Environment that must be set before TensorFlow is imported."""
-    if config.memory_budget is not None:
+    if config.spec.resources.memory_budget is not None:
         # oneDNN's kernels turn an allocation failure into an AbortedError or a crash;
         # without them the same batch gives a clean ResourceExhaustedError.
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
@@ -60,20 +71,18 @@ def configure_environment(config: WorkerConfig) -> None:
         os.environ[name] = str(config.threads)
 
 
-def start_tensorflow(config: WorkerConfig):
-    """Import and configure TensorFlow; returns (tf, on_gpu)."""
+def start_tensorflow(config: WorkerConfig) -> tuple[Any, DevicePlan]:
+    """Import and configure TensorFlow; returns (tf, the device plan it follows)."""
     quiet_tensorflow()
     import tensorflow as tf
-
-    from tuning.execution.device import apply, plan_device
 
     tf.config.threading.set_intra_op_parallelism_threads(config.threads)
     tf.config.threading.set_inter_op_parallelism_threads(min(2, config.threads))
     resources = config.spec.resources
     plan = plan_device(resources.device, len(tf.config.list_physical_devices("GPU")),
-                       config.memory_budget, resources.mixed_precision)
+                       resources.memory_budget, resources.mixed_precision)
     apply(tf, plan)
-    return tf, plan.use_gpu
+    return tf, plan
 
 
 def warm_up(tf) -> None:
@@ -111,18 +120,23 @@ def _die_with_parent() -> None:
         pass
 
 
-def _log_to_file(run_dir: str | None, index: int) -> None:
-    """Send the worker's own output (TensorFlow's C++ messages, a crash's stack trace) to
-    `logs/worker-N.log` in the run directory (or the temporary folder, for probes): the
-    terminal shows one line per trial."""
-    folder = Path(run_dir if run_dir is not None else tempfile.gettempdir()) / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder / f"worker-{index}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+def _log_to_file(run_dir: str | None, index: int) -> str:
+    """Send the worker's own output (TensorFlow's C++ messages, a crash's stack trace, the
+    traceback of every failed trial) to `logs/worker-N.log` in the run directory (or the
+    temporary folder, for probes): the terminal shows one line per trial. Returns the log's
+    path as messages name it."""
+    root = Path(run_dir if run_dir is not None else tempfile.gettempdir())
+    name = Path("logs") / f"worker-{index}.log"
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    handle = os.open(root / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(handle, 1)
     os.dup2(handle, 2)
     os.close(handle)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format=f"%(asctime)s worker-{index} %(levelname)s %(message)s")
+    return str(name if run_dir is not None else root / name)
 
 
 #: Keras keeps a few MB per model built and fitted in a long-lived process (a bare `fit` loop
@@ -137,50 +151,72 @@ def _grown(fresh_rss: int | None) -> bool:
 
 
 def main(config: WorkerConfig, conn) -> None:
-    """Entry point of the process: answer tasks until told to stop or the pipe closes."""
+    """Entry point of the process: start, say `Ready`, then answer tasks until told to stop
+    or the pipe closes. Anything that stops it from starting is sent as `StartFailed`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
     main_thread_stack()
     _die_with_parent()
-    _log_to_file(config.run_dir, config.index)
+    try:
+        log_path = _log_to_file(config.run_dir, config.index)
+    except OSError as exc:
+        conn.send(StartFailed(f"cannot write the worker's log: {exc}", log=""))
+        return
     configure_environment(config)
     try:
-        tf, on_gpu = start_tensorflow(config)
+        tf, device = start_tensorflow(config)
         import keras_tuner as kt
 
         from tuning.builders import builder_from
         from tuning.data import load_dataset
-        from tuning.execution.probe import probe_batch
-        from tuning.execution.trial import Context, run_trial
+        from tuning.execution.trial import Context, run_probe, run_trial
         from tuning.hypermodel import StepsHyperModel
-        from tuning.tensorboard_log import log_trial
 
+        budget = config.spec.resources.memory_budget
         hypermodel = StepsHyperModel(config.spec, load_dataset(config.spec),
                                      builder_from(config.spec, config.builder))
-        ctx = Context(tf, on_gpu, config.memory_budget, config.index)
+        ctx = Context(tf, device.use_gpu, budget, config.index, log_path)
+        warm_up(tf)
     except Exception as exc:  # reported to the search, which stops with the reason
-        conn.send(("fatal", f"{type(exc).__name__}: {exc}"))
+        log.error("start-up failed:\n%s", traceback.format_exc())
+        conn.send(StartFailed(f"{type(exc).__name__}: {exc}".splitlines()[0], log_path))
         return
-    warm_up(tf)
     fresh_rss = resident()
-    conn.send(("ready", {"pid": os.getpid(), "gpu": on_gpu}))
+    enforced = budget is None or device.use_gpu or memory.data_footprint() is not None
+    conn.send(Ready(os.getpid(), device.note, enforced, log_path))
     while True:
         try:
-            task = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if task[0] == "stop":
-            return
-        kind, task_id, hp_config, argument = task
-        hp = kt.HyperParameters.from_config(hp_config)
-        if kind == "probe":
-            result = probe_batch(hypermodel, hp, task_id, argument, ctx)
-        else:
-            repeats = config.spec.search.executions_per_trial
-            result = run_trial(hypermodel, hp, task_id, argument, repeats, ctx)
-            if config.run_dir is not None and result["row"]["status"] == "ok":
-                log_trial(Path(config.run_dir), result["row"], result["curves"], hp.values)
-        result["worker_exits"] = result["row"]["status"] == "oom" or _grown(fresh_rss)
-        conn.send(("result", result))
-        if result["worker_exits"]:
+        match message:
+            case Stop():
+                return
+            case TrialTask():
+                hp = kt.HyperParameters.from_config(message.hp_config)
+                log.info("trial %s: %s", message.trial_id, hp.values)
+                repeats = config.spec.search.executions_per_trial
+                outcome = run_trial(hypermodel, hp, message, repeats, ctx)
+                if config.run_dir is not None and outcome.row["status"] == Status.OK:
+                    _tensorboard(config.run_dir, outcome, hp.values)
+            case ProbeTask():
+                hp = kt.HyperParameters.from_config(message.hp_config)
+                outcome = run_probe(hypermodel, hp, message, ctx)
+            case _:
+                raise TypeError(f"a worker cannot handle {type(message).__name__}")
+        log.info("%s: %s %s", outcome.task_id, outcome.row["status"], outcome.row["message"])
+        exits = outcome.row["status"] == Status.OOM or _grown(fresh_rss)
+        conn.send(replace(outcome, worker_exits=exits))
+        if exits:
             return
 
+
+def _tensorboard(run_dir: str, outcome: Outcome, hp_values: dict) -> None:
+    """TensorBoard's copy of the trial is a convenience: failing to write it is logged,
+    never a reason to lose the trial."""
+    from tuning.tensorboard_log import log_trial
+
+    try:
+        log_trial(Path(run_dir), outcome.row, outcome.curves, hp_values)
+    except Exception:  # the record itself is written by the search process
+        log.warning("TensorBoard events for trial %s not written:\n%s", outcome.task_id,
+                    traceback.format_exc())

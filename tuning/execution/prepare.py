@@ -1,0 +1,107 @@
+"""What every command that trains does first: check the inputs, load the model's search
+space, and make the tuner and the worker pool.
+
+Everything a user can get wrong (spec, data, builder, the model's output size) is checked
+here, before a run directory is created or touched, and raised as a `UserError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuning.builders import builder_from, check_builder
+from tuning.data import Dataset, load_dataset
+from tuning.errors import UserError
+from tuning.execution.pool import WorkerPool, threads_per_worker
+from tuning.execution.worker import WorkerConfig, quiet_tensorflow
+from tuning.spec import Spec
+
+TUNER_DIR = "tuner"
+
+
+@dataclass
+class Prepared:
+    """What every process of a search loads first: data, HyperModel, searched names."""
+
+    spec: Spec
+    dataset: Dataset
+    hypermodel: Any
+    hp_names: list[str]
+
+
+def check_inputs(spec: Spec, builder_given: bool = False) -> Dataset:
+    """What can be checked without TensorFlow: the data and the builder's reference (unless
+    the Python API handed over the builder itself)."""
+    dataset = load_dataset(spec)
+    if not builder_given:
+        check_builder(spec)
+    return dataset
+
+
+def prepare(spec: Spec, dataset: Dataset | None = None,
+            builder: bytes | None = None) -> Prepared:
+    """Load the data and the model's search space, build the model once; raises
+    UserError, writes nothing. `builder` is one the Python API pickled, else the spec's."""
+    dataset = dataset if dataset is not None else check_inputs(spec)
+    print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
+          f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", flush=True)
+    quiet_tensorflow()
+    from tuning.hypermodel import StepsHyperModel
+    from tuning.oracles import make_oracle
+
+    hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
+    hp = make_oracle(spec).get_space()
+    hypermodel.declare_hyperparameters(hp)
+    try:
+        model = hypermodel.build(hp)
+    except Exception as exc:  # the user's builder failing is a user error, named as such
+        raise UserError("model.builder", f"building the model failed: "
+                                         f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+    check_outputs(spec, model, dataset.n_outputs)
+    return Prepared(spec, dataset, hypermodel, [h.name for h in hp.space])
+
+
+def check_outputs(spec: Spec, model, n_outputs: int) -> None:
+    """The model's last layer must match the data: one unit per class (or one for a
+    regression). A mismatch otherwise fails every trial with a TensorFlow node name, or,
+    with more units than classes, trains silently on a wrong head."""
+    shape = model.output_shape
+    if isinstance(shape, list) or not isinstance(shape, tuple):
+        raise UserError("model.builder", f"the model has {len(shape)} outputs; give it one")
+    units = shape[-1]
+    if units is None or units == n_outputs:
+        return
+    # One sigmoid unit for two classes, compiled by the user with a binary loss, is fine.
+    if units == 1 and n_outputs == 2 and model.loss != "sparse_categorical_crossentropy":
+        return
+    what = f"{n_outputs} classes" if spec.model.task == "classification" else "one target"
+    raise UserError("model.builder", f"the model ends in {units} unit(s) but the data has "
+                                     f"{what}; end it with {n_outputs} (the builder's n_outputs)")
+
+
+def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh: bool):
+    """keras-tuner's BaseTuner over the spec's Oracle: it owns the project directory and
+    reloads the Oracle on resume; under chief/worker environment variables its Oracle is
+    the chief's, reached over gRPC."""
+    from keras_tuner.engine.base_tuner import BaseTuner
+
+    from tuning.oracles import make_oracle
+
+    oracle = make_oracle(prepared.spec, max_trials)
+    oracle.verbose = 0
+    return BaseTuner(oracle=oracle, hypermodel=prepared.hypermodel, directory=str(run_dir),
+                     project_name=TUNER_DIR, overwrite=fresh)
+
+
+def make_pool(spec: Spec, run_dir: Path | None, threads: int | None = None,
+              size: int | None = None, builder: bytes | None = None) -> WorkerPool:
+    """`size` workers (the spec's `resources.workers` by default), each with its share of
+    the cores unless `threads` says otherwise."""
+    size = size or spec.resources.workers
+    config = WorkerConfig(spec=spec, index=0, threads=threads or threads_per_worker(size),
+                          run_dir=None if run_dir is None else str(run_dir), builder=builder)
+    return WorkerPool(config, size)
