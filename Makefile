@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 study: $(STAMP)
-	$(BIN)/python -m tuning.study $(ARGS)
+	$(BIN)/python -m study $(ARGS)
 
 gpu-check: $(STAMP)
 	$(BIN)/python -m tuning.gpu_check $(ARGS)

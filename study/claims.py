@@ -1,0 +1,169 @@
+"""The numbers behind each verdict, computed apart from any drawing or writing.
+
+Every verdict comes from `tuning.rules.judge_trend`, the report's own rule machinery: an
+effect per doubling of steps_per_epoch, a 95% interval from resampling whole seeds, a
+permutation test within seeds, and a noise floor taken from how much seeds differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from study.measures import AXES, Measured, Point, best_epochs, equal_point, memory_needed
+from study.measures import seed_spread as spread_of
+from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD, Verdict, judge_trend, noise_per_doubling
+
+#: What changes when steps_per_epoch doubles, by semantics and by how trials are lined up.
+CHANGES = {
+    ("partition", "epoch"): "more updates, smaller batches (the same samples)",
+    ("partition", "samples_seen"): "more updates, smaller batches (the same as equal epochs: "
+                                   "an epoch is one pass)",
+    ("partition", "updates"): "smaller batches, fewer samples seen",
+    ("stream", "epoch"): "more updates, more samples (the batch is fixed)",
+    ("stream", "updates"): "nothing but where the epochs end (same batch, same samples)",
+    ("stream", "samples_seen"): "nothing but where the epochs end (the same as equal updates)",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One verdict: what was compared, where, and what the rule machinery said."""
+
+    experiment: str
+    semantics: str
+    axis: str            # a key of AXES, or "best_epoch", "memory"
+    where: str           # the point or the trials compared, in words
+    changes: str         # what else changes with steps_per_epoch there
+    verdict: Verdict
+    n_seeds: int
+
+
+def _judge(frame: pd.DataFrame, column: str, *, expect: int, what: str, unit: str,
+           groups: list[str], spread: float, resolution: float = 0.0) -> Verdict:
+    """judge_trend over `frame`, groups of rows equal in `groups` (seeds, at least).
+
+    The noise floor is the seeds' typical spread (or the measurement's `resolution`, when
+    larger) spread over the searched range of steps_per_epoch."""
+    x = frame["steps_per_epoch"].to_numpy(float)
+    floor = max(spread, resolution) if np.isfinite(spread) else resolution
+    noise = noise_per_doubling(floor, x) if len(x) else 0.0
+    noise = noise if np.isfinite(noise) else 0.0
+    keys = frame[groups].astype(str).agg("/".join, axis=1) if len(frame) else []
+    return judge_trend(x, frame[column].to_numpy(float), expect=expect, noise=noise,
+                       groups=keys, what=what, unit=unit)
+
+
+def gap_at(measured: Measured, axis: str) -> Comparison:
+    """Does the gap (validation minus training loss) widen with steps_per_epoch, with the
+    trials lined up at the same epoch, updates or samples seen?"""
+    e = measured.experiment
+    point: Point | None = equal_point(measured, axis)
+    if point is None:
+        verdict = Verdict(CANNOT_TELL, f"no point {AXES[axis]} is reached by two or more "
+                          "steps_per_epoch in every seed; train longer", None, None, None, 0)
+        return Comparison(e.key, e.semantics, axis, "nowhere", CHANGES[(e.semantics, axis)],
+                          verdict, len(measured.seeds))
+    rows = point.rows
+    verdict = _judge(rows, "gap", expect=+1, unit="", groups=["seed"],
+                     what=f"gap {point.label}, steps_per_epoch {_listed(point.steps)}",
+                     spread=spread_of(rows, "gap", ["steps_per_epoch"]))
+    return Comparison(e.key, e.semantics, axis, point.label, CHANGES[(e.semantics, axis)],
+                      verdict, len(measured.seeds))
+
+
+def best_epoch(measured: Measured) -> Comparison:
+    """Does the validation loss turn at an earlier epoch as steps_per_epoch rises?"""
+    e = measured.experiment
+    best = best_epochs(measured)
+    verdict = _judge(best, "best_epoch", expect=-1, unit=" epochs", groups=["seed"],
+                     what="best epoch", spread=spread_of(best, "best_epoch", ["steps_per_epoch"]),
+                     resolution=1.0)
+    turned = int(best["turned"].sum())
+    return Comparison(e.key, e.semantics, "best_epoch",
+                      f"{turned} of {len(best)} trials turned before their last epoch",
+                      "the epoch of lowest validation loss", verdict, len(measured.seeds))
+
+
+def memory(measured: Measured) -> Comparison:
+    """Does raising steps_per_epoch lower the memory a trial needs under the budget?"""
+    e = measured.experiment
+    needed = memory_needed(measured)
+    groups = ["seed", "batch_size"] if e.semantics == "stream" else ["seed"]
+    cells = ["steps_per_epoch", "batch_size"]
+    spread = spread_of(needed[needed["status"].eq("ok")], "needed_mb", cells)
+    verdict = _judge(needed, "needed_mb", expect=-1, unit=" MiB", groups=groups,
+                     what="memory needed (peak; the budget for a trial out of memory)",
+                     spread=spread)
+    counts = measured.trials["status"].value_counts()
+    where = ", ".join(f"{n} {status}" for status, n in counts.items())
+    changes = ("the batch shrinks as steps_per_epoch rises" if e.semantics == "partition"
+               else "the batch stays as set; steps_per_epoch only counts batches")
+    return Comparison(e.key, e.semantics, "memory", where, changes, verdict,
+                      len(measured.seeds))
+
+
+@dataclass(frozen=True)
+class BoundCheck:
+    """"Whichever of epochs and steps ends first decides": checked trial by trial."""
+
+    trials: int
+    agreeing: int
+    by_max_steps: int
+    table: pd.DataFrame    # per steps_per_epoch: asked, ran, epochs run, bound
+
+    @property
+    def verdict(self) -> str:
+        if self.trials == 0 or self.by_max_steps == 0:
+            return CANNOT_TELL
+        return HELD if self.agreeing == self.trials else DID_NOT_HOLD
+
+
+def lower_bound(measured: Measured) -> BoundCheck:
+    """Compare each ok trial's updates with min(epochs x steps per epoch, max_steps).
+
+    Counting updates has no noise, so this is a count, not a test: one trial off would
+    refute the claim."""
+    e = measured.experiment
+    ok = measured.ok
+    asked = e.epochs * ok["effective_steps_per_epoch"]
+    bound = asked.clip(upper=e.max_steps) if e.max_steps else asked
+    table = pd.DataFrame({
+        "steps_per_epoch": ok["steps_per_epoch"], "epochs x steps": asked,
+        "max_steps": e.max_steps, "updates run": ok["updates"], "epochs run": ok["epochs_run"],
+        "samples seen": ok["samples_seen"],
+        "bound": np.where(asked > (e.max_steps or np.inf), "max_steps", "epochs"),
+    }).drop_duplicates().sort_values("steps_per_epoch").reset_index(drop=True)
+    return BoundCheck(len(ok), int((ok["updates"] == bound).sum()),
+                      int((asked > (e.max_steps or np.inf)).sum()), table)
+
+
+def _listed(steps: tuple[int, ...]) -> str:
+    return ", ".join(str(s) for s in steps)
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Everything the findings state, computed once."""
+
+    overfitting: list[Comparison]       # gap at equal epochs/updates/samples, per experiment
+    best: list[Comparison]              # best epoch, per experiment
+    memory: list[Comparison]            # per memory experiment
+    bound: BoundCheck | None
+    measured: dict[str, Measured]
+
+
+def compute(measured: dict[str, Measured]) -> Numbers:
+    """Every comparison the findings make, for whichever experiments were measured."""
+    overfit = [m for m in measured.values() if m.experiment.claim == "overfitting"]
+    memory_runs = [m for m in measured.values() if m.experiment.claim == "memory"]
+    bounded = next((m for m in overfit if m.experiment.max_steps), None)
+    return Numbers(
+        overfitting=[gap_at(m, axis) for m in overfit for axis in AXES],
+        best=[best_epoch(m) for m in overfit],
+        memory=[memory(m) for m in memory_runs],
+        bound=lower_bound(bounded) if bounded is not None else None,
+        measured=measured,
+    )

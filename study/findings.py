@@ -1,0 +1,260 @@
+"""docs/findings.md: one section per claim of the seed texts, each opening with its answer.
+
+Only the writing lives here; every number comes from `claims.compute`, every figure from
+`figures`, every paragraph on the literature from `literature`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from study import figures, literature
+from study.claims import BoundCheck, Comparison, Numbers
+from study.design import Design, Experiment
+from study.measures import AXES, best_epochs
+from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
+
+AXIS_NAMES = {**AXES, "best_epoch": "best epoch", "memory": "memory"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the header says about how the findings were made."""
+
+    design: Design
+    command: str
+    results: Path
+    timings: dict[str, dict]  # per run: seconds taken, load averages seen (runner.TIMINGS)
+    machine: str
+
+
+def _effect(c: Comparison) -> str:
+    v = c.verdict
+    if v.effect is None or v.interval is None:
+        return "n/a"
+    unit = {"memory": " MiB", "best_epoch": " epochs"}.get(c.axis, "")
+    return f"{v.effect:+.3g}{unit} ({v.interval[0]:+.3g} to {v.interval[1]:+.3g})"
+
+
+def _find(items: list[Comparison], experiment: str, axis: str) -> Comparison | None:
+    return next((c for c in items if c.experiment == experiment and c.axis == axis), None)
+
+
+def _verdict(c: Comparison | None) -> str | None:
+    return None if c is None else c.verdict.verdict
+
+
+def _answer(c: Comparison | None, label: str) -> str:
+    if c is None:
+        return f"{label}: not run"
+    return f"{label}: **{c.verdict.verdict}**, {_effect(c)} per doubling"
+
+
+def _image(path: Path, docs: Path, alt: str) -> str:
+    return f"![{alt}]({path.relative_to(docs).as_posix()})"
+
+
+def _design_table(design: Design, numbers: Numbers) -> list[str]:
+    rows = ["| experiment | semantics | data | model | steps_per_epoch | budget | batch | seeds "
+            "| trials run |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for e in design.experiments:
+        measured = numbers.measured.get(e.key)
+        ran = 0 if measured is None else len(measured.trials)
+        data = ("digits (1,797 rows, 64 features)" if e.table is None else
+                f"generated, {e.table.rows} rows × {e.table.features} features, "
+                f"{e.table.label_noise:.0%} labels flipped")
+        budget = f"{e.epochs} epochs" + (f" or {e.max_steps} steps" if e.max_steps else "")
+        if e.memory_budget:
+            budget += f", memory {e.memory_budget}"
+        batch = ("training rows / steps_per_epoch" if e.semantics == "partition"
+                 else ", ".join(str(b) for b in e.batch_sizes))
+        rows.append(f"| {e.key} | {e.semantics} | {data} | {e.layers}×{e.units} MLP, Adam "
+                    f"{e.learning_rate:g} | {', '.join(map(str, e.steps))} | {budget} | {batch} "
+                    f"| {len(e.seeds)} | {ran} |")
+    return rows
+
+
+def _comparison_table(items: list[Comparison]) -> list[str]:
+    rows = ["| experiment | lined up at | what doubling steps_per_epoch changes there | "
+            "effect per doubling (95% interval) | verdict |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| {c.experiment} | {AXIS_NAMES[c.axis]}: {c.where} | {c.changes} | "
+             f"{_effect(c)} | **{c.verdict.verdict}** |" for c in items]
+    return rows
+
+
+def _evidence(items: list[Comparison]) -> list[str]:
+    return [f"- `{c.experiment}`, {AXIS_NAMES[c.axis]}: {c.verdict.evidence}" for c in items]
+
+
+def memory_section(numbers: Numbers, docs: Path) -> list[str]:
+    runs = [m for m in numbers.measured.values() if m.experiment.claim == "memory"]
+    partition = next((c for c in numbers.memory if c.semantics == "partition"), None)
+    stream = next((c for c in numbers.memory if c.semantics == "stream"), None)
+    lines = [
+        "## 1. Memory: \"out of memory? raise steps_per_epoch\"", "",
+        f"**Answer.** {_answer(partition, 'Partition semantics')}; "
+        f"{_answer(stream, 'stream semantics')}. " + _memory_summary(partition, stream), "",
+        "Memory needed is each trial's peak above the worker's footprint before the trial; a "
+        "trial that ran out of memory counts at the budget (it needed at least that). Trials "
+        "the tool skipped because the same batch had already run out were not measured and "
+        "are left out of the test. Budgets on a CPU are enforced in each worker with "
+        "`RLIMIT_DATA`.", "",
+        *_comparison_table(numbers.memory), "",
+        *_evidence(numbers.memory), "",
+    ]
+    for m in runs:
+        trials = m.trials.sort_values(["batch_size", "steps_per_epoch"])
+        by = trials.groupby(["batch_size", "steps_per_epoch", "status"]).size()
+        listed = "; ".join(f"batch {b}, steps_per_epoch {s}: {n} × {st}"
+                           for (b, s, st), n in by.items())
+        note = f" ({m.experiment.note})" if m.experiment.note else ""
+        lines += [f"`{m.experiment.key}`{note}: {listed}.", ""]
+    if runs:
+        path = figures.memory_against_batch(runs, docs / "findings" / "memory.png")
+        lines += [_image(path, docs, "peak memory against batch size under the budget"), ""]
+    lines += ["**Literature.** " + literature.memory(_verdict(partition), _verdict(stream)), ""]
+    return lines
+
+
+def _memory_summary(partition: Comparison | None, stream: Comparison | None) -> str:
+    if _verdict(partition) == HELD and _verdict(stream) == DID_NOT_HOLD:
+        return "Raising steps_per_epoch lowers memory where it sets the batch, and only there."
+    if _verdict(partition) == HELD:
+        return ("Raising steps_per_epoch lowered memory where it sets the batch; with a fixed "
+                "batch the runs could not decide.")
+    return "Not every comparison could be decided; the table says which and why."
+
+
+def overfitting_section(numbers: Numbers, design: Design, docs: Path) -> list[str]:
+    runs = [m for m in numbers.measured.values() if m.experiment.claim == "overfitting"]
+    noisy = [m for m in runs if m.experiment.table and m.experiment.table.label_noise > 0]
+    by = {(c.experiment, c.axis): c for c in numbers.overfitting}
+    part = next((m.experiment.key for m in noisy if m.experiment.semantics == "partition"), "")
+    strm = next((m.experiment.key for m in noisy if m.experiment.semantics == "stream"), "")
+    total, batches = by.get((part, "epoch")), by.get((part, "updates"))
+    updates, nothing = by.get((strm, "epoch")), by.get((strm, "updates"))
+    lines = [
+        "## 2. Overfitting: \"overfitting? lower steps_per_epoch\"", "",
+        "**Answer.** "
+        f"{_answer(total, 'At equal epochs (partition: more updates, smaller batches)')}; "
+        f"{_answer(updates, 'more updates with the batch fixed (stream, equal epochs)')}; "
+        f"{_answer(batches, 'smaller batches at equal updates (partition)')}; "
+        f"{_answer(nothing, 'steps_per_epoch alone (stream, equal updates)')}. "
+        + _overfitting_summary(total, updates, batches, nothing), "",
+        "The gap is validation loss minus training loss at one epoch's end, read from "
+        "curves.csv. Trials are lined up three ways: at the same epoch, after the same number "
+        "of updates, and after the same number of samples seen, each at the furthest point "
+        "that at least three steps_per_epoch values reach in every seed (the curves are read "
+        "at epoch ends only; nothing is interpolated). Under partition semantics an epoch is "
+        "one pass, so equal samples seen is equal epochs; under stream semantics the batch is "
+        "fixed, so equal samples seen is equal updates.", "",
+        *_comparison_table([c for c in numbers.overfitting]), "",
+        *_evidence(numbers.overfitting), "",
+    ]
+    if runs:
+        gap = figures.gap_against_updates(runs, docs / "findings" / "gap_updates.png")
+        lines += [_image(gap, docs, "gap against updates for each steps_per_epoch"), "",
+                  "Each panel: one line per steps_per_epoch (median of the seeds, band: their "
+                  "range); the dashed line marks where the equal-updates verdict is read.", ""]
+    lines += ["**When does the validation loss turn?** The best epoch is the epoch of lowest "
+              "validation loss (what the tool restores); a trial whose loss never turned has "
+              "its last epoch as best, a lower bound.", "",
+              *_comparison_table(numbers.best), "", *_evidence(numbers.best), ""]
+    for m in runs:
+        best = best_epochs(m)
+        if best.empty:
+            continue
+        table = best.groupby("steps_per_epoch").agg(
+            batch=("batch_size", "first"), epoch=("best_epoch", "median"),
+            updates=("best_updates", "median"), turned=("turned", "sum"), n=("turned", "size"))
+        listed = "; ".join(
+            f"{s}: batch {r.batch:.0f}, epoch {r.epoch:.0f}, {r.updates:,.0f} updates "
+            f"({r.turned:.0f} of {r.n:.0f} turned)" for s, r in table.iterrows())
+        lines += [f"`{m.experiment.key}`, median best epoch by steps_per_epoch: {listed}.", ""]
+    if runs:
+        path = figures.best_epoch_against_steps(runs, docs / "findings" / "best_epoch.png")
+        lines += [_image(path, docs, "best epoch against steps_per_epoch"), ""]
+    clean = next((m for m in runs if m.experiment.table and
+                  m.experiment.table.label_noise == 0), None)
+    if clean is not None:
+        control = by.get((clean.experiment.key, "epoch"))
+        lines += [
+            f"**Conditions.** On the same table with clean labels (`{clean.experiment.key}`), "
+            f"the gap at equal epochs: {_answer(control, 'verdict')}. "
+            + ("The rule needs something to memorise: with clean labels the gap did not "
+               "widen beyond the seeds' noise." if _verdict(control) != HELD else
+               "The gap widened with clean labels too, so label noise is not needed for it "
+               "on this model."), ""]
+    lines += ["**Literature.** " + literature.overfitting(
+        _verdict(total), _verdict(updates), _verdict(batches), _verdict(nothing)), ""]
+    return lines
+
+
+def _overfitting_summary(total, updates, batches, nothing) -> str:
+    v = [_verdict(c) for c in (total, updates, batches, nothing)]
+    if v[0] == HELD and v[1] == HELD and v[2] != HELD and v[3] != HELD:
+        return ("The rule survives as \"more updates overfit\": it holds wherever raising "
+                "steps_per_epoch adds updates, and not where the updates are held equal.")
+    if CANNOT_TELL in v or None in v:
+        return "Not every comparison could be decided; the table says which and why."
+    return "The comparisons below say which part of the rule survives."
+
+
+def bound_section(numbers: Numbers, by_key: dict[str, Experiment]) -> list[str]:
+    check: BoundCheck | None = numbers.bound
+    stream = next((c for c in numbers.overfitting
+                   if c.semantics == "stream" and c.axis == "updates"), None)
+    if check is None:
+        return ["## 3. The lower bound of steps and epochs", "", "Not run.", ""]
+    lines = [
+        "## 3. The lower bound of steps and epochs", "",
+        f"**Answer.** \"Whatever epochs and steps define, the lower bound decides\": "
+        f"**{check.verdict}**: {check.agreeing} of {check.trials} trials ran exactly the "
+        f"smaller of epochs × steps_per_epoch and max_steps ({check.by_max_steps} of them "
+        "stopped by max_steps). Counting updates has no noise, so this is a count, not a "
+        "test; one trial off would have refuted it. "
+        f"And whether 1000 steps in 1 epoch differ from 100 steps in 10: "
+        f"{_answer(stream, 'the gap at equal updates against steps_per_epoch')}.", "",
+        "| " + " | ".join(check.table.columns) + " |",
+        "| " + " | ".join("---" for _ in check.table.columns) + " |",
+        *["| " + " | ".join(f"{v:,.0f}" if isinstance(v, (int, float)) else str(v)
+                            for v in row) + " |" for row in check.table.itertuples(index=False)],
+        "",
+        "Keras 3 has no `steps` argument to `fit` (tf.estimator is gone since TensorFlow "
+        "2.16): the tool applies `max_steps` itself and records in trials.csv what ran.", "",
+        "**Literature.** " + literature.lower_bound(check.verdict, _verdict(stream)), "",
+    ]
+    return lines
+
+
+def render(numbers: Numbers, context: Context, docs: Path) -> str:
+    """The whole of findings.md; its figures are written under `docs/findings/`."""
+    design = context.design
+    seconds = sum(t["seconds"] for t in context.timings.values())
+    loads = [load for t in context.timings.values() for load in t["load"]]
+    took = (f"the runs took {seconds / 60:.0f} min in all, with the machine's load average "
+            f"between {min(loads):.1f} and {max(loads):.1f} (the study alone keeps it near 2)"
+            if loads else "how long the runs took was not recorded")
+    lines = [
+        "# Findings: what steps_per_epoch does to memory and overfitting", "",
+        f"Written by `{context.command}` (the `{design.label}` design) from the runs in "
+        f"`{context.results}` on {context.machine}; {took}. Every number below is read from "
+        "those runs' trials.csv and curves.csv; rerunning the command resumes them and "
+        "rewrites this page.", "",
+        "Each claim of the seed texts is judged by `tuning.rules.judge_trend`, the same code "
+        "the report uses: the effect is the change per doubling of steps_per_epoch (a "
+        "least-squares slope on log2 steps_per_epoch within each seed), its 95% interval "
+        "comes from resampling whole seeds, p from permuting within seeds. The noise floor "
+        "is the typical spread between seeds at one setting, spread over the searched range "
+        "(`noise_per_doubling`). **held**: p < 0.05, the expected sign, larger than the "
+        "noise; **did not hold**: the interval excludes every effect of the expected sign "
+        "larger than the noise; **cannot tell** otherwise.", "",
+        *_design_table(design, numbers), "",
+        *memory_section(numbers, docs),
+        *overfitting_section(numbers, design, docs),
+        *bound_section(numbers, {e.key: e for e in design.experiments}),
+        "## References", "",
+        *[f"- {r}" for r in literature.REFERENCES], "",
+    ]
+    return "\n".join(lines)
