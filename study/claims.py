@@ -38,7 +38,6 @@ class Comparison:
     where: str           # the point or the trials compared, in words
     changes: str         # what else changes with steps_per_epoch there
     verdict: Verdict
-    n_seeds: int
 
 
 def _judge(frame: pd.DataFrame, column: str, *, expect: int, what: str, unit: str,
@@ -65,13 +64,13 @@ def gap_at(measured: Measured, axis: str) -> Comparison:
         verdict = Verdict(CANNOT_TELL, f"no point {AXES[axis]} is reached by two or more "
                           "steps_per_epoch in every seed; train longer", None, None, None, 0)
         return Comparison(e.key, e.semantics, axis, "nowhere", CHANGES[(e.semantics, axis)],
-                          verdict, len(measured.seeds))
+                          verdict)
     rows = point.rows
     verdict = _judge(rows, "gap", expect=+1, unit="", groups=["seed"],
                      what=f"gap {point.label}, steps_per_epoch {_listed(point.steps)}",
                      spread=spread_of(rows, "gap", ["steps_per_epoch"]))
     return Comparison(e.key, e.semantics, axis, point.label, CHANGES[(e.semantics, axis)],
-                      verdict, len(measured.seeds))
+                      verdict)
 
 
 def best_epoch(measured: Measured) -> Comparison:
@@ -84,7 +83,7 @@ def best_epoch(measured: Measured) -> Comparison:
     turned = int(best["turned"].sum())
     return Comparison(e.key, e.semantics, "best_epoch",
                       f"{turned} of {len(best)} trials turned before their last epoch",
-                      "the epoch of lowest validation loss", verdict, len(measured.seeds))
+                      "the epoch of lowest validation loss", verdict)
 
 
 def memory(measured: Measured) -> Comparison:
@@ -101,8 +100,7 @@ def memory(measured: Measured) -> Comparison:
     where = ", ".join(f"{n} {status}" for status, n in counts.items())
     changes = ("the batch shrinks as steps_per_epoch rises" if e.semantics == "partition"
                else "the batch stays as set; steps_per_epoch only counts batches")
-    return Comparison(e.key, e.semantics, "memory", where, changes, verdict,
-                      len(measured.seeds))
+    return Comparison(e.key, e.semantics, "memory", where, changes, verdict)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ reads it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from study.datasets import NoisyTable
@@ -116,14 +116,10 @@ class Experiment:
 
 @dataclass(frozen=True)
 class Design:
-    """The experiments and what the findings compare."""
+    """One version of the study (full, or quick for the tests): its experiments."""
 
     experiments: tuple[Experiment, ...]
     label: str
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def get(self, key: str) -> Experiment | None:
-        return next((e for e in self.experiments if e.key == key), None)
 
 
 

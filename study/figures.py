@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from study.measures import Measured, best_epochs, equal_point, memory_needed
 
@@ -22,6 +23,12 @@ def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
+
+
+def _plain(axis) -> None:
+    """Tick labels as plain numbers (1, 4, 1000) on a log axis, not powers."""
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _colours(steps) -> dict[int, tuple]:
@@ -55,6 +62,7 @@ def gap_against_updates(runs: list[Measured], path: Path) -> Path:
             ax.axvline(point.value, color="grey", linestyle="--", linewidth=1)
         ax.axhline(0, color="black", linewidth=0.6)
         ax.set_xscale("log")
+        _plain(ax.xaxis)
         ax.set(xlabel="updates (log scale)", ylabel="validation loss − training loss",
                title=f"{run.experiment.key}\n{_TITLES[run.experiment.semantics]}")
         ax.title.set_fontsize(9)
@@ -76,19 +84,21 @@ def best_epoch_against_steps(runs: list[Measured], path: Path) -> Path:
         jitter = 1 + 0.04 * (index - (len(runs) - 1) / 2)
         for ax, column in ((by_epoch, "best_epoch"), (by_update, "best_updates")):
             median = best.groupby("steps_per_epoch")[column].median()
-            line = ax.plot(median.index * jitter, median.values, marker=marker,
-                           label=f"{run.experiment.key}", alpha=0.9)[0]
+            line = ax.plot(median.index * jitter, median.values, alpha=0.9,
+                           label=f"{run.experiment.key}")[0]
             for turned, face in ((True, line.get_color()), (False, "none")):
                 mine = best[best["turned"] == turned]
                 ax.scatter(mine["steps_per_epoch"] * jitter, mine[column], marker=marker,
-                           facecolors=face, edgecolors=line.get_color(), s=22, alpha=0.6)
+                           facecolors=face, edgecolors=line.get_color(), s=28)
     by_epoch.set(ylabel="best epoch", title="Epoch of lowest validation loss")
-    by_update.set(ylabel="updates at the best epoch", yscale="log",
-                  title="The same, counted in updates")
+    by_update.set(ylabel="updates at the best epoch", title="The same, counted in updates")
+    by_update.set_yscale("log", base=2)
     for ax in (by_epoch, by_update):
         ax.set_xscale("log", base=2)
+        _plain(ax.xaxis)
         ax.set_xlabel("steps_per_epoch (log scale)")
         ax.title.set_fontsize(10)
+    _plain(by_update.yaxis)
     by_epoch.legend(fontsize=7, title="lines: median of seeds; hollow: never turned",
                     title_fontsize=7)
     return _save(fig, path)
@@ -107,6 +117,8 @@ def memory_against_batch(runs: list[Measured], path: Path) -> Path:
         offset = 1.04 if marker == "s" else 0.96
         for steps, colour in colours.items():
             mine = ok[ok["steps_per_epoch"] == steps]
+            if mine.empty:
+                continue
             ax.scatter(mine["batch_size"] * offset, mine["peak_memory_mb"], marker=marker,
                        color=colour, s=30,
                        label=f"{run.experiment.semantics}, {steps} steps/epoch")
@@ -125,8 +137,9 @@ def memory_against_batch(runs: list[Measured], path: Path) -> Path:
         ax.axhline(budget, color="red", linestyle=":", linewidth=1,
                    label=f"budget {budget:.0f} MiB")
     ax.set_xscale("log")
+    _plain(ax.xaxis)
     ax.set(xlabel="batch size (rows, log scale)", ylabel="peak memory above start (MiB)",
-           title="Memory follows the batch, not steps_per_epoch")
+           title="Peak memory of each trial against its batch, under the budget")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=6, loc="upper left")

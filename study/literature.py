@@ -41,12 +41,12 @@ def memory(partition: str | None, stream: str | None) -> str:
 
 
 def overfitting(total: str | None, updates_only: str | None, batches_only: str | None,
-                nothing: str | None) -> str:
+                nothing: str | None, turns: tuple[tuple[int, float], ...] = ()) -> str:
     """The overfitting claim against the batch-size literature.
 
     `total`: partition at equal epochs (more updates and smaller batches); `updates_only`:
     stream at equal epochs; `batches_only`: partition at equal updates; `nothing`: stream at
-    equal updates."""
+    equal updates. `turns`: (batch, median updates to the lowest validation loss), by batch."""
     updates_story = total == HELD and updates_only == HELD and batches_only != HELD
     return (
         "Keskar et al. (2017) trained six networks with Adam for the same number of epochs at "
@@ -66,6 +66,7 @@ def overfitting(total: str | None, updates_only: str | None, batches_only: str |
         "up to batches of 8,192 only by scaling the learning rate linearly with the batch, "
         "after a 5-epoch warm-up; our runs keep Adam's learning rate fixed, so a large batch "
         "here also moves less per sample. "
+        + _turns(turns)
         + ("Ours agree with Hoffer et al. and Shallue et al.: what widened the gap was the "
            "number of updates (held with the batch fixed), not the batch size at equal "
            "updates (" + (batches_only or "not run") + "); on data with wrong labels, more "
@@ -81,6 +82,18 @@ def overfitting(total: str | None, updates_only: str | None, batches_only: str |
            f"where epochs end: {nothing or 'not run'}), so they neither confirm nor refute "
            "Hoffer et al.'s account here.")
     )
+
+
+def _turns(turns: tuple[tuple[int, float], ...]) -> str:
+    """Updates to the turn of the validation loss against the batch, Shallue et al.'s axis."""
+    if len(turns) < 2:
+        return ""
+    (small, to_small), (large, to_large) = turns[0], turns[-1]
+    trend = ("fewer" if to_large < to_small else "more" if to_large > to_small else "as many")
+    return (f"Counted in updates, our validation loss was lowest after a median of "
+            f"{to_small:,.0f} updates at batch {small} and {to_large:,.0f} at batch {large} "
+            f"(a lower bound where it never turned): the larger batch needed {trend} "
+            "updates to reach its turn. ")
 
 
 def lower_bound(bound: str | None, checkpoints: str | None) -> str:

@@ -16,6 +16,11 @@ import pandas as pd
 from study.design import Experiment
 from tuning.records import read_table
 
+#: What an empty run's tables hold, so that every measure finds its columns.
+TRIAL_COLUMNS = ("trial_id", "status", "steps_per_epoch", "batch_size",
+                 "effective_steps_per_epoch", "epochs_run", "updates", "samples_seen",
+                 "peak_memory_mb", "memory_budget_mb")
+CURVE_COLUMNS = ("trial_id", "epoch", "updates", "samples_seen", "loss", "val_loss")
 #: The three ways of lining trials up: the curves' column, and how the findings name it.
 AXES = {"epoch": "equal epochs", "updates": "equal updates", "samples_seen": "equal samples seen"}
 
@@ -43,9 +48,10 @@ def load(experiment: Experiment, results: Path) -> Measured:
     run_dir = results / experiment.key
     trials = read_table(run_dir / "trials.csv")
     if trials.empty:
-        empty = pd.DataFrame(columns=["trial_id", "seed", "status", "steps_per_epoch",
-                                      "batch_size", "epoch", "updates", "gap"])
-        return Measured(experiment, empty, empty)
+        trials = pd.DataFrame(columns=[*TRIAL_COLUMNS, "seed"])
+        curves = pd.DataFrame(columns=[*CURVE_COLUMNS, "seed", "steps_per_epoch",
+                                       "batch_size", "gap"])
+        return Measured(experiment, trials, curves)
     trials = trials.assign(seed=trials["replicate"])
     curves = read_table(run_dir / "curves.csv")
     keep = trials.loc[trials["status"].eq("ok"),
@@ -91,7 +97,8 @@ class Point:
 
 def equal_point(measured: Measured, axis: str, at_least: int = 3) -> Point | None:
     """The furthest point along `axis` that trials with at least `at_least` different
-    steps_per_epoch (all of them, when fewer were searched) reach in every seed.
+    steps_per_epoch (all of them, when fewer were searched) reach in every seed that trained
+    them.
 
     The curves are read at epoch ends only, so the point is a value the curves hold
     exactly; nothing is interpolated."""
@@ -99,9 +106,9 @@ def equal_point(measured: Measured, axis: str, at_least: int = 3) -> Point | Non
     if curves.empty:
         return None
     need = min(at_least, curves["steps_per_epoch"].nunique())
-    seeds = curves["seed"].nunique()
-    reach = curves.groupby([axis, "steps_per_epoch"])["seed"].nunique()
-    full = reach[reach == seeds].reset_index()
+    seeds = curves.groupby("steps_per_epoch")["seed"].nunique()  # seeds with an ok trial
+    reach = curves.groupby([axis, "steps_per_epoch"])["seed"].nunique().reset_index()
+    full = reach[reach["seed"].to_numpy() == seeds.loc[reach["steps_per_epoch"]].to_numpy()]
     counts = full.groupby(axis)["steps_per_epoch"].nunique()
     candidates = counts[counts >= need].index
     if len(candidates) == 0:
