@@ -1,8 +1,8 @@
 """`python -m study`: run the study's searches (resuming), measure them, write the findings.
 
-`make study` runs the full design (about 20 minutes on 2 idle cores); `--quick` runs a tiny
-one in well under a minute, for the tests. `--no-run` only rewrites the findings from runs
-already in `--results`.
+`make study` runs the full design (it prints its estimate first: about 11 minutes on 2 idle
+cores); `--quick` runs a tiny one in about a minute, for the tests. `--no-run` only rewrites
+the findings from runs already in `--results`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from study import figures, literature
 from study.claims import BoundCheck, Comparison, Numbers
-from study.design import Design
+from study.design import Design, Experiment
 from study.measures import AXES, best_epochs
 from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
 
@@ -60,7 +60,8 @@ def _design_table(design: Design, numbers: Numbers) -> list[str]:
         data = ("digits (1,797 rows, 64 features)" if e.table is None else
                 f"generated, {e.table.rows} rows × {e.table.features} features, "
                 f"{e.table.label_noise:.0%} labels flipped")
-        budget = f"{e.epochs} epochs" + (f" or {e.max_steps} steps" if e.max_steps else "")
+        budget = f"{e.epochs} epoch{'s' if e.epochs > 1 else ''}" + (
+            f" or {e.max_steps} steps" if e.max_steps else "")
         if e.memory_budget:
             budget += f", memory {e.memory_budget}"
         batch = ("training rows / steps_per_epoch" if e.semantics == "partition"
@@ -71,11 +72,14 @@ def _design_table(design: Design, numbers: Numbers) -> list[str]:
     return rows
 
 
-def _comparison_table(items: list[Comparison]) -> list[str]:
-    rows = ["| experiment | lined up at | what doubling steps_per_epoch changes there | "
+def _comparison_table(items: list[Comparison], where: str = "lined up at") -> list[str]:
+    """One row per verdict; `where` heads the column saying which trials were compared."""
+    rows = [f"| experiment | {where} | what doubling steps_per_epoch changes there | "
             "effect per doubling (95% interval) | verdict |", "| --- | --- | --- | --- | --- |"]
-    rows += [f"| {c.experiment} | {AXIS_NAMES[c.axis]}: {c.where} | {c.changes} | "
-             f"{_effect(c)} | **{c.verdict.verdict}** |" for c in items]
+    for c in items:
+        place = f"{AXIS_NAMES[c.axis]}: {c.where}" if c.axis in AXES else c.where
+        rows.append(f"| {c.experiment} | {place} | {c.changes} | {_effect(c)} | "
+                    f"**{c.verdict.verdict}** |")
     return rows
 
 
@@ -92,12 +96,13 @@ def memory_section(numbers: Numbers, docs: Path) -> list[str]:
         "## 1. Memory: \"out of memory? raise steps_per_epoch\"", "",
         f"**Answer.** {_answer(partition, 'Partition semantics')}; "
         f"{_answer(stream, 'stream semantics')}. " + _memory_summary(partition, stream), "",
+        _conditions([m.experiment for m in runs]), "",
         "Memory needed is each trial's peak above the worker's footprint before the trial; a "
         "trial that ran out of memory counts at the budget (it needed at least that). Trials "
         "the tool skipped because the same batch had already run out were not measured and "
         "are left out of the test. Budgets on a CPU are enforced in each worker with "
         "`RLIMIT_DATA`.", "",
-        *_comparison_table(numbers.memory), "",
+        *_comparison_table(numbers.memory, "trials"), "",
         *_evidence(numbers.memory), "",
     ]
     for m in runs:
@@ -139,6 +144,7 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
         f"{_answer(updates, 'more updates with the batch fixed (stream, equal epochs)')}; "
         f"{_answer(batches, 'smaller batches at equal updates (partition)')}; "
         f"{_answer(nothing, 'steps_per_epoch alone (stream, equal updates)')}.", "",
+        _conditions([m.experiment for m in runs]), "",
         "The gap is validation loss minus training loss at one epoch's end, read from "
         "curves.csv. Trials are lined up three ways: at the same epoch, after the same number "
         "of updates, and after the same number of samples seen, each at the furthest point "
@@ -150,8 +156,9 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
         "weights at the epoch's end; at equal updates that makes a trial with more steps per "
         "epoch show a smaller gap. The stream comparison at equal updates, where nothing else "
         "differs, shows how large that bias is.", "",
-        *_comparison_table([c for c in numbers.overfitting]), "",
+        *_comparison_table(numbers.overfitting), "",
         *_evidence(numbers.overfitting), "",
+        *_bias(batches, nothing),
     ]
     if runs:
         gap = figures.gap_against_updates(runs, docs / "findings" / "gap_updates.png")
@@ -161,7 +168,7 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
     lines += ["**When does the validation loss turn?** The best epoch is the epoch of lowest "
               "validation loss (what the tool restores); a trial whose loss never turned has "
               "its last epoch as best, a lower bound.", "",
-              *_comparison_table(numbers.best), "", *_evidence(numbers.best), ""]
+              *_comparison_table(numbers.best, "trials"), "", *_evidence(numbers.best), ""]
     for m in runs:
         best = best_epochs(m)
         if best.empty:
@@ -181,12 +188,12 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
     if clean is not None:
         control = by.get((clean.experiment.key, "epoch"))
         lines += [
-            f"**Conditions.** On the same table with clean labels (`{clean.experiment.key}`), "
+            f"**Label noise.** On the same table with clean labels (`{clean.experiment.key}`), "
             f"the gap at equal epochs: {_answer(control, 'verdict')}. "
             + ("The rule needs something to memorise: with clean labels the gap did not "
                "widen beyond the seeds' noise." if _verdict(control) != HELD else
                "The gap widened with clean labels too, so label noise is not needed for it "
-               "on this model."), ""]
+               "on this model" + _ratio(total, control) + "."), ""]
     partition = next((m for m in noisy if m.experiment.semantics == "partition"), None)
     turns: tuple[tuple[int, float], ...] = ()
     if partition is not None:
@@ -195,6 +202,46 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
     lines += ["**Literature.** " + literature.overfitting(
         _verdict(total), _verdict(updates), _verdict(batches), _verdict(nothing), turns), ""]
     return lines
+
+
+def _ratio(noisy: Comparison | None, clean: Comparison | None) -> str:
+    """How much larger the effect was with wrong labels than without."""
+    if noisy is None or clean is None or not noisy.verdict.effect or not clean.verdict.effect:
+        return ""
+    ratio = noisy.verdict.effect / clean.verdict.effect
+    return (f", but with wrong labels it was {ratio:.1f} times as large "
+            f"({noisy.verdict.effect:+.3g} against {clean.verdict.effect:+.3g} per doubling)")
+
+
+def _conditions(experiments: list[Experiment]) -> str:
+    """The settings a verdict was measured under, from the design itself."""
+    parts = []
+    for e in experiments:
+        data = ("digits" if e.table is None else
+                f"a generated {e.table.rows}×{e.table.features} table with "
+                f"{e.table.label_noise:.0%} of labels flipped")
+        budget = f", a {e.memory_budget} budget per trial" if e.memory_budget else ""
+        steps = f", max_steps {e.max_steps}" if e.max_steps else ""
+        batch = (f"batch {'/'.join(map(str, e.batch_sizes))}" if e.semantics == "stream"
+                 else "batch = training rows / steps_per_epoch")
+        parts.append(f"`{e.key}`: {e.semantics}, {batch}, {data}, a {e.layers}×{e.units} MLP "
+                     f"with Adam at a fixed {e.learning_rate:g}, {e.epochs} epoch"
+                     f"{'s' if e.epochs > 1 else ''}{steps}{budget}, {len(e.seeds)} seeds")
+    return "**Conditions.** " + "; ".join(parts) + "." if parts else ""
+
+
+def _bias(batches: Comparison | None, nothing: Comparison | None) -> list[str]:
+    """How much of the equal-updates effect the running-mean training loss could explain."""
+    if batches is None or nothing is None or None in (batches.verdict.effect,
+                                                      nothing.verdict.effect):
+        return []
+    ratio = abs(batches.verdict.effect) / max(abs(nothing.verdict.effect), 1e-12)
+    return [f"Where nothing but the epochs' ends differs (stream, equal updates) the gap "
+            f"moved {nothing.verdict.effect:+.3g} per doubling, a rough measure of what the "
+            "running-mean training loss does on its own. The partition effect at equal "
+            f"updates, {batches.verdict.effect:+.3g} per doubling, is {ratio:.1f} times that: "
+            "at equal updates the smaller batches have seen fewer samples (fewer passes over "
+            "the wrong labels), and their gap is smaller.", ""]
 
 
 def _overfitting_summary(total, updates, batches, nothing) -> str:
@@ -233,8 +280,9 @@ def bound_section(numbers: Numbers) -> list[str]:
         f"smaller of epochs × steps_per_epoch and max_steps ({check.by_max_steps} of them "
         "stopped by max_steps). Counting updates has no noise, so this is a count, not a "
         "test; one trial off would have refuted it. "
-        f"And whether 1000 steps in 1 epoch differ from 100 steps in 10: "
-        f"{_answer(stream, 'the gap at equal updates against steps_per_epoch')}.", "",
+        + _checkpoints(stream), "",
+        _conditions([m.experiment for m in numbers.measured.values()
+                     if m.experiment.claim == "overfitting" and m.experiment.max_steps]), "",
         "| " + " | ".join(check.table.columns) + " |",
         "| " + " | ".join("---" for _ in check.table.columns) + " |",
         *["| " + " | ".join(f"{v:,.0f}" if isinstance(v, (int, float)) else str(v)
@@ -245,6 +293,22 @@ def bound_section(numbers: Numbers) -> list[str]:
         "**Literature.** " + literature.lower_bound(check.verdict, _verdict(stream)), "",
     ]
     return lines
+
+
+def _checkpoints(stream: Comparison | None) -> str:
+    """Does cutting the same updates into more, shorter epochs change anything?"""
+    question = "Do 1000 steps in 1 epoch differ from 100 steps in 10? "
+    if stream is None:
+        return question + "Not run (it needs a stream run)."
+    verdict = _verdict(stream)
+    if verdict == DID_NOT_HOLD:
+        answer = ("No: at equal updates with the batch fixed, more steps per epoch did not "
+                  "widen the gap by more than the seeds' noise")
+    elif verdict == HELD:
+        answer = "Yes: at equal updates with the batch fixed, more steps per epoch widened the gap"
+    else:
+        answer = "The runs could not tell at equal updates with the batch fixed"
+    return f"{question}{answer} ({_effect(stream)} per doubling; {stream.where})."
 
 
 def changes_section(numbers: Numbers) -> list[str]:
