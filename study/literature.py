@@ -65,7 +65,10 @@ def overfitting(total: str | None, updates_only: str | None, batches_only: str |
         "large batches, because they give them fewer steps. Goyal et al. (2017) kept accuracy "
         "up to batches of 8,192 only by scaling the learning rate linearly with the batch, "
         "after a 5-epoch warm-up; our runs keep Adam's learning rate fixed, so a large batch "
-        "here also moves less per sample. "
+        "here also moves less per sample. We varied neither the learning rate nor the "
+        "training-set size, so Smith and Le's optimum and Goyal et al.'s scaling rule are not "
+        "tested here; they are why these runs say nothing about batch size at a learning rate "
+        "tuned for each batch. "
         + _turns(turns)
         + ("Ours agree with Hoffer et al. and Shallue et al.: what widened the gap was the "
            "number of updates (held with the batch fixed), not the batch size at equal "
