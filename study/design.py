@@ -10,11 +10,12 @@ reads it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from study.datasets import NoisyTable
+from tuning.budget import Plan, plan
+from tuning.splits import validation_rows
 
 #: The memory model: digits (64 features, 10 classes) through one very wide layer, so the
 #: activations of a batch dominate memory and a budget can bind in the middle of the grid.
@@ -54,8 +55,9 @@ class Experiment:
 
     @property
     def n_train(self) -> int:
+        """Training rows of each trial, cut as the tool cuts them."""
         pool = self.rows - round(self.rows * self.holdout)
-        return pool - math.ceil(pool * self.validation_split)
+        return pool - validation_rows(pool, self.validation_split)
 
     @property
     def params(self) -> int:
@@ -99,19 +101,11 @@ class Experiment:
             "[resources]", *resources, "",
         ])
 
-    def trials(self) -> list[tuple[int, int, int, int]]:
-        """(steps_per_epoch, batch, epochs, updates) of every trial, as planned."""
-        out = []
-        for steps in [s for s in self.steps for _ in self.seeds]:
-            for batch in self.batch_sizes or (0,):
-                if self.semantics == "partition":
-                    batch = math.ceil(self.n_train / steps)
-                    steps = math.ceil(self.n_train / batch)
-                updates = self.epochs * steps
-                if self.max_steps:
-                    updates = min(updates, self.max_steps)
-                out.append((steps, batch, math.ceil(updates / steps), updates))
-        return out
+    def trials(self) -> list[Plan]:
+        """The training plan of every trial, as the tool makes it (for the time estimate)."""
+        return [plan(self.semantics, self.n_train, steps, self.epochs, self.max_steps,
+                     batch_size=batch or None)
+                for steps in self.steps for _ in self.seeds for batch in self.batch_sizes or (0,)]
 
 
 @dataclass(frozen=True)

@@ -195,10 +195,10 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
                "The gap widened with clean labels too, so label noise is not needed for it "
                "on this model" + _ratio(total, control) + "."), ""]
     partition = next((m for m in noisy if m.experiment.semantics == "partition"), None)
-    turns: tuple[tuple[int, float], ...] = ()
+    turns: dict[int, float] = {}
     if partition is not None:
         medians = best_epochs(partition).groupby("batch_size")["best_updates"].median()
-        turns = tuple((int(b), float(u)) for b, u in medians.items())
+        turns = {int(b): float(u) for b, u in medians.items()}
     lines += ["**Literature.** " + literature.overfitting(
         _verdict(total), _verdict(updates), _verdict(batches), _verdict(nothing), turns), ""]
     return lines

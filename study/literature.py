@@ -41,12 +41,12 @@ def memory(partition: str | None, stream: str | None) -> str:
 
 
 def overfitting(total: str | None, updates_only: str | None, batches_only: str | None,
-                nothing: str | None, turns: tuple[tuple[int, float], ...] = ()) -> str:
+                nothing: str | None, turns: dict[int, float] | None = None) -> str:
     """The overfitting claim against the batch-size literature.
 
     `total`: partition at equal epochs (more updates and smaller batches); `updates_only`:
     stream at equal epochs; `batches_only`: partition at equal updates; `nothing`: stream at
-    equal updates. `turns`: (batch, median updates to the lowest validation loss), by batch."""
+    equal updates. `turns`: median updates to the lowest validation loss, by batch size."""
     updates_story = total == HELD and updates_only == HELD and batches_only != HELD
     return (
         "Keskar et al. (2017) trained six networks with Adam for the same number of epochs at "
@@ -69,7 +69,7 @@ def overfitting(total: str | None, updates_only: str | None, batches_only: str |
         "training-set size, so Smith and Le's optimum and Goyal et al.'s scaling rule are not "
         "tested here; they are why these runs say nothing about batch size at a learning rate "
         "tuned for each batch. "
-        + _turns(turns)
+        + _turns(turns or {})
         + ("Ours agree with Hoffer et al. and Shallue et al.: what widened the gap was the "
            "number of updates (held with the batch fixed), not the batch size at equal "
            "updates (" + (batches_only or "not run") + "); on data with wrong labels, more "
@@ -87,11 +87,12 @@ def overfitting(total: str | None, updates_only: str | None, batches_only: str |
     )
 
 
-def _turns(turns: tuple[tuple[int, float], ...]) -> str:
+def _turns(turns: dict[int, float]) -> str:
     """Updates to the turn of the validation loss against the batch, Shallue et al.'s axis."""
     if len(turns) < 2:
         return ""
-    (small, to_small), (large, to_large) = turns[0], turns[-1]
+    small, large = min(turns), max(turns)
+    to_small, to_large = turns[small], turns[large]
     trend = ("fewer" if to_large < to_small else "more" if to_large > to_small else "as many")
     return (f"Counted in updates, our validation loss was lowest after a median of "
             f"{to_small:,.0f} updates at batch {small} and {to_large:,.0f} at batch {large} "

@@ -48,9 +48,9 @@ class RunPlan:
         e = self.experiment
         val_rows = e.rows - round(e.rows * e.holdout) - e.n_train
         costs = [
-            TRIAL_S + EPOCH_S * epochs + UPDATE_S * updates
-            + 6 * e.params * (updates * batch + val_rows * epochs) / FLOPS
-            for _, batch, epochs, updates in e.trials()
+            TRIAL_S + EPOCH_S * p.epochs + UPDATE_S * p.updates
+            + 6 * e.params * (p.updates * p.batch_size + val_rows * p.epochs) / FLOPS
+            for p in e.trials()
         ]
         return RUN_OVERHEAD_S + max(sum(costs) / e.workers, max(costs))
 
