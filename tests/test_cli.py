@@ -44,7 +44,13 @@ def test_builder_that_fails_to_import_is_a_user_error(tmp_path):
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: model.builder: importing")
+    assert "Traceback" not in result.stderr
     assert not out.exists()
+    debug = run_cli("run", str(spec), "--out", str(out), env={"STEPS_TUNER_DEBUG": "1"})
+    assert debug.returncode == 2
+    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in debug.stderr
+    assert "direct cause of the following exception" in debug.stderr  # the cause is kept
+    assert debug.stderr.strip().splitlines()[-1].startswith("error: model.builder: importing")
 
 
 def test_bad_command_line_values(tmp_path):

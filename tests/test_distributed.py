@@ -84,4 +84,8 @@ def test_chief_ends_the_trial_of_a_silent_worker(tmp_path):
     table = read_table(out / "trials.csv").set_index("trial_id")
     assert table.loc["0", "status"] == "error"
     assert "stopped answering" in table.loc["0", "message"]
+    # Its row is made like any other: the plan's columns, no raw keras-tuner names.
+    assert table.loc["0", "batch_size"] == 1 and table.loc["0", "effective_steps_per_epoch"] > 1
+    assert table.loc["0", "worker"] == "lost-w0"
+    assert not [c for c in table.columns if "/" in c]
     assert (table.drop(index="0").status == "ok").all()

@@ -109,7 +109,8 @@ def test_killed_worker_is_recorded_and_replaced(tmp_path):
     assert proc.returncode == 0, stderr
     table = _table(out)
     assert list(table.status) == ["error", "ok"]
-    assert "SIGKILL" in table.message[0]
+    assert "SIGKILL" in table.message[0] and "(see logs/worker-0.log)" in table.message[0]
+    assert table.batch_size[0] == 1 and table.memory_budget_mb.isna()[0]  # the planned row
 
 
 def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):

@@ -69,7 +69,10 @@ def check_outputs(spec: Spec, model, n_outputs: int) -> None:
     """The model's last layer must match the data: one unit per class (or one for a
     regression). A mismatch otherwise fails every trial with a TensorFlow node name, or,
     with more units than classes, trains silently on a wrong head."""
-    shape = model.output_shape
+    try:
+        shape = model.output_shape
+    except (AttributeError, ValueError):  # a subclassed model not yet called: cannot tell
+        return
     if isinstance(shape, list) or not isinstance(shape, tuple):
         raise UserError("model.builder", f"the model has {len(shape)} outputs; give it one")
     units = shape[-1]
