@@ -77,6 +77,10 @@ def _clock(seconds: float) -> str:
 def run_all(plans: list[RunPlan], fresh: bool = False) -> None:
     """Run every unfinished search, saying first how long it should take, then how it goes."""
     todo = [p for p in plans if fresh or not is_finished(p.run_dir)]
+    if not todo:
+        print(f"study: all {len(plans)} runs finished already (--fresh runs them again)",
+              flush=True)
+        return
     estimates = {p.name: p.estimate_s() for p in todo}
     total = sum(estimates.values())
     print(f"study: {len(plans)} runs, {len(plans) - len(todo)} finished already; the other "

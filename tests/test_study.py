@@ -61,7 +61,7 @@ def test_second_run_resumes_without_training(quick):
     folder, args, _ = quick
     again = _study(*args)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "2 finished already" in again.stdout
+    assert "all 2 runs finished already" in again.stdout
     assert " trial 0 " not in again.stdout
     assert "**Answer.**" in (folder / "docs" / "findings.md").read_text()
 
