@@ -208,14 +208,15 @@ def test_a_failed_trial_keeps_its_traceback_in_the_worker_log(tmp_path):
 
 def test_a_run_directory_that_cannot_be_written_ends_in_one_line(tmp_path):
     """The first record cannot be written (a file stands where records/ goes), nor the
-    report's plots: the error the user sees is the first, run.json says the search failed,
-    and the lock is released."""
+    workers' logs (they fall back to the temporary folder) nor the report's plots: the error
+    the user sees is the first, run.json says the search failed, and the lock is released."""
     spec = tmp_path / "s.toml"
     spec.write_text(spec_text(steps="[4]"))
     out = tmp_path / "run"
     out.mkdir()
     (out / "records").write_text("in the way")
     (out / "plots").write_text("in the way too")
+    (out / "logs").write_text("and here")
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

@@ -123,12 +123,17 @@ def _die_with_parent() -> None:
 def _log_to_file(run_dir: str | None, index: int) -> str:
     """Send the worker's own output (TensorFlow's C++ messages, a crash's stack trace, the
     traceback of every failed trial) to `logs/worker-N.log` in the run directory (or the
-    temporary folder, for probes): the terminal shows one line per trial. Returns the log's
-    path as messages name it."""
-    root = Path(run_dir if run_dir is not None else tempfile.gettempdir())
+    temporary folder, for probes, or when the run directory cannot be written: the search
+    then stops on its own write with the cause). The terminal shows one line per trial.
+    Returns the log's path as messages name it."""
     name = Path("logs") / f"worker-{index}.log"
-    (root / "logs").mkdir(parents=True, exist_ok=True)
-    handle = os.open(root / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        root = Path(run_dir) if run_dir is not None else None
+        handle = _open_log(root / name) if root is not None else None
+    except OSError:
+        root = handle = None
+    if handle is None:
+        handle = _open_log(Path(tempfile.gettempdir()) / name)
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(handle, 1)
@@ -136,7 +141,12 @@ def _log_to_file(run_dir: str | None, index: int) -> str:
     os.close(handle)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format=f"%(asctime)s worker-{index} %(levelname)s %(message)s")
-    return str(name if run_dir is not None else root / name)
+    return str(name if root is not None else Path(tempfile.gettempdir()) / name)
+
+
+def _open_log(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
 
 #: Keras keeps a few MB per model built and fitted in a long-lived process (a bare `fit` loop
