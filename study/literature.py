@@ -29,9 +29,10 @@ def memory(partition: str | None, stream: str | None) -> str:
         "None of the five papers lowers memory with steps per epoch; they treat the batch as "
         "what a device must hold. Goyal et al. (2017) grew ResNet-50's batch to 8,192 images "
         "by spreading it over 256 GPUs at 32 images each, so each GPU's memory was set by its "
-        "32 images whatever the total; Shallue et al. (2019) likewise reach large batches by "
-        "data parallelism across devices. In their terms the rule is \"shrink the batch a "
-        "device holds\", which steps_per_epoch does only when it sets the batch. "
+        "32 images whatever the total; Shallue et al. (2019) likewise study larger batches "
+        "as more data parallelism, a batch split across more devices. In their terms the "
+        "rule is \"shrink the batch a device holds\", which steps_per_epoch does only when "
+        "it sets the batch. "
         + ("Ours agree: under partition semantics raising steps_per_epoch shrank the batch "
            "and the memory with it; under stream semantics it did neither."
            if agree else
