@@ -138,14 +138,14 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     created = rundir.first_missing(options.run_dir)
     lock = rundir.claim(options.run_dir, spec, options.fresh)
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder)
-    pool.spawn()  # the workers import TensorFlow while this process does
     try:
         try:
+            pool.spawn()  # the workers import TensorFlow while this process does
             prepared = prepare(spec, dataset, options.builder)
-        except BaseException:
+        except BaseException:  # nothing ran: leave no lock, and no folder this run made
             pool.close()
             lock.release()
-            if created is not None:  # a builder that fails leaves nothing behind
+            if created is not None:
                 shutil.rmtree(created, ignore_errors=True)
             raise
         with run_directory(prepared, options, lock) as run_dir:
