@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tuning import rundir
 from tuning.execution.messages import Outcome, Ready, TrialTask
 from tuning.execution.rows import trial_row
 from tuning.execution.run import announce
@@ -35,3 +36,14 @@ def test_a_run_says_where_it_trains_and_when_the_budget_cannot_hold(capsys):
     out, err = capsys.readouterr()
     assert "GPU 0 of 1, capped at 512 MiB" in out
     assert err.startswith("warning: the CPU memory budget cannot be set here")
+
+
+def test_a_run_left_running_by_a_killed_search_reads_interrupted(tmp_path):
+    rundir.write_state(tmp_path, state="running")
+    held = rundir.RunLock(tmp_path)
+    held.acquire()
+    rundir.settle_state(tmp_path)  # a search holds the lock: it is running indeed
+    assert rundir.read_state(tmp_path)["state"] == "running"
+    held.release()
+    rundir.settle_state(tmp_path)
+    assert rundir.read_state(tmp_path)["state"] == "interrupted"

@@ -128,9 +128,10 @@ def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
     kept = {p.name: p.stat().st_mtime_ns for p in _records(out)}
     assert len(kept) >= 2
     assert json.loads((out / "run.json").read_text())["state"] == "running"
-    report = run_cli("report", str(out))  # no search holds the lock: it was killed
-    assert report.returncode == 0, report.stderr
+    index = run_cli("index", str(out.parent))  # no search holds the lock: it was killed
+    assert index.returncode == 0, index.stderr
     assert json.loads((out / "run.json").read_text())["state"] == "interrupted"
+    assert "interrupted" in (out.parent / "index.html").read_text()
 
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr

@@ -224,10 +224,14 @@ def _report(args: argparse.Namespace) -> int:
 
 def _index(args: argparse.Namespace) -> int:
     from tuning.report import build_index
+    from tuning.rundir import STATE_FILE, settle_state
 
     results = Path(args.results_dir)
     if not results.is_dir():
         raise UserError(str(results), "no such folder")
+    for run_dir in results.iterdir():
+        if (run_dir / STATE_FILE).is_file():
+            settle_state(run_dir)  # a killed search is listed as interrupted, not running
     print(f"index: {build_index(results)}")
     return EXIT_OK
 
