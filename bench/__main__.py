@@ -9,7 +9,8 @@ import time
 
 from bench.common import RESULTS, machine, write_csv
 
-SECTIONS = ("overhead", "parallel", "memory", "strategies")
+SECTIONS = ("overhead", "parallel", "memory", "strategies", "data",
+            "bookkeeping")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench import parallel
 
             parallel.run(repeats=args.repeats)
+        elif section == "bookkeeping":
+            from bench import bookkeeping
+
+            bookkeeping.run()
+        elif section == "data":
+            from bench import data
+
+            data.run()
         elif section == "memory":
             from bench import memory
 

@@ -55,9 +55,10 @@ class Dataset:
     def split(self, validation_split: float) -> tuple[np.ndarray, ...]:
         """(x_train, y_train, x_val, y_val, x_holdout, y_holdout), scaled on x_train alone."""
         train, val = validation_parts(self.y_pool, validation_split, stratify=self.stratify)
-        scale = _scaler(self.x_pool[train])
+        x_train = self.x_pool[train]  # picking rows by index copies them: scaled in place
+        scale = _scaler(x_train)
         return (
-            scale(self.x_pool[train]),
+            scale(x_train, own=True),
             self.y_pool[train],
             scale(self.x_pool[val]),
             self.y_pool[val],
@@ -79,8 +80,13 @@ def _scaler(x_train: np.ndarray):
     std = x_train.std(axis=0)
     std[std == 0] = 1.0
 
-    def scale(x: np.ndarray) -> np.ndarray:
-        return ((x - mean) / std).astype(np.float32)
+    def scale(x: np.ndarray, own: bool = False) -> np.ndarray:
+        """`x` scaled; in place when `own` (a float32 copy nobody else holds), else a copy,
+        so a training-sized array is never held twice."""
+        out = x if own else np.array(x, dtype=np.float32)
+        out -= mean
+        out /= std
+        return out
 
     return scale
 

@@ -175,12 +175,26 @@ def make_stream(
     Partition: each pass is reshuffled and cut into exactly `steps_per_epoch` batches, so an
     epoch is a pass. Stream: the rows repeat before batching, so batches are always full and an
     epoch is `steps_per_epoch` batches wherever they fall in the passes.
+
+    Each pass is a seeded permutation of the row indices and each batch one gather from the
+    arrays, as Keras does with arrays: no per-row pipeline and no shuffle buffer holding a
+    second copy of the rows, which on 100,000s of rows cost several times the training.
     """
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    features, labels = tf.constant(x), tf.constant(y)
+    rows = tf.range(len(x), dtype=tf.int64)
+
+    def one_pass(number: tf.Tensor) -> tf.Tensor:
+        if not shuffle:
+            return rows
+        return tf.random.experimental.stateless_shuffle(rows, seed=tf.stack([seed, number]))
+
+    passes = tf.data.Dataset.counter().map(one_pass)
+    size = trial_plan.batch_size
     if trial_plan.semantics == "partition":
-        ds = ds.batch(trial_plan.batch_size).repeat()
+        n_batches = -(-len(x) // size)
+        indices = passes.flat_map(lambda order: tf.data.Dataset.range(n_batches).map(
+            lambda b: order[b * size:(b + 1) * size]))
     else:
-        ds = ds.repeat().batch(trial_plan.batch_size)
-    return ds.prefetch(tf.data.AUTOTUNE)
+        indices = passes.unbatch().batch(size)
+    return indices.map(lambda i: (tf.gather(features, i), tf.gather(labels, i)),
+                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -101,10 +101,13 @@ def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh:
 
 
 def make_pool(spec: Spec, run_dir: Path | None, threads: int | None = None,
-              size: int | None = None, builder: bytes | None = None) -> WorkerPool:
+              size: int | None = None, builder: bytes | None = None,
+              data_dir: str | None = None) -> WorkerPool:
     """`size` workers (the spec's `resources.workers` by default), each with its share of
-    the cores unless `threads` says otherwise."""
+    the cores unless `threads` says otherwise; with `data_dir`, they map the search's
+    prepared rows there instead of loading the source."""
     size = size or spec.resources.workers
     config = WorkerConfig(spec=spec, index=0, threads=threads or threads_per_worker(size),
-                          run_dir=None if run_dir is None else str(run_dir), builder=builder)
+                          run_dir=None if run_dir is None else str(run_dir), builder=builder,
+                          data_dir=data_dir)
     return WorkerPool(config, size)

@@ -19,7 +19,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning import records, rundir
+from tuning import records, rundir, shared_data
+from tuning.data import Dataset
 from tuning.errors import UserError
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
@@ -101,6 +102,12 @@ def _try(write, *args, **kwargs) -> None:
         write(*args, **kwargs)
 
 
+def share_data(dataset: Dataset, run_dir: Path) -> Dataset:
+    """Write the prepared rows once into the run directory and keep only a memory-mapped
+    view of them: the workers map the same files instead of each loading its own copy."""
+    return shared_data.open_prepared(shared_data.write(dataset, run_dir / shared_data.FOLDER))
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -137,9 +144,11 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     dataset = check_inputs(spec, builder_given=options.builder is not None)
     created = rundir.first_missing(options.run_dir)
     lock = rundir.claim(options.run_dir, spec, options.fresh)
-    pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder)
+    pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
+                     data_dir=str(options.run_dir / shared_data.FOLDER))
     try:
         try:
+            dataset = share_data(dataset, options.run_dir)
             pool.spawn()  # the workers import TensorFlow while this process does
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made

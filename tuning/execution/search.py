@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ from typing import Any
 from keras_tuner.engine.trial import TrialStatus
 
 from tuning import records
+from tuning.epochs import read_epochs
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import TrialTask
 from tuning.execution.pool import Job, WorkerPool
 from tuning.execution.rows import planned_row, trial_row
 from tuning.hypermodel import StepsHyperModel
+from tuning.live_report import LiveReport
 from tuning.progress import Progress
 from tuning.sizes import mib
 from tuning.spec import Spec
@@ -62,10 +65,22 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     frontier = frontier or Frontier()
     frontier.merge_rows([t["row"] for t in kept], ctx.hp_names, mib(pool.budget))
     progress.resume(len(kept))
+    records.write_tables(ctx.run_dir, ctx.spec.model.metric, ctx.hp_names)  # then appended to
     known = getattr(oracle, "trials", {})
     redo = [known[d.trial_id] for d in damaged
             if d.trial_id in known and known[d.trial_id].status in _ENDED]
     redone: set[str] = set()
+    live = LiveReport(ctx.run_dir)
+    try:
+        _loop(ctx, pool, progress, frontier, redo, redone, live)
+    finally:
+        live.close()
+        progress.line.clear()
+
+
+def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Frontier,
+          redo: list, redone: set[str], live: LiveReport) -> None:
+    oracle = ctx.oracle
     stopped = False
     while True:
         for worker in pool.idle() if not stopped else []:
@@ -82,7 +97,7 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
                 break
             saved = records.read_trial(ctx.run_dir, trial.trial_id)
             if saved is not None:  # finished before a crash, never reported to the Oracle
-                finish(ctx, trial, saved["row"], progress, resumed=True)
+                finish(ctx, trial, saved["row"], progress, saved["curves"], resumed=True)
                 continue
             planned = planned_row(trial.trial_id, ctx.hypermodel, trial.hyperparameters)
             blocker = frontier.blocking_batch(trial.hyperparameters.values, planned["batch_size"])
@@ -102,7 +117,7 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
                 return
             time.sleep(0.2)  # the Oracle is waiting on trials held elsewhere
             continue
-        for job, outcome in pool.wait(timeout=5.0):
+        for job, outcome in pool.wait(timeout=1.0 if progress.live else 5.0):
             row = outcome.row
             records.write_trial(ctx.run_dir, row, outcome.curves)
             if row["status"] == Status.OOM and row.get("batch_size"):
@@ -111,7 +126,10 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
                 records.write_tables(ctx.run_dir, ctx.spec.model.metric, ctx.hp_names)
                 progress.finished(row)
             else:
-                finish(ctx, oracle.get_trial(job.task_id), row, progress)
+                finish(ctx, oracle.get_trial(job.task_id), row, progress, outcome.curves)
+            live.trial_finished()
+        if progress.live:
+            progress.tick(read_epochs(ctx.run_dir))
 
 
 def _submit(ctx: SearchContext, pool: WorkerPool, worker, trial, progress: Progress,
@@ -128,8 +146,8 @@ def _hp_values(row: dict[str, Any], hp_names: list[str]) -> dict[str, Any]:
 
 
 def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
-           resumed: bool = False) -> None:
-    """Tell the Oracle how the trial ended, rebuild the tables, print one line."""
+           curves: Sequence[dict[str, Any]] = (), resumed: bool = False) -> None:
+    """Tell the Oracle how the trial ended, add it to the tables, print one line."""
     metric = ctx.spec.model.metric
     if row["status"] == Status.OK:
         keys = (*_METRIC_KEYS, f"holdout_{metric}", f"val_{metric}")
@@ -142,5 +160,5 @@ def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
     ctx.oracle.end_trial(trial)
     if hasattr(ctx.oracle, "save"):
         ctx.oracle.save()  # keras-tuner saves before it forgets the trial was running
-    records.write_tables(ctx.run_dir, metric, ctx.hp_names)
+    records.append_tables(ctx.run_dir, row, curves, metric, ctx.hp_names)
     progress.finished(row, resumed=resumed)

@@ -14,6 +14,7 @@ import math
 import statistics
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from tuning.budget import plan
@@ -32,12 +33,13 @@ class Context:
     """What a worker knows about where it runs: device, budget, TensorFlow module, log."""
 
     def __init__(self, tf, on_gpu: bool, budget: int | None, worker: int,
-                 log_path: str = "the worker's log") -> None:
+                 log_path: str = "the worker's log", progress_path: Path | None = None) -> None:
         self.tf = tf
         self.on_gpu = on_gpu
         self.budget = budget
         self.worker = worker
         self.log_path = log_path
+        self.progress_path = progress_path  # where each finished epoch is noted, if anywhere
         self._baseline: int | None = 0
 
     def reset_peak(self) -> None:
@@ -71,6 +73,15 @@ class Context:
         return classify_exception(exc), f"{last_line(exc)} (traceback in {self.log_path})"
 
 
+def _epoch_callbacks(ctx: Context, task: TrialTask, hypermodel: StepsHyperModel, hp) -> list:
+    """Note each finished epoch for the search's status line on a terminal."""
+    if ctx.progress_path is None:
+        return []
+    from tuning.epochs import epoch_reporter
+
+    return [epoch_reporter(ctx.progress_path, task.trial_id, hypermodel.plan_for(hp).epochs)]
+
+
 def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
               ctx: Context) -> Outcome:
     """Train one configuration `executions` times; returns its row and curves."""
@@ -90,7 +101,8 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
             model = hypermodel.build(hp)
             hypermodel.last_run = None
             try:
-                scores.append(hypermodel.fit(hp, model, seed=task.seed + execution))
+                scores.append(hypermodel.fit(hp, model, seed=task.seed + execution,
+                                             callbacks=_epoch_callbacks(ctx, task, hypermodel, hp)))
             finally:
                 if hypermodel.last_run is not None:
                     runs.append(hypermodel.last_run)

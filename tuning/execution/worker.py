@@ -38,6 +38,7 @@ class WorkerConfig:
     threads: int
     run_dir: str | None = None
     builder: bytes | None = None  # cloudpickled by the Python API; else the spec's reference
+    data_dir: str | None = None  # the search's prepared rows, to map instead of loading
 
 
 def quiet_tensorflow() -> None:
@@ -160,6 +161,17 @@ def _grown(fresh_rss: int | None) -> bool:
     return fresh_rss is not None and now is not None and now - fresh_rss > limit
 
 
+def _dataset(config: WorkerConfig):
+    """The search's prepared rows, memory-mapped where the search wrote them; loaded from
+    the spec's source where there are none (probes, keras-tuner's chief/worker mode)."""
+    from tuning import shared_data
+    from tuning.data import load_dataset
+
+    if config.data_dir is not None:
+        return shared_data.open_prepared(Path(config.data_dir))
+    return load_dataset(config.spec)
+
+
 def main(config: WorkerConfig, conn) -> None:
     """Entry point of the process: start, say `Ready`, then answer tasks until told to stop
     or the pipe closes. Anything that stops it from starting is sent as `StartFailed`."""
@@ -177,14 +189,16 @@ def main(config: WorkerConfig, conn) -> None:
         import keras_tuner as kt
 
         from tuning.builders import builder_from
-        from tuning.data import load_dataset
+        from tuning.epochs import progress_file
         from tuning.execution.trial import Context, run_probe, run_trial
         from tuning.hypermodel import StepsHyperModel
 
         budget = config.spec.resources.memory_budget
-        hypermodel = StepsHyperModel(config.spec, load_dataset(config.spec),
+        hypermodel = StepsHyperModel(config.spec, _dataset(config),
                                      builder_from(config.spec, config.builder))
-        ctx = Context(tf, device.use_gpu, budget, config.index, log_path)
+        ctx = Context(tf, device.use_gpu, budget, config.index, log_path,
+                      None if config.run_dir is None
+                      else progress_file(config.run_dir, config.index))
         warm_up(tf)
     except Exception as exc:  # reported to the search, which stops with the reason
         log.error("start-up failed:\n%s", traceback.format_exc())

@@ -39,11 +39,20 @@ class Section:
 class Document:
     title: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    #: While the search runs, the page reloads itself this often (seconds); a finished
+    #: run's report does not.
+    refresh_s: int | None = None
+
+
+#: How often a running search rebuilds its report, and the open page reloads.
+LIVE_INTERVAL_S = 30
 
 
 def document(run: Run, plots: list[Plot]) -> Document:
     """The whole report for `run`, its plots already drawn."""
+    running = run.info.get("state") == "running"
     sections = [
+        *([Section("Still running", paragraphs=(_running_note(run),))] if running else []),
         Section("Run", facts=_facts(run)),
         Section("Recommendation", paragraphs=tuple(recommend(run))),
         Section(f"Trials ranked on {run.objective}", paragraphs=(_legend(run),),
@@ -53,7 +62,15 @@ def document(run: Run, plots: list[Plot]) -> Document:
     if failures is not None:
         sections.append(Section("Failures", table=failures))
     sections.append(Section("Plots", plots=tuple(plots)))
-    return Document(f"Tuning report: {run.spec.name}", tuple(sections))
+    return Document(f"Tuning report: {run.spec.name}", tuple(sections),
+                    refresh_s=LIVE_INTERVAL_S if running else None)
+
+
+def _running_note(run: Run) -> str:
+    done = len(run.trials)
+    return (f"The search is still running: {done} trial{'s' if done != 1 else ''} done so far. "
+            f"This report is rebuilt as trials finish, at most every {LIVE_INTERVAL_S} s, and "
+            "this page reloads itself; what it recommends may change until the search ends.")
 
 
 def status_counts(trials: pd.DataFrame) -> str:

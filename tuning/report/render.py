@@ -45,6 +45,7 @@ def to_html(doc: Document) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        *([f'<meta http-equiv="refresh" content="{doc.refresh_s}">'] if doc.refresh_s else []),
         f"<title>{_h(doc.title)}</title>",
         f"<style>{CSS}</style>",
         "</head>",

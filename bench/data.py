@@ -1,0 +1,187 @@
+"""A search on a 100 MiB array against a bare Keras loop doing the same work.
+
+The case: 400,000 x 64 float32 features in an .npz (about 98 MiB), four trials of the same
+small MLP. Contenders, each a fresh process tree timed from start to exit:
+
+- `bare_fit`: one process loads the .npz, shuffles once, cuts the holdout and, per
+  configuration, cuts the validation rows, scales on the training rows, fits with the
+  trial's batch size and scores the holdout: what a careful hand-written loop does;
+- `steps_tuner_wN`: `python -m tuning run` with N workers on the same grid.
+
+Memory is sampled every half second over the whole process tree and reported two ways:
+`rss_sum_mb`, every process's resident set added up (a library page that two processes map
+counts twice), and `footprint_mb`, what the machine really spends: each process's private
+pages plus the pages of each mapped file (TensorFlow's libraries, a memory-mapped data file)
+counted once, at the largest any process of the tree has resident. For one process the two
+are equal. Ratios are against `bare_fit`; the goal is <= 1.3 in memory and <= 1.10 in time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import ROOT, print_table, write_csv
+
+ROWS, FEATURES = 400_000, 64
+STEPS = (16, 32, 64, 128)
+SPLIT = 0.2
+EPOCHS = 2
+SEED = 7
+
+_SPEC = """[experiment]
+name = "data-bench"
+seed = {seed}
+
+[data]
+source = "npz:{data}"
+holdout = 0.2
+
+[budget]
+semantics = "partition"
+epochs = {epochs}
+
+[search]
+tuner = "grid"
+
+[search.space]
+steps_per_epoch = {steps}
+validation_split = [{split}]
+
+[resources]
+device = "cpu"
+"""
+
+
+def write_case(folder: Path, rows: int = ROWS) -> Path:
+    """The .npz: features from a seeded normal, a label that depends on two of them."""
+    rng = np.random.default_rng(SEED)
+    x = rng.standard_normal((rows, FEATURES), dtype=np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(0, 0.5, rows) > 0).astype(np.int64)
+    path = folder / "case.npz"
+    np.savez(path, x=x, y=y)
+    return path
+
+
+def bare(data: str, steps: tuple[int, ...] = STEPS, epochs: int = EPOCHS) -> None:
+    """The bare loop, run in its own process (`python -c`)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    with np.load(data) as arrays:
+        x, y = arrays["x"], arrays["y"]
+    order = np.random.default_rng(SEED).permutation(len(x))
+    x, y = x[order], y[order]
+    n_hold = round(len(x) * 0.2)
+    x_hold, y_hold, x_pool, y_pool = x[:n_hold], y[:n_hold], x[n_hold:], y[n_hold:]
+    del x, y
+    n_train = len(x_pool) - int(np.ceil(len(x_pool) * SPLIT))
+    for trial, steps_per_epoch in enumerate(steps):
+        x_train, y_train = x_pool[:n_train], y_pool[:n_train]
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        scaled = (x_train - mean) / std
+        keras.utils.set_random_seed(trial)
+        model = keras.Sequential([keras.Input((FEATURES,)),
+                                  keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        batch = -(-n_train // steps_per_epoch)
+        model.fit(scaled, y_train, batch_size=batch, epochs=epochs,
+                  validation_data=((x_pool[n_train:] - mean) / std, y_pool[n_train:]),
+                  verbose=0)
+        model.evaluate((x_hold - mean) / std, y_hold, batch_size=batch, verbose=0)
+        del scaled, model
+        keras.backend.clear_session()
+
+
+def footprint(pids: list[int]) -> tuple[float, float]:
+    """(rss_sum, footprint) in MiB for these processes; see the module's docstring."""
+    import psutil
+
+    rss_sum, private = 0, 0
+    shared: dict[str, int] = {}
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            rss_sum += process.memory_info().rss
+            for region in process.memory_maps(grouped=True):
+                private += region.private_clean + region.private_dirty
+                key = region.path or f"[anon {pid}]"
+                share = region.shared_clean + region.shared_dirty
+                shared[key] = max(shared.get(key, 0), share)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return rss_sum / 2**20, (private + sum(shared.values())) / 2**20
+
+
+def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run `command`; its wall time and the peaks of both memory measures of its tree."""
+    import psutil
+
+    peaks = {"rss_sum_mb": 0.0, "footprint_mb": 0.0}
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(child.pid)
+        while not done.is_set():
+            try:
+                pids = [child.pid, *(p.pid for p in root.children(recursive=True))]
+            except psutil.NoSuchProcess:
+                return
+            rss_sum, used = footprint(pids)
+            peaks["rss_sum_mb"] = max(peaks["rss_sum_mb"], rss_sum)
+            peaks["footprint_mb"] = max(peaks["footprint_mb"], used)
+            done.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = child.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise RuntimeError(f"{command[:4]} exited {child.returncode}:\n{stderr[-2000:]}")
+    return {"wall_s": wall, **peaks}
+
+
+def run(rows: int = ROWS, workers: tuple[int, ...] = (1, 2), folder: Path | None = None,
+        results: Path | None = None) -> list[dict[str, Any]]:
+    """Each contender once, in turn; writes data.csv and prints the ratios to bare."""
+    work = Path(folder or tempfile.mkdtemp(prefix="bench-data-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = write_case(work, rows)
+    spec = work / "data.toml"
+    spec.write_text(_SPEC.format(seed=SEED, data=data, epochs=EPOCHS, steps=list(STEPS),
+                                 split=SPLIT))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    contenders = {"bare_fit": [sys.executable, "-c",
+                               f"from bench.data import bare; bare({str(data)!r})"]}
+    for n in workers:
+        contenders[f"steps_tuner_w{n}"] = [
+            sys.executable, "-m", "tuning", "run", str(spec), "--out", str(work / f"run{n}"),
+            "--fresh", "--workers", str(n)]
+    rows_out = []
+    for name, command in contenders.items():
+        print(f"data: {name} ...", flush=True)
+        rows_out.append({"contender": name, "rows": rows, "trials": len(STEPS),
+                         **measure(command, env)})
+    base = rows_out[0]
+    for row in rows_out:
+        for key in ("wall_s", "rss_sum_mb", "footprint_mb"):
+            row[f"{key.removesuffix('_mb').removesuffix('_s')}_ratio"] = row[key] / base[key]
+    write_csv("data", rows_out, *([results] if results else []))
+    print_table(f"A {rows:,} x {FEATURES} float32 search, {len(STEPS)} trials, against a bare "
+                "Keras loop (goal: footprint <= 1.3x, wall <= 1.10x)", rows_out)
+    return rows_out

@@ -1,0 +1,41 @@
+"""The data and bookkeeping benchmarks' code paths, small: no timing or ratio is asserted
+(those belong to `make bench`)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from bench import bookkeeping, data
+
+
+def test_footprint_of_one_process_is_its_resident_set_and_counts_a_shared_file_once(tmp_path):
+    rss, used = data.footprint([os.getpid()])
+    assert abs(rss - used) / rss < 0.1
+    array = tmp_path / "shared.npy"
+    np.save(array, np.ones((4_000_000,), dtype=np.float64))  # 30 MiB
+    code = ("import sys, time, numpy as np; a = np.load(sys.argv[1], mmap_mode='r'); "
+            "a.sum(); print('ready', flush=True); time.sleep(30)")
+    readers = [subprocess.Popen([sys.executable, "-c", code, str(array)],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        for reader in readers:
+            assert reader.stdout.readline().strip() == "ready"
+        rss, used = data.footprint([r.pid for r in readers])
+        assert rss - used > 25  # the mapped file's pages, resident in both, counted once
+    finally:
+        for reader in readers:
+            reader.kill()
+            reader.wait()
+
+
+def test_bookkeeping_runs_the_search_path_and_writes_its_table(tmp_path):
+    bookkeeping.run(sizes=(30,), measured=5, folder=tmp_path / "work", results=tmp_path)
+    with (tmp_path / "bookkeeping.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["trials"] for r in rows] == ["30"]
+    assert set(rows[0]) >= {"ms_per_trial", "oracle_save_ms", "tables_rebuilt_ms"}

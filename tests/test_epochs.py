@@ -1,0 +1,61 @@
+"""The terminal's status line: epochs reported by a real Keras fit, the time left, drawn in
+place on a terminal and not at all when piped."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+
+import keras
+import numpy as np
+
+from tuning.epochs import (
+    StatusLine,
+    epoch_reporter,
+    eta_text,
+    progress_file,
+    read_epochs,
+    time_left,
+)
+
+
+def test_a_fit_reports_each_finished_epoch(tmp_path):
+    path = progress_file(tmp_path, 1)
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(read_epochs(tmp_path)["7"]["epoch"])
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0,
+              callbacks=[epoch_reporter(path, "7", 3), Spy()])
+    assert seen == [1, 2, 3]
+    assert read_epochs(tmp_path)["7"]["epochs"] == 3
+
+
+def test_time_left_shares_the_remaining_trials_over_the_workers():
+    assert time_left([], running=1, remaining=10, workers=1) is None
+    assert time_left([10.0, 30.0], running=0, remaining=6, workers=2) == 60.0
+    assert time_left([10.0], running=2, remaining=2, workers=2) == 5.0
+    assert eta_text(None) == "time left: unknown yet"
+    assert eta_text(42) == "about 42 s left" and eta_text(600) == "about 10 min left"
+
+
+def test_status_line_is_drawn_in_place_on_a_terminal_only():
+    piped = io.StringIO()
+    line = StatusLine(piped)
+    line.show("trial 3: epoch 2/10")
+    line.clear()
+    assert piped.getvalue() == ""
+    leader, follower = pty.openpty()
+    with os.fdopen(follower, "w") as terminal:
+        line = StatusLine(terminal)
+        line.show("trial 3: epoch 2/10")
+        line.show("trial 3: epoch 3/10")
+        line.clear()
+    written = os.read(leader, 4096).decode()
+    os.close(leader)
+    assert written.count("\r\x1b[2K") == 3 and "epoch 3/10" in written and "\n" not in written

@@ -1,0 +1,36 @@
+"""The prepared rows written once and memory-mapped: the same dataset back, and a search
+that starts over (--fresh) in a directory that holds them."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import run_cli, spec_text
+
+from tuning import shared_data
+from tuning.data import load_dataset
+from tuning.records import read_table
+from tuning.spec import load_spec
+
+
+def test_written_rows_come_back_memory_mapped_and_equal(tmp_path, write_spec):
+    dataset = load_dataset(load_spec(write_spec(spec_text(source="sklearn:iris"))))
+    mapped = shared_data.open_prepared(shared_data.write(dataset, tmp_path / "data"))
+    assert isinstance(mapped.x_pool, np.memmap) and isinstance(mapped.x_holdout, np.memmap)
+    for name in ("x_pool", "y_pool", "x_holdout", "y_holdout"):
+        np.testing.assert_array_equal(getattr(mapped, name), getattr(dataset, name))
+    assert (mapped.n_outputs, mapped.stratify, mapped.warnings) == (
+        dataset.n_outputs, dataset.stratify, dataset.warnings)
+    for split in (0.1, 0.3):
+        for ours, theirs in zip(mapped.split(split), dataset.split(split)):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_fresh_start_over_a_run_with_shared_rows(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(spec_text(source="sklearn:iris", steps="[2]", epochs=1))
+    out = tmp_path / "run"
+    for extra in ([], ["--fresh"]):
+        result = run_cli("run", str(spec), "--out", str(out), *extra)
+        assert result.returncode == 0, result.stderr
+        assert (out / "data" / "x_pool.npy").is_file()
+        assert (read_table(out / "trials.csv").status == "ok").all()

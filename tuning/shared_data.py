@@ -1,0 +1,53 @@
+"""The search's data, prepared once and shared: one copy on disk that every process maps.
+
+The search process reads the source, checks it, shuffles and cuts the holdout once, writes
+the result here (`<run dir>/data/`) and keeps no rows of its own; each worker opens the same
+files memory-mapped instead of loading, checking and shuffling its own copy. Pages of a
+mapped file are shared by the processes that read them, and the operating system can drop
+them under pressure, since they are already on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from tuning.data import Dataset
+
+FOLDER = "data"
+_META = "meta.json"
+
+
+def write(dataset: Dataset, folder: Path) -> Path:
+    """Save every field of `dataset`: arrays as .npy files, the rest in meta.json."""
+    staging = folder.with_name(f".{folder.name}.writing")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    meta = {}
+    for field in dataclasses.fields(dataset):
+        value = getattr(dataset, field.name)
+        if isinstance(value, np.ndarray):
+            np.save(staging / f"{field.name}.npy", value, allow_pickle=False)
+        else:
+            meta[field.name] = list(value) if isinstance(value, tuple) else value
+    (staging / _META).write_text(json.dumps(meta, indent=1))
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return folder
+
+
+def open_prepared(folder: Path) -> Dataset:
+    """The dataset written by `write`, its arrays memory-mapped read-only."""
+    meta = json.loads((folder / _META).read_text())
+    values = {}
+    for field in dataclasses.fields(Dataset):
+        if field.name in meta:
+            value = meta[field.name]
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+        else:
+            values[field.name] = np.load(folder / f"{field.name}.npy", mmap_mode="r")
+    return Dataset(**values)
