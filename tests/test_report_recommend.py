@@ -6,14 +6,22 @@ from pathlib import Path
 
 from test_report_data import make_run, make_spec, ranked
 
+from tuning.report.choice import choose
 from tuning.report.recommend import recommend
+from tuning.report.summary import verdicts
 from tuning.report.table import Run, load_run
 
 
-def _run(rows: list[dict], spec=None, info=None) -> Run:
+def _run(rows: list[dict], spec=None, info=None, where: Path = Path("/nonexistent")) -> Run:
+    """A Run from hand-made rows, with no predictions or re-runs kept beside them."""
     spec = spec or make_spec()
     info = info if info is not None else {"n_holdout": 200, "n_pool": 800}
-    return Run(Path("."), spec, info, ranked(rows, spec, info), ranked(rows, spec, info)[[]])
+    table = ranked(rows, spec, info)
+    return Run(where, spec, info, table, table[[]], choose(table, where, spec, info))
+
+
+def _text(run: Run) -> str:
+    return " ".join(recommend(run, verdicts(run)))
 
 
 def _row(tid: str, steps: int, split: float, score: float, peak: float, gap: float,
@@ -33,44 +41,44 @@ def test_memory_rule_and_overfitting_rule_from_the_numbers() -> None:
             {**_row("05", 1, 0.1, 0, 0, 0, 0), "status": "oom", "holdout_accuracy": None,
              "peak_memory_mb": None, "gap": None, "wall_s": None,
              "message": "out of memory at batch size 800"}]
-    text = " ".join(recommend(_run(rows)))
-    assert text.startswith("Use steps_per_epoch = 32, validation_split = 0.1, batch size 25:")
-    assert "trial 02 scored holdout_accuracy = 0.92 [" in text
-    assert "on the 200-sample holdout set" in text
-    assert "The cheaper choice within the interval is trial 00" in text
-    assert "56% less time" in text  # 4 s instead of 9 s
+    text = _text(_run(rows))
+    assert text.startswith("Use steps_per_epoch = 32, validation_split = 0.1, batch size 25 "
+                           "(trial 02)")
+    assert "Its score: 0.92 (95% interval [" in text
+    assert "trial 02's own holdout_accuracy" in text and "carries the selection's luck" in text
+    assert "the run kept no predictions for a sharper paired test" in text
     assert "1 trial(s) ran out of memory" in text
     assert "from batch size 800 up; the largest batch that trained was 400" in text
     assert "smallest steps_per_epoch that fit in memory was 2" in text
-    # 200 -> 50 (-75%) and 180 -> 45 (-75%)
-    assert "Raising steps_per_epoch from 2 to 32 lowered peak memory by 75%" in text
-    assert "median of 2 comparison(s)" in text
-    assert "overfit more (Spearman ρ = 0.9" in text
-    assert "held; they reached their best validation loss at earlier epochs" in text
+    # Trials 00 and 03 (and 02 and 04) ran the same batch of the same model: their peaks
+    # measure the noise; five trials in two groups cannot show a trend beyond it.
+    assert ('The rule "out of memory? raise steps_per_epoch": cannot tell. Peak memory (noise: '
+            "SD 10 MiB over 4 repeated measurements)" in text)
+    assert "n = 5 observations in 2 groups, permutation test p = " in text
+    assert 'The rule "overfitting? lower steps_per_epoch": cannot tell.' in text
 
 
 def test_rules_that_did_not_hold_are_said_so() -> None:
     rows = [_row("00", 2, 0.1, 0.90, 100, 0.09, 4.0), _row("01", 8, 0.1, 0.60, 101, 0.05, 6.0),
             _row("02", 32, 0.1, 0.50, 100, 0.01, 9.0)]
-    text = " ".join(recommend(_run(rows)))
-    assert "changed peak memory by +0%" in text and "did not hold" in text
-    assert "overfit less" in text
-    assert "No other trial's interval reaches the best one's" in text
+    text = _text(_run(rows))
+    assert "No other trial's 95% interval reaches its own: the lead is clear." in text
     assert "ran out of memory" not in text
 
 
 def test_loss_objective_without_repeats_says_there_is_no_interval() -> None:
     rows = [{**_row("00", 2, 0.1, 0.9, 100, 0.1, 1.0), "val_loss": 0.3},
             {**_row("01", 8, 0.2, 0.9, 100, 0.1, 1.0), "val_loss": 0.4}]
-    text = " ".join(recommend(_run(rows, make_spec(objective="val_loss"))))
-    assert "no interval for this objective" in text
+    text = _text(_run(rows, make_spec(objective="val_loss")))
+    assert "no predictions and no interval to compare trials with" in text
     assert "measures on a different validation set" in text
-    assert "Too few scored trials" in text
+    assert "too few to test a trend" in text
 
 
 def test_nothing_scored(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, n_trials=3, statuses={0: "oom", 1: "oom", 2: "error"})
-    (paragraph,) = recommend(load_run(run_dir))
+    run = load_run(run_dir)
+    (paragraph,) = recommend(run, verdicts(run))
     assert paragraph.startswith("No trial produced a score (1 error, 2 oom)")
     assert "The first failure says: out of memory at batch size" in paragraph
     assert "Every trial ran out of memory" not in paragraph
@@ -78,11 +86,12 @@ def test_nothing_scored(tmp_path: Path) -> None:
 
 def test_all_out_of_memory_says_where_to_search(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, n_trials=3, statuses={0: "oom", 1: "oom", 2: "skipped_oom"})
-    (paragraph,) = recommend(load_run(run_dir))
+    run = load_run(run_dir)
+    (paragraph,) = recommend(run, verdicts(run))
     assert ("Every trial ran out of memory, down to batch size 324 at steps_per_epoch = 4"
             in paragraph)
 
 
 def test_repeats_show_mean_and_spread(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, n_trials=12, executions=3))
-    assert "± 0.01 (mean ± std of 3 runs)" in recommend(run)[0]
+    assert "± 0.01 (mean ± std of 3 runs)" in recommend(run, verdicts(run))[0]

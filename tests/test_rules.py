@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD, judge_trend, noise_per_doubling
+from tuning.rules import (
+    CANNOT_TELL,
+    DID_NOT_HOLD,
+    HELD,
+    judge_trend,
+    noise_per_doubling,
+    unresolved,
+)
 
 STEPS = np.repeat([2, 4, 8, 16, 32], 4)
 
@@ -103,3 +110,15 @@ def test_bad_arguments_are_refused():
         judge_trend([1, 2], [1, 2], expect=0, noise=0, what="m")
     with pytest.raises(ValueError):
         judge_trend([1, 2], [1, 2, 3], expect=1, noise=0, what="m")
+
+
+def test_an_effect_inside_the_resolution_of_the_measurement_is_unresolved():
+    small = judge_trend(STEPS, _noisy(-0.2, 0.5), expect=-1, noise=3, what="peak memory")
+    assert small.verdict == DID_NOT_HOLD and -3 < small.interval[0] < small.interval[1] < 3
+    resolved = unresolved(small, 3)
+    assert resolved.verdict == CANNOT_TELL and "too small" in resolved.evidence
+    assert resolved.effect == small.effect
+    rise = judge_trend(STEPS, _noisy(6, 1), expect=-1, noise=3, what="peak memory")
+    assert unresolved(rise, 3) == rise  # a rise beyond the noise still did not hold
+    held = judge_trend(STEPS, _noisy(-5, 1), expect=-1, noise=1, what="peak memory")
+    assert unresolved(held, 1) == held

@@ -45,6 +45,9 @@ class FitRun:
     plan: Plan
     curves: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
+    #: What the kept model predicted, per part (see `tuning.predictions`): `holdout_pred`,
+    #: `holdout_loss`, and `test_pred`, `test_loss` where there are test rows.
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def epochs_run(self) -> int:
@@ -138,7 +141,27 @@ class StepsHyperModel(kt.HyperModel):
                 run,
             )
         best.restore(model)
-        return self.score(model, run, x_hold, y_hold)
+        result = self.score(model, run, x_hold, y_hold)
+        run.predictions = self.predict_parts(model, run, x_hold, y_hold,
+                                             float(hp.get("validation_split")))
+        return result
+
+    def predict_parts(self, model: keras.Model, run: FitRun, x_hold: np.ndarray,
+                      y_hold: np.ndarray, validation_split: float) -> dict[str, np.ndarray]:
+        """Row-by-row predictions on the holdout and the test rows, for paired tests and
+        for stating the recommendation's score on rows nobody ranked on."""
+        parts = {"holdout": (x_hold, y_hold)}
+        test = self.dataset.test_rows(validation_split)
+        if test is not None:
+            parts["test"] = test
+        out = {}
+        for part, (x, y) in parts.items():
+            pred, loss = predict_rows(model, x, y, run.plan.batch_size,
+                                      self.spec.model.task == "classification")
+            out[f"{part}_pred"] = pred
+            if loss is not None:
+                out[f"{part}_loss"] = loss
+        return out
 
     def score(
         self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray
@@ -165,6 +188,30 @@ class StepsHyperModel(kt.HyperModel):
         }
         result["gap"] = result["val_loss"] - result["train_loss"]
         return result
+
+
+def predict_rows(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int,
+                 classification: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(predicted class or value per row, the compiled loss per row or None).
+
+    Classes are stored as small integers and values as float32, so a record's predictions
+    stay a few kilobytes. The per-row loss uses the model's own compiled loss where Keras can
+    apply it row by row.
+    """
+    out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    if classification:
+        pred = (out[:, 0] > 0.5) if out.ndim == 2 and out.shape[1] == 1 else out.argmax(-1)
+        pred = pred.astype(np.int32 if out.shape[-1] > 32767 else np.int16)
+    else:
+        pred = out.reshape(len(x)).astype(np.float32)
+    try:
+        loss_fn = keras.losses.get(model.loss)
+        call = loss_fn.call if isinstance(loss_fn, keras.losses.Loss) else loss_fn
+        target = y if classification else y.reshape(out.shape)
+        loss = np.asarray(call(target, out), dtype=np.float32).reshape(len(x))
+    except (TypeError, ValueError, AttributeError):
+        loss = None  # a loss Keras cannot apply per row: losses are then not paired
+    return pred, loss
 
 
 def make_stream(

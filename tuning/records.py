@@ -61,7 +61,7 @@ def trial_path(run_dir: Path, trial_id: str) -> Path:
     return Path(run_dir) / RECORDS / f"trial_{trial_id}.json"
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str | bytes) -> None:
     """Write through a temporary file and rename, so readers never see half a file.
 
     A folder that cannot be written is a `UserError` naming the file meant and the cause
@@ -76,8 +76,9 @@ def atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         raise UserError(str(path.parent), f"cannot write {path.name}: "
                                           f"{exc.strerror or exc}") from exc
+    binary = isinstance(text, bytes)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -83,6 +83,24 @@ def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit
                                                         unit) + ".", effect, interval, p, n)
 
 
+def unresolved(verdict: Verdict, noise: float) -> Verdict:
+    """For a measurement whose noise is its resolution (not a size that would matter), an
+    interval that stays within ±noise shows an effect too small to resolve, not an absent
+    one: "cannot tell" instead of "did not hold". An interval beyond the noise on the wrong
+    side still did not hold."""
+    if verdict.verdict != DID_NOT_HOLD or verdict.interval is None:
+        return verdict
+    low, high = verdict.interval
+    if low < -noise or high > noise:
+        return verdict
+    evidence = verdict.evidence.rsplit(";", 1)[0] + (
+        "; the whole interval lies within the measurement's own noise, so any change is too "
+        "small for this measurement to resolve; a measurement with less noise (a GPU's "
+        "allocator, or repeated probes) would settle it.")
+    return Verdict(CANNOT_TELL, evidence, verdict.effect, verdict.interval, verdict.p_value,
+                   verdict.n)
+
+
 def noise_per_doubling(spread: float, x) -> float:
     """A measurement noise `spread` (in the unit of y) as a change per doubling of `x`.
 

@@ -116,6 +116,13 @@ class SearchSpec:
     probe: bool = False
     hyperband_factor: int = 3
     space: tuple[Dimension, ...] = ()
+    #: Fresh-seed re-runs of the recommended configuration and those tied with it.
+    confirm_runs: int = 2
+    #: At most this many configurations are re-run (the best and the closest to it).
+    confirm_configs: int = 3
+    #: Largest score a cheaper runner-up may give up; None: 0.005 for accuracy, 1% of the
+    #: best score for losses and errors.
+    margin: float | None = None
 
     def dimension(self, name: str) -> Dimension | None:
         return next((d for d in self.space if d.name == name), None)
@@ -166,6 +173,9 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         "probe",
         "hyperband_factor",
         "space",
+        "confirm_runs",
+        "confirm_configs",
+        "margin",
     ),
     "resources": ("device", "memory_budget", "workers", "mixed_precision", "trial_timeout_s"),
 }
@@ -391,7 +401,21 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
         probe=_get(table, "search.probe", bool, False),
         hyperband_factor=factor,
         space=space,
+        **_parse_confirm(table),
     )
+
+
+def _parse_confirm(table: dict) -> dict[str, Any]:
+    """The re-runs that state the recommendation's score, and the runner-up's margin."""
+    runs = _get(table, "search.confirm_runs", int, SearchSpec.confirm_runs)
+    if runs < 0:
+        raise UserError("search.confirm_runs", f"must be 0 (off) or more, got {runs}")
+    configs = _positive("search.confirm_configs",
+                        _get(table, "search.confirm_configs", int, SearchSpec.confirm_configs))
+    margin = _get(table, "search.margin", float)
+    if margin is not None and margin < 0:
+        raise UserError("search.margin", f"must be 0 or more, got {margin}")
+    return dict(confirm_runs=runs, confirm_configs=configs, margin=margin)
 
 
 def _parse_dimension(name: str, value: Any) -> Dimension:

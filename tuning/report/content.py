@@ -12,6 +12,7 @@ import pandas as pd
 from tuning.report.plots import Plot
 from tuning.report.plots.style import fmt
 from tuning.report.recommend import mean_text, recommend
+from tuning.report.summary import Verdicts
 from tuning.report.table import Run
 
 #: Trial ids listed per failure message before the rest are counted.
@@ -48,13 +49,14 @@ class Document:
 LIVE_INTERVAL_S = 30
 
 
-def document(run: Run, plots: list[Plot]) -> Document:
+def document(run: Run, plots: list[Plot], judged: Verdicts) -> Document:
     """The whole report for `run`, its plots already drawn."""
     running = run.info.get("state") == "running"
     sections = [
         *([Section("Still running", paragraphs=(_running_note(run),))] if running else []),
+        summary_section(judged.summary),
         Section("Run", facts=_facts(run)),
-        Section("Recommendation", paragraphs=tuple(recommend(run))),
+        Section("Recommendation", paragraphs=tuple(recommend(run, judged))),
         Section(f"Trials ranked on {run.objective}", paragraphs=(_legend(run),),
                 table=ranking_table(run)),
     ]
@@ -71,6 +73,37 @@ def _running_note(run: Run) -> str:
     return (f"The search is still running: {done} trial{'s' if done != 1 else ''} done so far. "
             f"This report is rebuilt as trials finish, at most every {LIVE_INTERVAL_S} s, and "
             "this page reloads itself; what it recommends may change until the search ends.")
+
+
+def summary_section(summary: dict) -> Section:
+    """summary.json in words, first: what to use, how sure, the rules, the warnings."""
+    facts = [("objective", f"{summary['objective']} ({summary['direction']})")]
+    recommended = summary["recommended"]
+    if recommended is None:
+        facts.append(("recommended", "nothing: no trial produced a score"))
+    else:
+        values = ", ".join(f"{k} = {fmt(v, 4)}" for k, v in recommended["hyperparameters"].items())
+        low, high = recommended["interval"]
+        facts += [
+            ("recommended", f"trial {recommended['trial_id']}: {values}, batch size "
+                            f"{fmt(recommended['batch_size'])}, {fmt(recommended['epochs'])} "
+                            f"epochs, {fmt(recommended['updates'])} updates"),
+            ("score", f"{fmt(recommended['score'], 4)} (95% interval [{fmt(low, 3)}, "
+                      f"{fmt(high, 3)}])"),
+            ("measured on", recommended["measured_on"]),
+            ("tied with it", (", ".join(summary["tied"]) or "none")
+             + f" ({summary['tie_test']})"),
+        ]
+        runner = summary["runner_up"]
+        if runner is not None:
+            facts.append(("cheaper runner-up", f"trial {runner['trial_id']}: "
+                                               f"{fmt(runner['score'], 4)} in "
+                                               f"{fmt(runner['wall_s'], 3)} s"))
+    for name, rule in summary["rules"].items():
+        facts.append((f"{name} rule", f"{rule['verdict']}: {rule['evidence']}"))
+    warnings = tuple(f"Warning: {w}." if not w.endswith(".") else f"Warning: {w}"
+                     for w in summary["warnings"])
+    return Section("Summary", paragraphs=warnings, facts=tuple(facts))
 
 
 def status_counts(trials: pd.DataFrame) -> str:
@@ -105,8 +138,10 @@ def _facts(run: Run) -> tuple[tuple[str, str], ...]:
 def _legend(run: Run) -> str:
     kind = ("a Wilson interval from the sample size" if run.objective.endswith("accuracy")
             else "the spread over repeated runs, where there were several")
-    return (f"Best first. The interval is a 95% interval of {run.objective}: {kind}. "
-            "\"≈\" marks the trials whose interval overlaps the best's, which this run cannot "
+    test = run.choice.tie_test if run.choice is not None else "the paired test"
+    return (f"Best first (trials of the final budget before lower Hyperband rounds). The "
+            f"interval is a 95% interval of {run.objective}: {kind}. \"best\" marks the "
+            f"recommended trial and \"≈\" the trials {test} on the shared holdout rows cannot "
             "tell apart from it. Failed trials come last, with their reason.")
 
 
@@ -126,7 +161,7 @@ def ranking_table(run: Run) -> Table:
                     else "–")
         cells = (
             str(row["rank"]) if ranked else "–", str(row["trial_id"]),
-            str(row["status"]), "best" if ranked and row["rank"] == 1 else
+            str(row["status"]), "best" if _is_pick(run, row) else
             ("≈" if row["tied"] else ""),
             *(fmt(row.get(n), 4) for n in hp), fmt(row["batch_size"]),
             fmt(row["effective_steps_per_epoch"]), fmt(row["samples_seen"]),
@@ -137,9 +172,13 @@ def ranking_table(run: Run) -> Table:
             fmt(row["wall_s"], 3), "" if pd.isna(row["message"]) else str(row["message"]),
         )
         rows.append(cells)
-        marks.append("failed" if not ranked else "best" if row["rank"] == 1
+        marks.append("failed" if not ranked else "best" if _is_pick(run, row)
                      else "tied" if row["tied"] else "")
     return Table(header, tuple(rows), tuple(marks))
+
+
+def _is_pick(run: Run, row: pd.Series) -> bool:
+    return run.choice is not None and str(row["trial_id"]) == run.choice.trial_id
 
 
 def failure_table(trials: pd.DataFrame) -> Table | None:

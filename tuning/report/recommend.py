@@ -1,38 +1,46 @@
-"""The recommendation: what to use, how sure we are, and whether the folk rules held.
+"""The recommendation in words: what to use, how sure we are, whether the folk rules held.
 
-Every sentence is built from the ranked table; nothing here knows what the answer "should"
-be. The two folk rules tested come from the usual advice: "out of memory? raise
-steps_per_epoch" and "overfitting? lower steps_per_epoch".
+Every sentence is built from the computed choice and verdicts; nothing here knows what the
+answer "should" be.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from tuning.report.folk import MEMORY_RULE, OVERFITTING_RULE, Judged
+from tuning.report.paired import ALPHA
 from tuning.report.plots.style import fmt
-from tuning.report.stats import spearman
+from tuning.report.summary import Verdicts
 from tuning.report.table import MEMORY_FAILURES, Run, oom_frontier
 
-#: A rank correlation weaker than this is reported as no clear relation.
-CLEAR_RHO = 0.3
-#: A memory change smaller than this fraction is reported as no change.
-CLEAR_MEMORY_CHANGE = 0.05
 
-
-def recommend(run: Run) -> list[str]:
-    """The recommendation's paragraphs: the choice, memory, overfitting (each when known)."""
+def recommend(run: Run, judged: Verdicts) -> list[str]:
+    """The recommendation's paragraphs: the choice and its score, the ties and a cheaper
+    runner-up, memory, overfitting."""
     trials = run.trials
-    ranked = trials[trials["rank"].notna()]
-    if ranked.empty:
+    if run.choice is None:
         return [_nothing_scored(trials)]
-    choice = [_best(run, ranked.iloc[0]), *_ties(run, ranked)]
+    choice = [*_best(run), *_ties(run)]
     if run.objective.startswith("val_"):
         choice.append(
             f"Ranked on {run.objective}, which each validation_split measures on a different "
             f"validation set; the holdout_{run.metric} column compares all trials on one set."
         )
-    paragraphs = [choice, _memory(run), _overfitting(trials)]
+    memory = [*_memory_failures(run),
+              f"The rule {MEMORY_RULE}: {_verdict(judged.rules['memory'])}"]
+    overfitting = [f"The rule {OVERFITTING_RULE}: {_verdict(judged.rules['overfitting'])}"]
+    paragraphs = [choice, memory, overfitting]
     return [" ".join(p) for p in paragraphs if p]
+
+
+def _verdict(judged: Judged) -> str:
+    return f"{judged.verdict.verdict}. {_sentence(judged.verdict.evidence)}"
+
+
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
 
 
 def configuration(row: pd.Series, names: list[str]) -> str:
@@ -65,128 +73,99 @@ def _repeats(run: Run, row: pd.Series) -> bool:
             and pd.notna(row.get(f"{run.objective}_std")))
 
 
-def _best(run: Run, best: pd.Series) -> str:
-    sample = ""
-    if run.objective.startswith("holdout_") and run.info.get("n_holdout"):
-        sample = f" on the {run.info['n_holdout']}-sample holdout set"
-    return (f"Use {configuration(best, run.hp_names)}: trial {best['trial_id']} scored "
-            f"{run.objective} = {score_text(run, best)}{sample}, the best of "
-            f"{int(run.trials['rank'].notna().sum())} scored trials.")
+def pick_row(run: Run) -> pd.Series:
+    return run.trials[run.trials["trial_id"].astype(str) == run.choice.trial_id].iloc[0]
 
 
-def _ties(run: Run, ranked: pd.DataFrame) -> list[str]:
-    best = ranked.iloc[0]
-    tied = ranked.iloc[1:][ranked["tied"].iloc[1:].astype(bool)]
-    if tied.empty:
-        if pd.isna(best.get("low")):
-            return ["The records hold no interval for this objective (a single run of a loss "
-                    "says nothing about its own noise), so the ranking is by the score alone."]
-        return ["No other trial's interval reaches the best one's: the lead is clear."]
-    sentences = [f"{len(tied)} other trial(s) cannot be told apart from it: their 95% "
-                 "intervals overlap."]
-    wall = pd.to_numeric(tied["wall_s"], errors="coerce")
-    cheaper = tied[wall < best.get("wall_s", float("nan"))]
-    if not cheaper.empty:
-        runner = cheaper.loc[pd.to_numeric(cheaper["wall_s"]).idxmin()]
-        saving = 1 - runner["wall_s"] / best["wall_s"]
-        sentences.append(
-            f"The cheaper choice within the interval is trial {runner['trial_id']} "
-            f"({configuration(runner, run.hp_names)}): {run.objective} = "
-            f"{score_text(run, runner)} in {fmt(runner['wall_s'], 3)} s instead of "
-            f"{fmt(best['wall_s'], 3)} s ({saving:.0%} less time)."
-        )
+def _best(run: Run) -> list[str]:
+    choice, row = run.choice, pick_row(run)
+    stated = choice.statement
+    scored = int(run.trials["rank"].notna().sum())
+    training = (f"{fmt(row.get('epochs_run'))} epochs, {fmt(row.get('updates'))} updates"
+                if pd.notna(row.get("epochs_run")) else "")
+    text = [f"Use {configuration(row, run.hp_names)} (trial {choice.trial_id}"
+            + (f", {training}" if training else "") + ")."]
+    if choice.reason:
+        text.append(_sentence(choice.reason))
+    interval = (f"95% interval [{fmt(stated.low, 3)}, {fmt(stated.high, 3)}]"
+                if pd.notna(stated.low) else "no interval: nothing measured its noise")
+    text.append(f"Its score: {fmt(stated.score, 4)} ({interval}); measured as: "
+                f"{stated.measured_on}.")
+    sample = (f" on the {run.info['n_holdout']}-sample holdout set"
+              if run.objective.startswith("holdout_") and run.info.get("n_holdout") else "")
+    if stated.honest:
+        text.append(f"In the search it scored {run.objective} = {score_text(run, row)}{sample}, "
+                    f"the best of {scored} scored trials; that figure carries the luck that "
+                    "made it win, so it is not the one to expect.")
+    else:
+        text.append(f"In the search: {run.objective} = {score_text(run, row)}{sample}, the best "
+                    f"of {scored} scored trials.")
+    lower = run.trials[run.trials["rank"].notna() & ~run.trials["top"].astype(bool)]
+    if not lower.empty:
+        rounds = ", ".join(fmt(b) for b in sorted(lower["budget"].dropna().unique()))
+        text.append(f"{len(lower)} trial(s) of lower Hyperband rounds ({rounds} epochs) are "
+                    "ranked below the final round and take no part in the choice or the ties.")
+    return text
+
+
+def _ties(run: Run) -> list[str]:
+    choice = run.choice
+    rows = next((p.n for p in choice.paired.values()), None)
+    where = f" on the {rows} holdout rows every trial shares" if rows else ""
+    if choice.tied and not choice.paired:
+        sentences = [f"{len(choice.tied)} other trial(s) have 95% intervals overlapping its "
+                     f"own ({', '.join(choice.tied)}); the run kept no predictions for a "
+                     "sharper paired test."]
+    elif choice.tied:
+        listed = ", ".join(choice.tied)
+        sentences = [f"{len(choice.tied)} other trial(s) cannot be told apart from it by "
+                     f"{choice.tie_test}{where} (p ≥ {ALPHA}): {listed}."]
+    elif choice.paired:
+        sentences = [f"Every other trial of the final budget is significantly different from "
+                     f"it by {choice.tie_test}{where} (p < {ALPHA})."]
+    elif pd.isna(pick_row(run).get("low")):
+        return ["The records hold no predictions and no interval to compare trials with (a "
+                "single run of a loss says nothing about its own noise), so the ranking is by "
+                "the score alone."]
+    else:
+        return ["No other trial's 95% interval reaches its own: the lead is clear."]
+    runner = choice.runner_up
+    if runner is None:
+        if choice.tied:
+            sentences.append(f"None of them is both faster and within the practical margin of "
+                             f"{fmt(choice.margin, 3)} (search.margin), so there is no cheaper "
+                             "runner-up to offer.")
+        return sentences
+    row = run.trials[run.trials["trial_id"].astype(str) == runner.trial_id].iloc[0]
+    best = pick_row(run)
+    saving = 1 - runner.wall_s / best["wall_s"]
+    test = (f"p = {fmt(runner.paired.p_value, 2)}" if runner.paired is not None
+            else "intervals overlapping")
+    sentences.append(
+        f"A cheaper choice: trial {runner.trial_id} ({configuration(row, run.hp_names)}) scored "
+        f"{run.objective} = {score_text(run, row)} in {fmt(runner.wall_s, 3)} s instead of "
+        f"{fmt(best['wall_s'], 3)} s ({saving:.0%} less time, for "
+        f"{fmt(row.get('epochs_run'))} epochs and {fmt(row.get('updates'))} updates); it is "
+        f"not significantly worse ({test}) and gives up at most {fmt(choice.margin, 3)}, the "
+        "practical margin (search.margin).")
     return sentences
 
 
-def _memory(run: Run) -> list[str]:
+def _memory_failures(run: Run) -> list[str]:
     trials = run.trials
     ok = trials[trials["status"].eq("ok")]
-    sentences = []
     failed = trials[trials["status"].isin(MEMORY_FAILURES)]
-    if not failed.empty:
-        frontier = oom_frontier(trials)
-        text = f"{len(failed)} trial(s) ran out of memory or were skipped for it"
-        if frontier is not None:
-            fits, fails = frontier
-            text += f" (from batch size {fmt(fails)} up"
-            text += f"; the largest batch that trained was {fmt(fits)})" if pd.notna(fits) else ")"
-        steps = pd.to_numeric(ok["steps_per_epoch"], errors="coerce").dropna()
-        if not steps.empty:
-            text += f"; the smallest steps_per_epoch that fit in memory was {fmt(steps.min())}"
-        sentences.append(text + ".")
-    change = _memory_change(run, ok)
-    if change is None:
-        return sentences
-    ratio, low, high, basis = change
-    rule = "\"out of memory? raise steps_per_epoch\""
-    if ratio <= -CLEAR_MEMORY_CHANGE:
-        verdict = f"lowered peak memory by {-ratio:.0%} ({basis}): the rule {rule} held"
-    elif ratio >= CLEAR_MEMORY_CHANGE:
-        verdict = f"raised peak memory by {ratio:.0%} ({basis}): the rule {rule} did not hold"
-    else:
-        verdict = (f"changed peak memory by {ratio:+.0%} ({basis}): the rule {rule} did not "
-                   "hold")
-        if run.spec.budget.semantics == "stream":
-            verdict += " (with stream semantics the batch size, not steps_per_epoch, sets it)"
-    sentences.append(f"Raising steps_per_epoch from {fmt(low)} to {fmt(high)} {verdict}.")
-    return sentences
-
-
-def _memory_change(run: Run, ok: pd.DataFrame) -> tuple[float, float, float, str] | None:
-    """Median relative peak-memory change from the smallest to the largest steps_per_epoch.
-
-    Compared within groups of trials equal in every other searched value, so a change of
-    learning rate or model size is not read as an effect of steps_per_epoch; when no such
-    group has two steps_per_epoch values, across all trials, and the basis says so.
-    """
-    frame = ok.assign(steps=pd.to_numeric(ok["steps_per_epoch"], errors="coerce"),
-                      peak=pd.to_numeric(ok["peak_memory_mb"], errors="coerce"))
-    frame = frame.dropna(subset=["steps", "peak"])
-    if frame["steps"].nunique() < 2:
-        return None
-    others = [n for n in run.hp_names if n not in ("steps_per_epoch", "batch_size")
-              and n in frame]
-    changes, lows, highs = [], [], []
-    groups = frame.groupby(others, dropna=False) if others else [((), frame)]
-    for _, group in groups:
-        by_steps = group.groupby("steps")["peak"].mean()
-        if len(by_steps) >= 2 and by_steps.iloc[0] > 0:
-            changes.append(by_steps.iloc[-1] / by_steps.iloc[0] - 1)
-            lows.append(by_steps.index[0])
-            highs.append(by_steps.index[-1])
-    if changes:
-        basis = (f"median of {len(changes)} comparison(s) with the other searched values "
-                 "equal" if others else f"{len(frame)} trials")
-        return float(pd.Series(changes).median()), min(lows), max(highs), basis
-    by_steps = frame.groupby("steps")["peak"].mean()
-    if by_steps.iloc[0] <= 0:
-        return None
-    return (float(by_steps.iloc[-1] / by_steps.iloc[0] - 1), by_steps.index[0],
-            by_steps.index[-1], "across all trials; no two differed in steps_per_epoch alone")
-
-
-def _overfitting(trials: pd.DataFrame) -> list[str]:
-    ok = trials[trials["status"].eq("ok")]
-    rho, n = spearman(ok["steps_per_epoch"], ok["gap"])
-    rule = "\"overfitting? lower steps_per_epoch\""
-    if pd.isna(rho):
-        return [f"Too few scored trials with different steps_per_epoch and a recorded gap "
-                f"({n}) to test the rule {rule}."]
-    measured = f"Spearman ρ = {rho:.2f} between steps_per_epoch and the gap, n = {n}"
-    if rho >= CLEAR_RHO:
-        text = (f"Trials with more steps per epoch overfit more ({measured}): the rule {rule} "
-                "held")
-    elif rho <= -CLEAR_RHO:
-        text = (f"Trials with more steps per epoch overfit less ({measured}): the rule {rule} "
-                "did not hold")
-    else:
-        text = (f"Trials with more steps per epoch did not overfit more ({measured}): the rule "
-                f"{rule} did not hold")
-    sooner, _ = spearman(ok["steps_per_epoch"], ok["best_epoch"])
-    if pd.notna(sooner) and sooner <= -CLEAR_RHO:
-        text += f"; they reached their best validation loss at earlier epochs (ρ = {sooner:.2f})"
-    elif pd.notna(sooner) and sooner >= CLEAR_RHO:
-        text += f"; they reached their best validation loss at later epochs (ρ = {sooner:.2f})"
+    if failed.empty:
+        return []
+    frontier = oom_frontier(trials)
+    text = f"{len(failed)} trial(s) ran out of memory or were skipped for it"
+    if frontier is not None:
+        fits, fails = frontier
+        text += f" (from batch size {fmt(fails)} up"
+        text += f"; the largest batch that trained was {fmt(fits)})" if pd.notna(fits) else ")"
+    steps = pd.to_numeric(ok["steps_per_epoch"], errors="coerce").dropna()
+    if not steps.empty:
+        text += f"; the smallest steps_per_epoch that fit in memory was {fmt(steps.min())}"
     return [text + "."]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.records import read_table
+from tuning.report.choice import Choice, choose
 from tuning.report.stats import t_quantile, wilson
 from tuning.spec import Spec, load_spec
 from tuning.splits import validation_rows
@@ -38,6 +39,8 @@ class Run:
     info: dict[str, Any]
     trials: pd.DataFrame
     curves: pd.DataFrame
+    #: The recommendation (pick, honest score, paired ties); None when nothing scored.
+    choice: Choice | None = None
 
     @property
     def metric(self) -> str:
@@ -79,14 +82,21 @@ def load_run(run_dir: Path) -> Run:
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
     trials = read_table(run_dir / "trials.csv")
     curves = read_table(run_dir / "curves.csv")
-    return Run(run_dir, spec, info, rank(trials, spec, info), curves)
+    ranked = rank(trials, spec, info)
+    choice = choose(ranked, run_dir, spec, info)
+    if choice is not None:  # "tied" now means: a paired test cannot tell it from the pick
+        tied = ranked["trial_id"].astype(str).isin({choice.trial_id, *choice.tied})
+        ranked["tied"] = tied.to_numpy() & ranked["top"].to_numpy()
+    return Run(run_dir, spec, info, ranked, curves, choice)
 
 
 def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame:
-    """Sort on the objective and add `rank`, `low`, `high` and `tied` columns.
+    """Sort on the objective and add `rank`, `low`, `high`, `budget`, `top` and `tied`.
 
-    Scored trials come first, best first, ties broken by trial id so the order never depends
-    on the file's order; unscored ones follow in trial-id order with no rank.
+    Scored trials trained to the largest budget (`top`) come first, best first, ties broken
+    by trial id so the order never depends on the file's order; then scored trials of lower
+    Hyperband rounds, largest round first; unscored ones follow in trial-id order, no rank.
+    `tied` here is the overlap of intervals; `load_run` replaces it by the paired test.
     """
     frame = trials.copy()
     objective = spec.search.objective
@@ -100,9 +110,15 @@ def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame
     maximise = spec.search.direction == "max"
     scored = frame["status"].eq("ok") & np.isfinite(frame[objective])
     key = frame[objective].where(scored)
+    frame["budget"] = budgets(frame)
+    frame["top"] = scored & (frame["budget"].isna()
+                             | frame["budget"].eq(frame["budget"].where(scored).max()))
     frame["_key"] = -key if maximise else key
-    frame = frame.sort_values(["_key", "trial_id"], na_position="last", kind="mergesort")
-    frame = frame.drop(columns="_key").reset_index(drop=True)
+    frame["_lower"] = ~frame["top"]
+    frame["_budget"] = -frame["budget"].fillna(0)
+    frame = frame.sort_values(["_lower", "_budget", "_key", "trial_id"], na_position="last",
+                              kind="mergesort")
+    frame = frame.drop(columns=["_key", "_lower", "_budget"]).reset_index(drop=True)
     n_scored = int(scored.sum())
     frame["rank"] = pd.array(list(range(1, n_scored + 1)) + [None] * (len(frame) - n_scored),
                              dtype="Int64")
@@ -110,6 +126,14 @@ def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame
     frame["low"], frame["high"] = low, high
     frame["tied"] = tied_with_best(frame, objective)
     return frame
+
+
+def budgets(frame: pd.DataFrame) -> pd.Series:
+    """Each trial's training budget where trials differ in it: Hyperband's round (epochs);
+    NaN where every trial had the spec's one budget."""
+    if "tuner_epochs" not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    return pd.to_numeric(frame["tuner_epochs"], errors="coerce")
 
 
 def intervals(frame: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> tuple[np.ndarray, ...]:

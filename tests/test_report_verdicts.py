@@ -1,0 +1,268 @@
+"""The recommendation's verdicts on hand-made run directories: paired ties, the honest score,
+the cheaper runner-up, equal budgets, the folk rules and the warnings."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_report_data import SPEC
+
+from tuning import predictions
+from tuning.confirm import record_name
+from tuning.records import atomic_write
+from tuning.report import build_report
+from tuning.report.paired import compare, mcnemar_exact, sign_flip_p
+from tuning.report.summary import verdicts
+from tuning.report.table import load_run
+from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
+
+N_HOLDOUT = 359
+N_TEST = 300
+
+
+def _correct(n: int, errors: int, order: np.ndarray) -> np.ndarray:
+    """Right on every row but the first `errors` of a shared order: errors are nested, as
+    those of similar models mostly are."""
+    right = np.ones(n, dtype=bool)
+    right[order[:errors]] = False
+    return right
+
+
+def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=None,
+              curves=None, test: bool = True, seed: int = 0) -> Path:
+    """A run directory whose predictions say what each trial got right.
+
+    Each trial dict holds its table row plus `errors` (holdout errors) and optionally
+    `test_errors`; `confirm` maps a trial id to a list of (holdout errors, test errors, peak).
+    """
+    rng = np.random.default_rng(seed)
+    run_dir = root / "run"
+    (run_dir / "records").mkdir(parents=True)
+    steps = sorted({t["steps_per_epoch"] for t in trials})
+    splits = sorted({t.get("validation_split", 0.1) for t in trials})
+    (run_dir / "spec.toml").write_text(SPEC.format(
+        name="hand", task="classification", metric="accuracy", objective="holdout_accuracy",
+        repeats=extra_spec, tuner="grid", steps=steps, splits=splits).replace(
+        "learning_rate = [0.001, 0.01]\n", ""))
+    (run_dir / "run.json").write_text(json.dumps({"n_holdout": N_HOLDOUT, "n_pool": 1000,
+                                                  "state": "finished"}))
+    y_hold = rng.integers(0, 10, N_HOLDOUT)
+    y_test = rng.integers(0, 10, N_TEST)
+    predictions.save_labels(run_dir, y_hold, y_test if test else None)
+    hold_order, test_order = rng.permutation(N_HOLDOUT), rng.permutation(N_TEST)
+
+    def arrays(errors: int, test_errors: int) -> dict:
+        hold = np.where(_correct(N_HOLDOUT, errors, hold_order), y_hold, (y_hold + 1) % 10)
+        out = {"holdout_pred": hold[None, :].astype(np.int16)}
+        if test:
+            tst = np.where(_correct(N_TEST, test_errors, test_order), y_test, (y_test + 1) % 10)
+            out["test_pred"] = tst[None, :].astype(np.int16)
+        return out
+
+    rows = []
+    for trial in trials:
+        row = {"status": "ok", "validation_split": 0.1, "epochs_run": 4, "best_epoch": 3,
+               "updates": 4 * trial["steps_per_epoch"], "wall_s": 1.0 + trial["steps_per_epoch"],
+               "peak_memory_mb": 50.0, "batch_size": 1000 // trial["steps_per_epoch"],
+               "effective_steps_per_epoch": trial["steps_per_epoch"], "executions": 1,
+               "message": "", **{k: v for k, v in trial.items()
+                                 if k not in ("errors", "test_errors")}}
+        if row["status"] == "ok":
+            row["holdout_accuracy"] = 1 - trial["errors"] / N_HOLDOUT
+            predictions.save(run_dir, f"trial_{row['trial_id']}",
+                             arrays(trial["errors"], trial.get("test_errors", trial["errors"])))
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(run_dir / "trials.csv", index=False)
+    pd.DataFrame(curves or [], columns=["trial_id", "execution", "epoch", "updates",
+                                        "samples_seen", "loss", "val_loss"]).to_csv(
+        run_dir / "curves.csv", index=False)
+    for trial_id, runs in (confirm or {}).items():
+        for j, (errors, test_errors, peak) in enumerate(runs):
+            name = record_name(trial_id, j)
+            row = {"trial_id": name, "status": "ok", "peak_memory_mb": peak,
+                   "holdout_accuracy": 1 - errors / N_HOLDOUT}
+            atomic_write(run_dir / "records" / f"{name}.json",
+                         json.dumps({"row": row, "curves": []}))
+            predictions.save(run_dir, name, arrays(errors, test_errors))
+    return run_dir
+
+
+def _trial(tid: str, steps: int, errors: int, **extra) -> dict:
+    return {"trial_id": tid, "steps_per_epoch": steps, "errors": errors, **extra}
+
+
+def test_mcnemar_exact_and_sign_flip_on_known_numbers():
+    best = np.ones(100, dtype=bool)
+    other = best.copy()
+    other[:10] = False  # ten rows only the best gets right
+    p, only_best, only_other = mcnemar_exact(best, other)
+    assert (only_best, only_other) == (10, 0)
+    assert p == pytest.approx(2 * 0.5**10)
+    assert mcnemar_exact(best, best)[0] == 1.0
+    assert sign_flip_p(np.zeros(20)) == 1.0
+    assert sign_flip_p(np.full(20, 0.5), n_resamples=999) == pytest.approx(0.002, abs=0.001)
+    paired = compare(np.array([[1.0, 2.0, 3.0] * 20]), np.array([[1.5, 2.5, 3.5] * 20]), "mae")
+    assert paired.difference == pytest.approx(0.5) and paired.distinguishable
+    assert "absolute errors" in paired.method
+
+
+def test_a_trial_with_twice_the_errors_is_no_tie_though_the_intervals_overlap(tmp_path):
+    # The best: 9 errors (0.9749); trial 12: 21 errors (0.9415), the same rows and 12 more.
+    run_dir = write_run(tmp_path, [_trial("21", 128, 9), _trial("12", 16, 21),
+                                   _trial("05", 4, 10), _trial("03", 2, 40)])
+    run = load_run(run_dir)
+    by_id = run.trials.set_index("trial_id")
+    assert by_id.loc["12", "low"] < by_id.loc["21", "high"]  # Wilson intervals overlap
+    choice = run.choice
+    assert choice.trial_id == "21"
+    assert choice.tied == ("05",)
+    assert choice.paired["12"].p_value < 0.001 and choice.paired["12"].method.startswith(
+        "McNemar")
+    assert bool(by_id.loc["05", "tied"]) and not bool(by_id.loc["12", "tied"])
+
+
+def test_the_stated_score_comes_from_fresh_runs_on_the_test_rows(tmp_path):
+    # Trial 21 won on a lucky holdout (9 errors); its fresh runs make 15 and 17 test errors.
+    run_dir = write_run(tmp_path, [_trial("21", 128, 9, test_errors=14), _trial("12", 16, 30)],
+                        confirm={"21": [(12, 15, 50.0), (13, 17, 51.0)]})
+    stated = load_run(run_dir).choice.statement
+    assert stated.score == pytest.approx(1 - 16 / N_TEST)
+    assert stated.low < stated.score < stated.high
+    assert stated.honest and stated.runs == 2 and stated.rows == N_TEST
+    assert "2 fresh training run(s)" in stated.measured_on
+    assert "test rows, which no trial was ranked or selected on" in stated.measured_on
+    assert "seed-to-seed spread" in stated.measured_on
+
+
+def test_without_test_rows_or_fresh_runs_the_score_says_what_it_carries(tmp_path):
+    run_dir = write_run(tmp_path, [_trial("21", 128, 9), _trial("12", 16, 30)], test=False)
+    stated = load_run(run_dir).choice.statement
+    assert not stated.honest
+    assert stated.score == pytest.approx(1 - 9 / N_HOLDOUT)
+    assert "carries the selection's luck" in stated.measured_on
+
+
+def test_fresh_runs_can_move_the_pick_to_a_tied_configuration(tmp_path):
+    run_dir = write_run(tmp_path, [_trial("21", 128, 9), _trial("18", 64, 10)],
+                        confirm={"21": [(16, 16, 50.0), (17, 17, 50.0)],
+                                 "18": [(10, 10, 50.0), (11, 11, 50.0)]})
+    choice = load_run(run_dir).choice
+    assert choice.trial_id == "18"
+    assert "trial 21 ranked first on its own run" in choice.reason
+    assert dict((c[0], c[2]) for c in choice.candidates) == {"21": 3, "18": 3}
+
+
+def test_a_cheaper_runner_up_needs_a_tie_and_the_margin(tmp_path):
+    trials = [_trial("00", 128, 9), _trial("01", 2, 10), _trial("02", 4, 11)]
+    run = load_run(write_run(tmp_path / "a", trials))
+    # 01 gives up 1/359 = 0.0028 < 0.005 and is fastest; 02 gives up 0.0056.
+    assert run.choice.runner_up.trial_id == "01"
+    strict = load_run(write_run(tmp_path / "b", trials, extra_spec="margin = 0.001"))
+    assert strict.choice.runner_up is None and strict.choice.margin == 0.001
+
+
+def test_lower_hyperband_rounds_stay_out_of_the_choice_and_the_ties(tmp_path):
+    trials = [_trial("00", 8, 5, tuner_epochs=1), _trial("01", 8, 9, tuner_epochs=3),
+              _trial("02", 16, 12, tuner_epochs=9), _trial("03", 32, 13, tuner_epochs=9)]
+    run = load_run(write_run(tmp_path, trials))
+    assert run.choice.trial_id == "02"  # the best of the final round, not the 1-epoch "best"
+    assert run.choice.tied == ("03",)
+    assert list(run.trials["trial_id"]) == ["02", "03", "01", "00"]
+    assert not run.trials.set_index("trial_id").loc["00", "tied"]
+
+
+def test_memory_judged_against_its_measured_noise(tmp_path):
+    rng = np.random.default_rng(3)
+    steps = [2, 4, 8, 16, 32, 64] * 2
+    noisy = [_trial(f"{i:02d}", s, 10 + i, peak_memory_mb=float(rng.uniform(3, 18)),
+                    validation_split=[0.1, 0.2][i // 6]) for i, s in enumerate(steps)]
+    repeats = {"00": [(10, 10, 4.0), (10, 10, 16.0)], "01": [(11, 11, 6.0), (11, 11, 15.0)]}
+    run = load_run(write_run(tmp_path / "noisy", noisy, confirm=repeats))
+    assert verdicts(run).rules["memory"].verdict.verdict == CANNOT_TELL
+    clear = [{**t, "peak_memory_mb": 400.0 / t["steps_per_epoch"] + 40} for t in noisy]
+    steady = {"00": [(10, 10, 240.0), (10, 10, 240.5)]}
+    judged = verdicts(load_run(write_run(tmp_path / "clear", clear, confirm=steady)))
+    memory = judged.rules["memory"].verdict
+    assert memory.verdict == HELD and memory.effect < 0
+    assert "permutation test" in memory.evidence and "n = 12 observations" in memory.evidence
+
+
+def test_memory_without_any_repeat_cannot_tell(tmp_path):
+    trials = [_trial(f"{i:02d}", s, 10, peak_memory_mb=100.0 / s, batch_size=1000 // s + i)
+              for i, s in enumerate([2, 4, 8, 16])]
+    memory = verdicts(load_run(write_run(tmp_path, trials))).rules["memory"].verdict
+    assert memory.verdict == CANNOT_TELL and "not measured" in memory.evidence
+
+
+def _curve(tid: str, steps: int, epochs: int, turn_at: int | None, rise: float) -> list[dict]:
+    """Training loss falls; validation loss falls until `turn_at`, then rises by `rise`."""
+    rows = []
+    for e in range(1, epochs + 1):
+        loss = 1.0 / e
+        val = 1.0 / e + 0.05 if turn_at is None or e <= turn_at else (
+            1.0 / turn_at + 0.05 + rise * (e - turn_at))
+        rows.append({"trial_id": tid, "execution": 0, "epoch": e, "updates": e * steps,
+                     "samples_seen": 900 * e, "loss": loss, "val_loss": val})
+    return rows
+
+
+def test_overfitting_cannot_tell_while_validation_loss_never_turned(tmp_path):
+    trials = [_trial(f"{i:02d}", s, 10, best_epoch=4) for i, s in enumerate([2, 8, 32, 128])]
+    curves = [r for t in trials for r in _curve(t["trial_id"], t["steps_per_epoch"], 4, None, 0)]
+    judged = verdicts(load_run(write_run(tmp_path, trials, curves=curves)))
+    overfitting = judged.rules["overfitting"].verdict
+    assert overfitting.verdict == CANNOT_TELL
+    assert "4 of 4 trials" in overfitting.evidence and "12 epochs" in overfitting.evidence
+    assert any(w.startswith("still improving") for w in judged.warnings)
+
+
+def test_overfitting_compared_at_equal_samples(tmp_path):
+    steps = [2, 4, 8, 16, 32, 64] * 2
+    trials, curves = [], []
+    for i, s in enumerate(steps):
+        tid = f"{i:02d}"
+        trials.append(_trial(tid, s, 10, best_epoch=2, validation_split=[0.1, 0.2][i // 6]))
+        curves += _curve(tid, s, 6, 2, 0.02 * math.log2(s) * (1 + 0.05 * (i // 6)))
+    overfitting = verdicts(load_run(write_run(tmp_path, trials, curves=curves))).rules[
+        "overfitting"].verdict
+    assert overfitting.verdict == HELD and overfitting.effect > 0
+    assert "equal samples seen" in overfitting.evidence
+    flat = [{**c, "val_loss": c["loss"] + 0.05} for c in curves]
+    judged = verdicts(load_run(write_run(tmp_path / "flat", trials, curves=flat)))
+    assert judged.rules["overfitting"].verdict.verdict in (DID_NOT_HOLD, CANNOT_TELL)
+
+
+def test_warnings_edge_of_grid_cut_short_and_one_trial_deciding(tmp_path):
+    trials = [_trial("00", 2, 30), _trial("01", 8, 20), _trial("02", 128, 9,
+                                                                effective_steps_per_epoch=40,
+                                                                batch_size=1)]
+    found = verdicts(load_run(write_run(tmp_path, trials))).warnings
+    assert any("steps_per_epoch: the recommended value 128 is the largest searched" in w
+               and "e.g. to 2048" in w for w in found)
+    assert any("steps_per_epoch = 128 was cut short by the data" in w for w in found)
+
+
+def test_build_report_writes_summary_json_and_the_first_section(tmp_path):
+    run_dir = write_run(tmp_path, [_trial("21", 128, 9, test_errors=14), _trial("12", 16, 21),
+                                   _trial("05", 4, 10)],
+                        confirm={"21": [(12, 15, 50.0), (13, 17, 51.0)]})
+    build_report(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["objective"] == "holdout_accuracy" and summary["direction"] == "max"
+    recommended = summary["recommended"]
+    assert recommended["trial_id"] == "21" and recommended["hyperparameters"] == {
+        "steps_per_epoch": 128, "validation_split": 0.1}
+    low, high = recommended["interval"]
+    assert low < recommended["score"] < high and "test rows" in recommended["measured_on"]
+    assert summary["tied"] == ["05"] and summary["tie_test"] == "McNemar's exact test"
+    assert set(summary["rules"]) == {"memory", "overfitting"}
+    assert all(r["verdict"] in (HELD, DID_NOT_HOLD, CANNOT_TELL)
+               for r in summary["rules"].values())
+    markdown = (run_dir / "report.md").read_text()
+    assert markdown.index("## Summary") < markdown.index("## Run")
+    assert f"{recommended['score']:.4g}" in markdown

@@ -1,0 +1,48 @@
+"""Fresh-seed re-runs of the recommended configuration and those tied with it.
+
+The winner of a search is partly the luck of its seed: its score is the best of many noisy
+draws. Training the same configuration again with new seeds, after the search, gives scores
+nobody selected on; they decide between configurations the search could not tell apart and
+state the pick's score. Each re-run is a record like a trial's, `records/confirm_<id>_<n>`,
+so a resumed run keeps the ones already made. This module's reading side is pure (the
+report uses it); `run_confirmations` trains, through the search's own worker pool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tuning.records import RECORDS
+
+_NAME = re.compile(r"^confirm_(?P<trial>.+)_(?P<run>\d+)$")
+
+
+def record_name(trial_id: str, run: int) -> str:
+    return f"confirm_{trial_id}_{run}"
+
+
+def read_confirm_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """Every re-run's row, with `confirms` (the trial re-run), `record` and its per-epoch
+    `curves` added."""
+    folder = Path(run_dir) / RECORDS
+    rows = []
+    for path in sorted(folder.glob("confirm_*.json")) if folder.is_dir() else []:
+        match = _NAME.match(path.stem)
+        if match is None:
+            continue
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        rows.append({**saved["row"], "confirms": match["trial"], "run": int(match["run"]),
+                     "record": path.stem, "curves": saved.get("curves", [])})
+    return rows
+
+
+def read_confirmations(run_dir: Path) -> dict[str, list[str]]:
+    """Record names of the finished (`ok`) re-runs, by the trial they re-run."""
+    found: dict[str, list[str]] = {}
+    for row in read_confirm_rows(run_dir):
+        if row.get("status") == "ok":
+            found.setdefault(row["confirms"], []).append(row["record"])
+    return found

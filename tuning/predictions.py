@@ -1,0 +1,90 @@
+"""What each trial predicted on the shared rows, kept beside its record.
+
+Every trial is scored on the same holdout rows, so two trials are compared row by row (a
+paired test), which is far sharper than two separate intervals. The test rows are predicted
+too: nobody ranks on them, so the recommendation's score is stated there. Stored compactly:
+one compressed `.npz` per record (predicted classes as small integers, or values, and the
+per-row loss), and the true labels once per run. Pure numpy: the report reads these without
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from tuning.records import RECORDS, atomic_write
+
+LABELS = "labels.npz"
+#: The parts of the rows every trial predicts: ranked on, and stated on.
+PARTS = ("holdout", "test")
+
+
+def path_for(run_dir: Path, record: str) -> Path:
+    """`records/<record>.npz` beside `records/<record>.json`."""
+    return Path(run_dir) / RECORDS / f"{record}.npz"
+
+
+def save(run_dir: Path, record: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write one record's predictions (arrays shaped executions x rows)."""
+    atomic_write(path_for(run_dir, record), _npz(arrays))
+
+
+def load(run_dir: Path, record: str) -> dict[str, np.ndarray] | None:
+    path = path_for(run_dir, record)
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def save_labels(run_dir: Path, holdout: np.ndarray, test: np.ndarray | None) -> None:
+    arrays = {"holdout": np.asarray(holdout)}
+    if test is not None and len(test):
+        arrays["test"] = np.asarray(test)
+    atomic_write(Path(run_dir) / RECORDS / LABELS, _npz(arrays))
+
+
+def load_labels(run_dir: Path) -> dict[str, np.ndarray]:
+    path = Path(run_dir) / RECORDS / LABELS
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def quantity(objective: str) -> str:
+    """`accuracy`, `loss`, `mae` or `mse`: what an objective averages over the rows."""
+    return objective.removeprefix("holdout_").removeprefix("val_")
+
+
+def per_row(arrays: dict[str, np.ndarray] | None, labels: dict[str, np.ndarray],
+            objective: str, part: str = "holdout") -> np.ndarray | None:
+    """The objective's per-row values on `part`, shaped executions x rows (None if unknown).
+
+    Their mean over the rows is the objective: accuracy is the share of rows predicted right,
+    mae and mse the mean absolute and squared error, loss the mean per-row loss.
+    """
+    if arrays is None or part not in labels:
+        return None
+    name = quantity(objective)
+    if name == "loss":
+        values = arrays.get(f"{part}_loss")
+        return None if values is None else np.asarray(values, dtype=float)
+    predicted = arrays.get(f"{part}_pred")
+    if predicted is None or predicted.shape[-1] != len(labels[part]):
+        return None
+    truth = labels[part].astype(float)
+    predicted = np.atleast_2d(predicted).astype(float)
+    if name == "accuracy":
+        return (predicted == truth).astype(float)
+    error = predicted - truth
+    return np.abs(error) if name == "mae" else error**2
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()

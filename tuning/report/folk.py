@@ -1,0 +1,209 @@
+"""The two folk rules, judged on this run's evidence through `tuning.rules`.
+
+"Out of memory? raise steps_per_epoch" claims peak memory falls as steps_per_epoch rises;
+"overfitting? lower steps_per_epoch" claims the gap between validation and training loss
+rises with it. Each gets held / did not hold / cannot tell with one sentence of evidence.
+Memory is judged against its own measured noise (the same configuration trained again, or
+the same batch of the same model), since a CPU's resident peak jumps by megabytes whatever
+the batch. Overfitting is compared at equal samples seen, never per epoch, and only when the
+validation loss turned at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from tuning.confirm import read_confirm_rows
+from tuning.report.plots.style import fmt
+from tuning.report.table import Run
+from tuning.rules import CANNOT_TELL, Verdict, judge_trend, noise_per_doubling, unresolved
+
+#: 95% range of the difference between two measurements of the same thing: 1.96·√2 SDs.
+SPREAD_OF_A_DIFFERENCE = 1.96 * math.sqrt(2)
+#: Above this share of trials still improving at their last epoch, overfitting cannot show.
+STILL_IMPROVING = 0.5
+#: Up to this many observations, each is dropped in turn to see whether it alone decides a
+#: verdict (in a larger search no single trial can).
+LEAVE_ONE_OUT = 60
+MEMORY_RULE = '"out of memory? raise steps_per_epoch"'
+OVERFITTING_RULE = '"overfitting? lower steps_per_epoch"'
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A rule's verdict, and the trial whose removal alone would change it (if any)."""
+
+    verdict: Verdict
+    decided_by: str | None = None
+    without: str | None = None
+
+
+def judge_rules(run: Run) -> dict[str, Judged]:
+    """{"memory": ..., "overfitting": ...} for this run."""
+    return {"memory": judge_memory(run), "overfitting": judge_overfitting(run)}
+
+
+def cells(run: Run, frame: pd.DataFrame) -> np.ndarray:
+    """Group label of each trial: equal in every searched value but steps_per_epoch (and
+    the batch size it sets), and in budget, so only steps_per_epoch varies within a group."""
+    others = [n for n in run.hp_names if n not in ("steps_per_epoch", "batch_size")
+              and n in frame]
+    keys = [*others, "budget"] if "budget" in frame else others
+    if not keys:
+        return np.zeros(len(frame), dtype=int)
+    return frame[keys].apply(lambda row: "|".join(map(str, row)), axis=1).to_numpy()
+
+
+def judge_memory(run: Run) -> Judged:
+    ok = run.ok.assign(steps=lambda f: pd.to_numeric(f["steps_per_epoch"], errors="coerce"),
+                       peak=lambda f: pd.to_numeric(f["peak_memory_mb"], errors="coerce"))
+    ok = ok.dropna(subset=["steps", "peak"])
+    what = "peak memory per doubling of steps_per_epoch"
+    sd, n_repeats = memory_noise(run)
+    if sd is None:
+        return Judged(Verdict(CANNOT_TELL, (
+            f"{what}: the memory measurement's own noise was not measured (no configuration "
+            "or batch ran twice), so no change can be told from it; keep "
+            "search.confirm_runs above 0 to measure it"), None, None, None, len(ok)))
+    noise = noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, ok["steps"])
+    judged = _judge(ok, ok["steps"], ok["peak"], cells(run, ok), expect=-1, noise=noise,
+                    what=f"peak memory (noise: SD {fmt(sd, 2)} MiB over {n_repeats} repeated "
+                         "measurements)", unit=" MiB", resolution=True)
+    if run.spec.budget.semantics == "stream" and judged.verdict.verdict != CANNOT_TELL:
+        verdict = judged.verdict
+        judged = replace(judged, verdict=replace(verdict, evidence=verdict.evidence.rstrip(".")
+                         + " (with stream semantics the batch size, not steps_per_epoch, "
+                           "sets the memory)."))
+    return judged
+
+
+def memory_noise(run: Run) -> tuple[float | None, int]:
+    """Pooled standard deviation of peak memory between identical measurements: a trial and
+    its fresh re-runs, or trials of the same model with the same batch size."""
+    trials = run.ok
+    groups: list[list[float]] = []
+    peaks = dict(zip(trials["trial_id"].astype(str),
+                     pd.to_numeric(trials["peak_memory_mb"], errors="coerce")))
+    by_trial: dict[str, list[float]] = {}
+    for row in read_confirm_rows(run.path):
+        peak = row.get("peak_memory_mb")
+        if row.get("status") == "ok" and peak is not None and math.isfinite(peak):
+            by_trial.setdefault(row["confirms"], []).append(float(peak))
+    for trial_id, fresh in by_trial.items():
+        own = peaks.get(trial_id)
+        groups.append(fresh + ([float(own)] if own is not None and math.isfinite(own) else []))
+    model = [n for n in run.hp_names if n not in ("steps_per_epoch", "validation_split")
+             and n in trials]
+    same = trials.assign(peak=pd.to_numeric(trials["peak_memory_mb"], errors="coerce"))
+    same = same.dropna(subset=["peak", "batch_size"])
+    for _, group in same.groupby([*model, "batch_size"] if model else ["batch_size"]):
+        groups.append(group["peak"].tolist())
+    squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in groups if len(g) > 1)
+    dof = sum(len(g) - 1 for g in groups if len(g) > 1)
+    if dof == 0:
+        return None, 0
+    return math.sqrt(squares / dof), dof + sum(1 for g in groups if len(g) > 1)
+
+
+def judge_overfitting(run: Run) -> Judged:
+    top = run.ok[run.ok["top"]] if "top" in run.ok else run.ok
+    best = pd.to_numeric(top["best_epoch"], errors="coerce")
+    last = pd.to_numeric(top.get("epochs_run", pd.Series(np.nan, index=top.index)),
+                         errors="coerce")
+    known = best.notna() & last.notna()
+    improving = int((best[known] >= last[known]).sum())
+    what = "gap (validation minus training loss) at equal samples seen"
+    if known.sum() and improving > STILL_IMPROVING * known.sum():
+        epochs = int(last[known].max())
+        return Judged(Verdict(CANNOT_TELL, (
+            f"{what}: in {improving} of {int(known.sum())} trials the validation loss was "
+            f"still falling at the last epoch (best epoch = last), so training stopped before "
+            f"overfitting could show; train for about {3 * epochs} epochs "
+            f"(budget.epochs = {3 * epochs}) to see where it turns"),
+            None, None, None, int(known.sum())))
+    gaps, common = gap_at_equal_samples(run, top)
+    frame = top.assign(steps=pd.to_numeric(top["steps_per_epoch"], errors="coerce"),
+                       gap_s=gaps).dropna(subset=["steps", "gap_s"])
+    sd = _gap_noise(run, dict(zip(top["trial_id"].astype(str), gaps)), common)
+    noise = noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, frame["steps"]) if sd else 0.0
+    return _judge(frame, frame["steps"], frame["gap_s"], cells(run, frame), expect=+1,
+                  noise=noise, what=what, unit="")
+
+
+def gap_at_equal_samples(run: Run, trials: pd.DataFrame) -> tuple[pd.Series, float]:
+    """Each trial's validation-minus-training loss at the largest number of samples seen
+    that every one of `trials` reached (interpolated on its own curve), and that number."""
+    curves = run.curves
+    missing = pd.Series(np.nan, index=trials.index), float("nan")
+    if curves.empty or "samples_seen" not in curves:
+        return missing
+    if "execution" in curves:
+        curves = curves[pd.to_numeric(curves["execution"], errors="coerce").fillna(0) == 0]
+    by_trial = {str(k): g for k, g in curves.groupby(curves["trial_id"].astype(str))}
+    ends = [pd.to_numeric(by_trial[t]["samples_seen"]).max()
+            for t in trials["trial_id"].astype(str) if t in by_trial]
+    if not ends:
+        return missing
+    common = float(min(ends))
+    return pd.Series([_interpolated_gap(by_trial.get(t), common)
+                      for t in trials["trial_id"].astype(str)], index=trials.index), common
+
+
+def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
+    if curve is None:
+        return float("nan")
+    curve = curve.assign(gap=pd.to_numeric(curve["val_loss"], errors="coerce")
+                         - pd.to_numeric(curve["loss"], errors="coerce"))
+    curve = curve.dropna(subset=["gap", "samples_seen"]).sort_values("samples_seen")
+    if curve.empty:
+        return float("nan")
+    return float(np.interp(samples, curve["samples_seen"].to_numpy(dtype=float),
+                           curve["gap"].to_numpy(dtype=float)))
+
+
+def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float:
+    """Seed-to-seed SD of the gap at equal samples: each trial beside its fresh re-runs."""
+    squares, dof = 0.0, 0
+    by_trial: dict[str, list[float]] = {}
+    for row in read_confirm_rows(run.path):
+        if row.get("status") == "ok" and row["curves"] and math.isfinite(common):
+            gap = _interpolated_gap(pd.DataFrame(row["curves"]), common)
+            if math.isfinite(gap):
+                by_trial.setdefault(row["confirms"], []).append(gap)
+    for trial_id, values in by_trial.items():
+        own = gaps.get(trial_id)
+        values = values + ([own] if own is not None and math.isfinite(own) else [])
+        if len(values) > 1:
+            squares += float(np.sum((np.array(values) - np.mean(values)) ** 2))
+            dof += len(values) - 1
+    return math.sqrt(squares / dof) if dof else 0.0
+
+
+def _judge(frame: pd.DataFrame, x: pd.Series, y: pd.Series, groups: np.ndarray, *,
+           expect: int, noise: float, what: str, unit: str, resolution: bool = False) -> Judged:
+    """The verdict, and whether a single trial decides it (dropping it changes it).
+
+    `resolution`: the noise is what the measurement can resolve, so an effect inside it is
+    unresolved ("cannot tell"), not absent."""
+    grouped = groups if len(set(groups)) > 1 else None
+
+    def judge(keep: np.ndarray, n_resamples: int) -> Verdict:
+        verdict = judge_trend(x.to_numpy(dtype=float)[keep], y.to_numpy(dtype=float)[keep],
+                              expect=expect, noise=noise,
+                              groups=None if grouped is None else grouped[keep], what=what,
+                              unit=unit, n_resamples=n_resamples)
+        return unresolved(verdict, noise) if resolution else verdict
+
+    verdict = judge(np.ones(len(frame), dtype=bool), 2000)
+    if verdict.verdict == CANNOT_TELL or len(frame) > LEAVE_ONE_OUT:
+        return Judged(verdict)
+    ids = frame["trial_id"].astype(str).to_numpy()
+    for i in range(len(frame)):
+        again = judge(np.arange(len(frame)) != i, 400)
+        if again.verdict != verdict.verdict:
+            return Judged(verdict, ids[i], again.verdict)
+    return Judged(verdict)

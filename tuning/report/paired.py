@@ -1,0 +1,84 @@
+"""Paired tests on the rows every trial shares: can two trials be told apart?
+
+Two trials scored on the same holdout rows are compared row by row. Two separate 95%
+intervals that overlap still allow a difference of about 2.8 standard errors, and they ignore
+that most rows are right (or wrong) for both trials; a paired test counts only the rows on
+which the two disagree, and is much sharper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Below this p a difference is called real.
+ALPHA = 0.05
+MCNEMAR = "McNemar's exact test"
+PERMUTATION = "a paired sign-flip permutation test on per-row {what}"
+
+
+@dataclass(frozen=True)
+class Paired:
+    """`other` against `best` on the same rows; difference = other minus best, per row."""
+
+    difference: float
+    p_value: float
+    method: str
+    n: int
+
+    @property
+    def distinguishable(self) -> bool:
+        return self.p_value < ALPHA
+
+
+def mcnemar_exact(best: np.ndarray, other: np.ndarray) -> tuple[float, int, int]:
+    """Two-sided exact McNemar p for two 0/1 vectors; also the two discordant counts."""
+    from scipy.stats import binom
+
+    best, other = np.asarray(best, dtype=bool), np.asarray(other, dtype=bool)
+    only_best = int(np.sum(best & ~other))
+    only_other = int(np.sum(other & ~best))
+    discordant = only_best + only_other
+    if discordant == 0:
+        return 1.0, 0, 0
+    p = 2 * binom.cdf(min(only_best, only_other), discordant, 0.5)
+    return float(min(1.0, p)), only_best, only_other
+
+
+def sign_flip_p(differences: np.ndarray, n_resamples: int = 4000, seed: int = 0) -> float:
+    """Two-sided p that the mean per-row difference is zero (signs flipped at random)."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if len(d) == 0 or not np.any(d):
+        return 1.0
+    observed = abs(d.mean())
+    rng = np.random.default_rng(seed)
+    hits, done, chunk = 0, 0, max(1, 2_000_000 // len(d))
+    while done < n_resamples:
+        size = min(chunk, n_resamples - done)
+        signs = rng.integers(0, 2, size=(size, len(d)), dtype=np.int8) * 2 - 1
+        hits += int(np.sum(np.abs(signs @ d) / len(d) >= observed - 1e-12))
+        done += size
+    return (hits + 1) / (n_resamples + 1)
+
+
+def compare(best: np.ndarray, other: np.ndarray, quantity: str) -> Paired:
+    """Paired comparison of per-row values (executions x rows, or rows) of two trials.
+
+    One run each of an accuracy: McNemar's exact test on the rows where exactly one is right.
+    Otherwise (repeats, losses, errors): a sign-flip permutation test on the per-row
+    differences of the values averaged over the executions.
+    """
+    best, other = np.atleast_2d(best), np.atleast_2d(other)
+    if best.shape[1] != other.shape[1]:
+        raise ValueError("the two trials were scored on different rows")
+    mean_best, mean_other = best.mean(axis=0), other.mean(axis=0)
+    difference = float(np.mean(mean_other - mean_best))
+    if quantity == "accuracy" and len(best) == 1 and len(other) == 1:
+        p, _, _ = mcnemar_exact(best[0], other[0])
+        return Paired(difference, p, MCNEMAR, best.shape[1])
+    what = {"accuracy": "correctness", "loss": "losses", "mae": "absolute errors",
+            "mse": "squared errors"}.get(quantity, quantity)
+    return Paired(difference, sign_flip_p(mean_other - mean_best),
+                  PERMUTATION.format(what=what), best.shape[1])
