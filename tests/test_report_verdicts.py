@@ -266,3 +266,21 @@ def test_build_report_writes_summary_json_and_the_first_section(tmp_path):
     markdown = (run_dir / "report.md").read_text()
     assert markdown.index("## Summary") < markdown.index("## Run")
     assert f"{recommended['score']:.4g}" in markdown
+
+
+def test_per_row_values_for_every_objective_and_stacked_executions():
+    labels = {"holdout": np.array([1.0, 2.0, 4.0])}
+    runs = [{"holdout_pred": np.array([1.0, 3.0, 4.0]), "holdout_loss": np.array([0.1, 1, 0])},
+            {"holdout_pred": np.array([2.0, 2.0, 2.0]), "holdout_loss": np.array([1, 0, 4.0])}]
+    arrays = predictions.stack(runs)
+    assert arrays["holdout_pred"].shape == (2, 3)
+    np.testing.assert_array_equal(predictions.per_row(arrays, labels, "holdout_mae"),
+                                  [[0, 1, 0], [1, 0, 2]])
+    np.testing.assert_array_equal(predictions.per_row(arrays, labels, "val_mse"),
+                                  [[0, 1, 0], [1, 0, 4]])
+    np.testing.assert_array_equal(predictions.per_row(arrays, labels, "holdout_loss"),
+                                  [[0.1, 1, 0], [1, 0, 4]])
+    np.testing.assert_array_equal(predictions.per_row(arrays, labels, "holdout_accuracy"),
+                                  [[1, 0, 1], [0, 1, 0]])
+    assert predictions.per_row(arrays, labels, "holdout_mae", part="test") is None
+    assert predictions.stack([{}, {}]) == {}

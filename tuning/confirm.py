@@ -15,13 +15,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tuning.records import RECORDS
+from tuning.records import RECORDS, write_record
 
 _NAME = re.compile(r"^confirm_(?P<trial>.+)_(?P<run>\d+)$")
 
 
 def record_name(trial_id: str, run: int) -> str:
     return f"confirm_{trial_id}_{run}"
+
+
+def write_confirmation(run_dir: Path, row: dict[str, Any],
+                       curves: list[dict[str, Any]]) -> None:
+    """Save one re-run beside the trials' records, under its own name."""
+    write_record(Path(run_dir) / RECORDS / f"{row['trial_id']}.json", row, curves)
 
 
 def read_confirm_rows(run_dir: Path) -> list[dict[str, Any]]:
@@ -33,7 +39,10 @@ def read_confirm_rows(run_dir: Path) -> list[dict[str, Any]]:
         match = _NAME.match(path.stem)
         if match is None:
             continue
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # a damaged re-run is made again on resume
         rows.append({**saved["row"], "confirms": match["trial"], "run": int(match["run"]),
                      "record": path.stem, "curves": saved.get("curves", [])})
     return rows

@@ -55,6 +55,15 @@ def load_labels(run_dir: Path) -> dict[str, np.ndarray]:
         return {key: data[key] for key in data.files}
 
 
+def stack(runs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One record's arrays from its executions' (each a row per part): executions x rows."""
+    runs = [r for r in runs if r]
+    if not runs:
+        return {}
+    keys = [k for k in runs[0] if all(k in r for r in runs)]
+    return {k: np.stack([np.asarray(r[k]) for r in runs]) for k in keys}
+
+
 def quantity(objective: str) -> str:
     """`accuracy`, `loss`, `mae` or `mse`: what an objective averages over the rows."""
     return objective.removeprefix("holdout_").removeprefix("val_")

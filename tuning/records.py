@@ -94,8 +94,13 @@ def atomic_write(path: Path, text: str | bytes) -> None:
 
 def write_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]]) -> None:
     """Save one finished trial (its table row and its per-epoch curve)."""
+    write_record(trial_path(run_dir, str(row["trial_id"])), row, curves)
+
+
+def write_record(path: Path, row: dict[str, Any], curves: list[dict[str, Any]]) -> None:
+    """A row and its curves as one JSON file (NaN written as null)."""
     payload = {"row": _clean(row), "curves": [_clean(c) for c in curves]}
-    atomic_write(trial_path(run_dir, str(row["trial_id"])), json.dumps(payload, indent=1))
+    atomic_write(path, json.dumps(payload, indent=1))
 
 
 @dataclass(frozen=True)

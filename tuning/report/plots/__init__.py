@@ -33,6 +33,8 @@ class Plot:
 
 
 def _specs(run: Run) -> list[tuple[str, str, str, Callable[[], Figure]]]:
+    from tuning.report.folk import gap_at_equal_samples  # folk draws on plots' formatting
+
     trials, curves = run.trials, run.curves
     kind = dict(objective=run.objective, maximise=run.maximise)
     return [
@@ -52,8 +54,9 @@ def _specs(run: Run) -> list[tuple[str, str, str, Callable[[], Figure]]]:
          "that ran out of memory.",
          lambda: memory_frontier(trials, budget_mb=run.memory_budget_mb)),
         ("gap", "Generalization gap by steps_per_epoch",
-         "Validation minus training loss at the best epoch; above zero means overfitting.",
-         lambda: gap_by_steps(trials)),
+         "Validation minus training loss at the same number of samples seen for every trial "
+         "(what the overfitting rule is judged on); above zero means overfitting.",
+         lambda: gap_by_steps(trials, *gap_at_equal_samples(run, trials))),
         ("cost", "Score against wall time",
          "What each configuration cost; the dashed front holds the trials no faster trial "
          "beats.",

@@ -1,7 +1,8 @@
 """The generalization gap against steps_per_epoch: the second folk rule, measured.
 
-"If you overfit, lower steps_per_epoch" predicts the gap rises with steps_per_epoch. The
-title carries the rank correlation so the plot and the recommendation say the same thing.
+"If you overfit, lower steps_per_epoch" predicts the gap rises with steps_per_epoch. Given
+the gaps at equal samples seen (what the rule is judged on), the plot shows those, so the
+plot and the verdict rest on the same numbers; otherwise the gap at each trial's best epoch.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tuning.report.plots.style import MARKERS, colours, empty, figure, fmt, log_if_wide
-from tuning.report.stats import spearman
 
 #: Up to this many validation_split values get a marker each; beyond, one marker for all.
 MAX_SERIES = len(MARKERS)
 
 
-def gap_by_steps(trials: pd.DataFrame) -> Figure:
-    """Gap (validation minus training loss at the best epoch) of each scored trial."""
+def gap_by_steps(trials: pd.DataFrame, at_samples: pd.Series | None = None,
+                 samples: float | None = None) -> Figure:
+    """Gap (validation minus training loss) of each scored trial: at `samples` samples seen
+    when `at_samples` holds those gaps (by trial index), else at each trial's best epoch."""
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
     ok = trials[trials["status"].eq("ok")]
     steps = pd.to_numeric(ok["steps_per_epoch"], errors="coerce")
-    gap = pd.to_numeric(ok["gap"], errors="coerce")
+    equal = at_samples is not None and at_samples.notna().any()
+    gap = (at_samples.reindex(ok.index) if equal
+           else pd.to_numeric(ok["gap"], errors="coerce"))
     data = pd.DataFrame({"steps": steps, "gap": gap,
                          "split": pd.to_numeric(ok["validation_split"], errors="coerce")})
     data = data.dropna(subset=["steps", "gap"])
@@ -43,11 +47,11 @@ def gap_by_steps(trials: pd.DataFrame) -> Figure:
             label="median per steps_per_epoch")
     ax.axhline(0, color="0.5", linewidth=0.8)
     log_if_wide(ax, data["steps"], ratio=8)
-    rho, n = spearman(data["steps"], data["gap"])
-    ax.set_title(f"Generalization gap by steps_per_epoch (Spearman ρ = {fmt(rho, 2)}, "
-                 f"n = {n})", fontsize=10)
+    where = f"at {fmt(samples)} samples seen" if equal else "at the best epoch"
+    ax.set_title(f"Generalization gap by steps_per_epoch, {where} (n = {len(data)})",
+                 fontsize=10)
     ax.set_xlabel("steps_per_epoch")
-    ax.set_ylabel("gap = val loss − train loss at best epoch")
+    ax.set_ylabel(f"gap = val loss − train loss {where}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return fig
