@@ -20,6 +20,7 @@ seed = 3
 [data]
 source = "{source}"
 holdout = 0.2
+test = 0.0
 
 [model]
 builder = "{builder}"
@@ -30,6 +31,7 @@ epochs = {epochs}
 
 [search]
 tuner = "grid"
+confirm_runs = 0
 
 [search.space]
 steps_per_epoch = {steps}

@@ -108,7 +108,7 @@ def test_the_dataset_is_stratified_and_warns_about_a_rare_class(tmp_path, write_
 
 
 def test_test_rows_are_cut_beside_the_holdout_and_scaled_like_the_rest(write_spec):
-    spec = load_spec(write_spec(spec_text().replace("holdout = 0.2", "holdout = 0.2\ntest = 0.1")))
+    spec = load_spec(write_spec(spec_text().replace("test = 0.0", "test = 0.1")))
     data = load_dataset(spec)
     assert (len(data.x_holdout), len(data.x_test)) == (359, 180)
     assert len(data.x_pool) == 1797 - 359 - 180
@@ -124,4 +124,4 @@ def test_a_test_share_that_leaves_nothing_to_train_on_is_refused(write_spec, tes
     from tuning.errors import UserError
 
     with pytest.raises(UserError, match="data.test"):
-        load_spec(write_spec(spec_text().replace("holdout = 0.2", f"holdout = 0.2\ntest = {test}")))
+        load_spec(write_spec(spec_text().replace("test = 0.0", f"test = {test}")))

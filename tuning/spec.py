@@ -88,7 +88,7 @@ class DataSpec:
     target: str | None = None
     holdout: float = 0.2
     #: Rows never used to rank or select: the recommendation's score is stated on them.
-    test: float = 0.0
+    test: float = 0.2
     image_size: tuple[int, int] | None = None  # images: sources only
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning import records, rundir, shared_data
+from tuning import predictions, records, rundir, shared_data
 from tuning.data import Dataset
 from tuning.errors import UserError
 from tuning.execution.frontier import Frontier
@@ -65,7 +65,9 @@ def run_directory(prepared: Prepared, options: RunOptions,
             workers=spec.resources.workers, n_pool=len(prepared.dataset.x_pool),
             n_holdout=len(prepared.dataset.x_holdout), hp_names=prepared.hp_names,
             memory_budget_mb=mib(spec.resources.memory_budget), error=None,
+            data_warnings=list(prepared.dataset.warnings),
         )
+        predictions.save_labels(run_dir, prepared.dataset.y_holdout, prepared.dataset.y_test)
         yield run_dir
         rundir.write_state(run_dir, state="finished", finished=rundir.now())
     except KeyboardInterrupt:
@@ -89,9 +91,12 @@ def run_directory(prepared: Prepared, options: RunOptions,
 
 def _rebuild(run_dir: Path, prepared: Prepared) -> None:
     from tuning.report import build_index, build_report
+    from tuning.report.summary import headline
 
     records.write_tables(run_dir, prepared.spec.model.metric, prepared.hp_names)
-    print(f"report: {build_report(run_dir)}")
+    path = build_report(run_dir)
+    print(headline(run_dir))
+    print(f"report: {path}")
     build_index(run_dir.parent)
 
 
@@ -116,6 +121,7 @@ def _one_line(exc: BaseException) -> str:
 def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, oracle,
                      tuner_id: str) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready."""
+    from tuning.execution.rerun import run_confirmations
     from tuning.execution.search import SearchContext, drive
     from tuning.oracles import expected_trials
 
@@ -127,6 +133,7 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, 
     progress = Progress(spec.search.objective, prepared.hp_names,
                         expected_trials(spec, options.max_trials), pool.size)
     drive(ctx, pool, progress, _probed_frontier(prepared, pool))
+    run_confirmations(ctx, pool)
 
 
 def announce(started: list[Ready]) -> None:

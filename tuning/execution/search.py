@@ -18,7 +18,7 @@ from typing import Any
 
 from keras_tuner.engine.trial import TrialStatus
 
-from tuning import records
+from tuning import predictions, records
 from tuning.epochs import read_epochs
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import TrialTask
@@ -119,6 +119,8 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
             continue
         for job, outcome in pool.wait(timeout=1.0 if progress.live else 5.0):
             row = outcome.row
+            if outcome.predictions:  # beside the record, written first: a record implies them
+                predictions.save(ctx.run_dir, f"trial_{row['trial_id']}", outcome.predictions)
             records.write_trial(ctx.run_dir, row, outcome.curves)
             if row["status"] == Status.OOM and row.get("batch_size"):
                 frontier.record_oom(_hp_values(row, ctx.hp_names), int(row["batch_size"]))

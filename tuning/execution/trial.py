@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from tuning import predictions
 from tuning.budget import plan
 from tuning.execution import memory
 from tuning.execution.failures import classify_exception, last_line
@@ -120,7 +121,7 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
             message = oom_message(planned["batch_size"], ctx.budget, message)
     finally:
         ctx.unlimit()
-    measured = summarise(runs, scores, hypermodel.spec.model.metric)
+    measured = summarise(runs, scores)
     objective = hypermodel.spec.search.objective
     if status is Status.OK and not math.isfinite(measured.get(objective, math.nan)):
         status, message = Status.ERROR, f"the objective {objective} is not a number"
@@ -129,7 +130,8 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
                     wall_s=round(time.perf_counter() - start, 3),
                     peak_memory_mb=ctx.peak_mb(), **measured)
     gc.collect()
-    return Outcome(task.trial_id, row, curves)
+    kept = predictions.stack([r.predictions for r in runs]) if status is Status.OK else {}
+    return Outcome(task.trial_id, row, curves, predictions=kept)
 
 
 def run_probe(hypermodel: StepsHyperModel, hp, task: ProbeTask, ctx: Context) -> Outcome:
@@ -165,8 +167,9 @@ def oom_message(batch_size: int, budget: int | None, detail: str) -> str:
     return f"out of memory at batch size {batch_size} ({where}): {detail}"
 
 
-def summarise(runs: list[FitRun], scores: list[dict[str, float]], metric: str) -> dict[str, Any]:
-    """Mean scores over the executions, the spread of the holdout metric, and what ran."""
+def summarise(runs: list[FitRun], scores: list[dict[str, float]]) -> dict[str, Any]:
+    """Mean scores over the executions, the spread of each (`<key>_std`, so any objective
+    gets an interval from repeats), and what ran."""
     out: dict[str, Any] = {}
     if runs:
         last = runs[-1]
@@ -180,6 +183,6 @@ def summarise(runs: list[FitRun], scores: list[dict[str, float]], metric: str) -
         for key in scores[0]:
             values = [s[key] for s in scores]
             out[key] = sum(values) / len(values)
-        held = [s[f"holdout_{metric}"] for s in scores]
-        out[f"holdout_{metric}_std"] = statistics.stdev(held) if len(held) > 1 else None
+            if len(values) > 1:
+                out[f"{key}_std"] = statistics.stdev(values)
     return out

@@ -19,9 +19,9 @@ def warnings(run: Run, rules: dict[str, Judged]) -> list[str]:
     for name, judged in rules.items():
         if judged.decided_by is not None:
             found.append(
-                f"the {name} verdict rests on trial {judged.decided_by} alone: without it the "
-                f"verdict would be \"{judged.without}\"; run more values or repeats in that "
-                "part of the grid before acting on it")
+                f"the {name} rule would read \"{judged.would_be}\" on all trials, but trial "
+                f"{judged.decided_by} alone decides that, so the report says \"cannot tell\"; "
+                "run more values or repeats in that part of the grid")
     found += [f"data: {w}" for w in run.info.get("data_warnings", [])]
     return found
 

@@ -129,7 +129,7 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
                      if str(t) != pick)
     pick_row = top[top["trial_id"].astype(str) == pick].iloc[0]
     margin = margin_for(spec, float(pick_row[objective]))
-    statement = _statement(rows_of, pick, pick_row, frame, spec, info, labels, confirmations)
+    statement = _statement(rows_of, pick, pick_row, top, spec, info, labels, confirmations)
     runner = _runner_up(top, pick_row, paired, tied, margin, objective, maximise)
     return Choice(pick, statement, paired, tied, tie_test, runner, margin, reason, candidates)
 
@@ -153,7 +153,7 @@ def _runner_up(top: pd.DataFrame, pick: pd.Series, paired: dict[str, Paired],
     return RunnerUp(trial_id, score, time, paired.get(trial_id))
 
 
-def _statement(rows_of, pick: str, pick_row: pd.Series, frame: pd.DataFrame, spec: Spec,
+def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec: Spec,
                info: dict, labels: dict, confirmations: dict) -> Statement:
     """The pick's score without the selection's luck where the run allows it."""
     quantity = predictions.quantity(spec.search.objective)
@@ -161,7 +161,8 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, frame: pd.DataFrame, spe
     part = "test" if "test" in labels else "holdout"
     values = (rows_of(pick, part, "fresh" if fresh else "own") if fresh or part == "test"
               else None)
-    seed_sd, dof = _seed_spread(rows_of, confirmations, part)
+    seed_sd, dof = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
+                                part)
     what = {"accuracy": "accuracy", "loss": "loss", "mae": "mean absolute error",
             "mse": "mean squared error"}[quantity]
     if values is None:  # no predictions kept: the search's own score and interval
@@ -194,12 +195,14 @@ def _count(value, default: int) -> int:
     return int(value) if value is not None and pd.notna(value) else default
 
 
-def _seed_spread(rows_of, confirmations: dict, part: str) -> tuple[float, int]:
+def _seed_spread(rows_of, trial_ids: list[str], confirmations: dict,
+                 part: str) -> tuple[float, int]:
     """Pooled seed-to-seed standard deviation of a run's score on `part`, and its degrees of
     freedom, from configurations that ran more than once (fresh runs, repeats)."""
     squares, dof = 0.0, 0
-    for trial_id in confirmations:
-        values = rows_of(trial_id, part, "fresh" if part == "test" else "all")
+    for trial_id in trial_ids:
+        fresh = part == "test" and trial_id in confirmations
+        values = rows_of(trial_id, part, "fresh" if fresh else "all")
         if values is None or len(values) < 2:
             continue
         scores = values.mean(axis=1)

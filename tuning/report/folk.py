@@ -35,11 +35,13 @@ OVERFITTING_RULE = '"overfitting? lower steps_per_epoch"'
 
 @dataclass(frozen=True)
 class Judged:
-    """A rule's verdict, and the trial whose removal alone would change it (if any)."""
+    """A rule's verdict. When one trial alone decided it (dropping that trial changes it),
+    the verdict is "cannot tell"; `decided_by` names the trial and `would_be` what all the
+    trials together would have said."""
 
     verdict: Verdict
     decided_by: str | None = None
-    without: str | None = None
+    would_be: str | None = None
 
 
 def judge_rules(run: Run) -> dict[str, Judged]:
@@ -205,5 +207,9 @@ def _judge(frame: pd.DataFrame, x: pd.Series, y: pd.Series, groups: np.ndarray, 
     for i in range(len(frame)):
         again = judge(np.arange(len(frame)) != i, 400)
         if again.verdict != verdict.verdict:
-            return Judged(verdict, ids[i], again.verdict)
+            fragile = replace(verdict, verdict=CANNOT_TELL, evidence=verdict.evidence.rstrip(".")
+                              + f"; that would read \"{verdict.verdict}\", but without trial "
+                              f"{ids[i]} alone it reads \"{again.verdict}\": one trial cannot "
+                              "carry a verdict.")
+            return Judged(fragile, ids[i], verdict.verdict)
     return Judged(verdict)

@@ -93,13 +93,14 @@ def _best(run: Run) -> list[str]:
                 f"{stated.measured_on}.")
     sample = (f" on the {run.info['n_holdout']}-sample holdout set"
               if run.objective.startswith("holdout_") and run.info.get("n_holdout") else "")
+    place = ("the best" if row["rank"] == 1 else f"number {row['rank']}") + f" of {scored}"
     if stated.honest:
         text.append(f"In the search it scored {run.objective} = {score_text(run, row)}{sample}, "
-                    f"the best of {scored} scored trials; that figure carries the luck that "
-                    "made it win, so it is not the one to expect.")
+                    f"{place} scored trials; a search's figure carries the luck of being picked "
+                    "from many, so it is not the one to expect.")
     else:
-        text.append(f"In the search: {run.objective} = {score_text(run, row)}{sample}, the best "
-                    f"of {scored} scored trials.")
+        text.append(f"In the search: {run.objective} = {score_text(run, row)}{sample}, {place} "
+                    "scored trials.")
     lower = run.trials[run.trials["rank"].notna() & ~run.trials["top"].astype(bool)]
     if not lower.empty:
         rounds = ", ".join(fmt(b) for b in sorted(lower["budget"].dropna().unique()))

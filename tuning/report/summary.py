@@ -13,6 +13,7 @@ import pandas as pd
 from tuning.records import atomic_write
 from tuning.report.advice import warnings
 from tuning.report.folk import Judged, judge_rules
+from tuning.report.plots.style import fmt
 from tuning.report.table import Run
 
 SUMMARY = "summary.json"
@@ -69,6 +70,31 @@ def summarise(run: Run, rules: dict[str, Judged], found: list[str]) -> dict[str,
         summary["runner_up"] = {"trial_id": runner.trial_id, "score": _plain(runner.score),
                                 "wall_s": _plain(runner.wall_s), "margin": choice.margin}
     return summary
+
+
+def headline(run_dir: Path) -> str:
+    """What the command prints when a search ends: the recommendation, its score with the
+    interval and where it was measured, the rules, the number of warnings."""
+    path = Path(run_dir) / SUMMARY
+    if not path.is_file():
+        return "recommended: nothing yet (no summary)"
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    recommended = summary.get("recommended")
+    if not recommended:
+        return "recommended: nothing, no trial produced a score (see the report)"
+    values = ", ".join(f"{k} = {fmt(v, 4)}" for k, v in recommended["hyperparameters"].items())
+    low, high = recommended["interval"]
+    rules = "; ".join(f"{name}: {rule['verdict']}" for name, rule in summary["rules"].items())
+    lines = [
+        f"recommended: trial {recommended['trial_id']} ({values}, batch size "
+        f"{fmt(recommended['batch_size'])})",
+        f"  score: {fmt(recommended['score'], 4)}, 95% interval [{fmt(low, 3)}, {fmt(high, 3)}]",
+        f"  measured as: {recommended['measured_on']}",
+        f"  tied with it: {', '.join(summary['tied']) or 'none'} ({summary['tie_test']})",
+        f"  folk rules: {rules}",
+    ]
+    lines += [f"  warning: {w}" for w in summary["warnings"]]
+    return "\n".join(lines)
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:

@@ -1,0 +1,49 @@
+"""The search's end for real: predictions kept beside each record, fresh-seed re-runs of the
+recommended and tied configurations, the honest score printed and in summary.json, a resume
+that keeps the re-runs already made, and repeats that give every score its spread."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from conftest import run_cli, spec_text
+
+from tuning import predictions
+from tuning.records import read_table
+
+
+def test_re_runs_state_the_score_on_test_rows_and_survive_a_resume(tmp_path):
+    text = spec_text(source="sklearn:wine", steps="[2, 8]", epochs=3).replace(
+        "test = 0.0", "test = 0.2").replace("confirm_runs = 0", "confirm_runs = 1\nrepeats = 2")
+    spec = tmp_path / "wine.toml"
+    spec.write_text(text)
+    out = tmp_path / "run"
+    first = run_cli("run", str(spec), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    assert "re-running" in first.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    recommended = summary["recommended"]
+    low, high = recommended["interval"]
+    assert low <= recommended["score"] <= high
+    assert "fresh training run(s)" in recommended["measured_on"]
+    assert "36 test rows" in recommended["measured_on"]
+    assert f"score: {recommended['score']:.4g}" in first.stdout
+    assert "measured as: " in first.stdout and "folk rules: memory: " in first.stdout
+    labels = predictions.load_labels(out)
+    assert len(labels["holdout"]) == 36 and len(labels["test"]) == 36
+    table = read_table(out / "trials.csv")
+    # With repeats every score gets its spread, a loss objective's included.
+    assert table["holdout_loss_std"].notna().all() and table["val_loss_std"].notna().all()
+    for trial_id in table["trial_id"]:
+        kept = predictions.load(out, f"trial_{trial_id}")
+        assert kept["holdout_pred"].shape == (2, 36) and kept["test_pred"].shape == (2, 36)
+        assert kept["holdout_pred"].dtype == np.int16
+    reruns = sorted(p.name for p in (out / "records").glob("confirm_*"))
+    assert reruns and all(name.endswith((".json", ".npz")) for name in reruns)
+    again = run_cli("run", str(spec), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "re-running" not in again.stdout
+    assert sorted(p.name for p in (out / "records").glob("confirm_*")) == reruns
+    assert json.loads((out / "summary.json").read_text()) == summary
+
