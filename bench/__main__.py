@@ -10,7 +10,7 @@ import time
 from bench.common import RESULTS, machine, write_csv
 
 SECTIONS = ("overhead", "parallel", "memory", "strategies", "data",
-            "bookkeeping")
+            "bookkeeping", "truth")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-trials", type=int, default=100)
     parser.add_argument("--strategy-trials", type=int, default=12,
                         help="trials for random and bayesian search")
+    parser.add_argument("--truth-runs", type=int, default=4,
+                        help="experiment seeds per case of the truth benchmark")
+    parser.add_argument("--truth-seeds", type=int, default=3,
+                        help="fresh training seeds behind each configuration's true score")
+    parser.add_argument("--truth-case", action="append",
+                        help="run this case of the truth benchmark only (noisy4, digits, wine)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     info = machine()
@@ -49,10 +55,15 @@ def main(argv: list[str] | None = None) -> int:
             from bench import memory
 
             memory.run(trials=args.memory_trials)
-        else:
+        elif section == "strategies":
             from bench import strategies
 
             strategies.run(trials=args.strategy_trials)
+        else:
+            from bench import truth
+
+            truth.run(seeds=args.truth_runs, truth_seeds=args.truth_seeds,
+                      cases=tuple(args.truth_case) if args.truth_case else None)
     print(f"\nbench: {time.perf_counter() - started:.0f} s; tables in {RESULTS}")
     return 0
 

@@ -45,7 +45,7 @@ def test_csv_experiment_loads_through_csv() -> None:
     assert spec.data.source.startswith("csv:") and spec.data.target == "cultivar"
     dataset = load_dataset(spec)
     assert dataset.n_outputs == 3
-    assert len(dataset.x_pool) + len(dataset.x_holdout) == 178
+    assert len(dataset.x_pool) + len(dataset.x_holdout) + len(dataset.x_test) == 178
     assert dataset.input_shape == (13,)
     assert (EXPERIMENTS / "data" / "wine.csv").stat().st_size < 200_000
 

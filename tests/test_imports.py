@@ -20,7 +20,7 @@ LAYERS = {
     "rows": 1, "trial": 1, "worker": 1,
     "pool": 2,
     "search": 3, "probe": 3,
-    "prepare": 4,
+    "prepare": 4, "rerun": 4,
     "run": 5, "distributed": 5,
 }
 

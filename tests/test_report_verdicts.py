@@ -284,3 +284,18 @@ def test_per_row_values_for_every_objective_and_stacked_executions():
                                   [[1, 0, 1], [0, 1, 0]])
     assert predictions.per_row(arrays, labels, "holdout_mae", part="test") is None
     assert predictions.stack([{}, {}]) == {}
+
+
+def test_a_verdict_one_trial_alone_decides_reads_cannot_tell_with_a_warning(tmp_path):
+    # A weak fall of memory, significant on all eight trials but not without trial 01.
+    peaks = [57.0, 56.8, 57.9, 55.6, 56.3, 55.8, 51.5, 54.3]
+    trials = [_trial(f"{i:02d}", 2 ** (i + 1), 10 + i, peak_memory_mb=p)
+              for i, p in enumerate(peaks)]
+    run = load_run(write_run(tmp_path, trials, confirm={"00": [(10, 10, 56.0), (10, 10, 57.5)]}))
+    judged = verdicts(run)
+    memory = judged.rules["memory"]
+    assert memory.verdict.verdict == CANNOT_TELL
+    assert (memory.decided_by, memory.would_be) == ("01", HELD)
+    assert "without trial 01 alone" in memory.verdict.evidence
+    assert any('would read "held"' in w and "trial 01 alone decides" in w
+               for w in judged.warnings)

@@ -4,8 +4,8 @@ Every trial is scored on the same holdout rows, so two trials are compared row b
 paired test), which is far sharper than two separate intervals. The test rows are predicted
 too: nobody ranks on them, so the recommendation's score is stated there. Stored compactly:
 one compressed `.npz` per record (predicted classes as small integers, or values, and the
-per-row loss), and the true labels once per run. Pure numpy: the report reads these without
-TensorFlow.
+per-row loss), and the true labels once per run (`labels.npz`). Pure numpy: the report
+reads these without TensorFlow.
 """
 
 from __future__ import annotations
@@ -41,14 +41,15 @@ def load(run_dir: Path, record: str) -> dict[str, np.ndarray] | None:
 
 
 def save_labels(run_dir: Path, holdout: np.ndarray, test: np.ndarray | None) -> None:
+    """The true labels of the holdout and test rows, once per run, beside spec.toml."""
     arrays = {"holdout": np.asarray(holdout)}
     if test is not None and len(test):
         arrays["test"] = np.asarray(test)
-    atomic_write(Path(run_dir) / RECORDS / LABELS, _npz(arrays))
+    atomic_write(Path(run_dir) / LABELS, _npz(arrays))
 
 
 def load_labels(run_dir: Path) -> dict[str, np.ndarray]:
-    path = Path(run_dir) / RECORDS / LABELS
+    path = Path(run_dir) / LABELS
     if not path.is_file():
         return {}
     with np.load(path, allow_pickle=False) as data:

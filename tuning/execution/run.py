@@ -119,8 +119,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, oracle,
-                     tuner_id: str) -> None:
-    """Run the loop against `oracle` (local or the chief's) once the workers are ready."""
+                     tuner_id: str, rerun: bool = False) -> None:
+    """Run the loop against `oracle` (local or the chief's) once the workers are ready;
+    with `rerun` (the search on this machine alone), then the fresh-seed re-runs."""
     from tuning.execution.rerun import run_confirmations
     from tuning.execution.search import SearchContext, drive
     from tuning.oracles import expected_trials
@@ -133,7 +134,8 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, 
     progress = Progress(spec.search.objective, prepared.hp_names,
                         expected_trials(spec, options.max_trials), pool.size)
     drive(ctx, pool, progress, _probed_frontier(prepared, pool))
-    run_confirmations(ctx, pool)
+    if rerun:
+        run_confirmations(ctx, pool)
 
 
 def announce(started: list[Ready]) -> None:
@@ -167,7 +169,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
         with run_directory(prepared, options, lock) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
             tuner.save()
-            search_with_pool(prepared, options, pool, tuner.oracle, tuner.tuner_id)
+            search_with_pool(prepared, options, pool, tuner.oracle, tuner.tuner_id, rerun=True)
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished trials are kept; run the same command to resume",

@@ -119,9 +119,9 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
             continue
         for job, outcome in pool.wait(timeout=1.0 if progress.live else 5.0):
             row = outcome.row
-            if outcome.predictions:  # beside the record, written first: a record implies them
-                predictions.save(ctx.run_dir, f"trial_{row['trial_id']}", outcome.predictions)
             records.write_trial(ctx.run_dir, row, outcome.curves)
+            if outcome.predictions:  # beside the record; a trial without them is not paired
+                predictions.save(ctx.run_dir, f"trial_{row['trial_id']}", outcome.predictions)
             if row["status"] == Status.OOM and row.get("batch_size"):
                 frontier.record_oom(_hp_values(row, ctx.hp_names), int(row["batch_size"]))
             if job.task_id in redone:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from tuning import predictions
 from tuning.report.plots import Plot
 from tuning.report.plots.style import fmt
 from tuning.report.recommend import mean_text, recommend
@@ -127,12 +128,17 @@ def _facts(run: Run) -> tuple[tuple[str, str], ...]:
         ("budget", f"{spec.budget.semantics} semantics, {spec.budget.epochs} epochs"
                    + (f", at most {spec.budget.max_steps} steps" if spec.budget.max_steps else "")),
         ("runs per trial", str(spec.search.executions_per_trial)),
-        ("holdout / training pool", f"{info.get('n_holdout', '–')} / {info.get('n_pool', '–')} "
-                                    "samples"),
+        ("holdout / test / training pool",
+         f"{info.get('n_holdout', '–')} / {_test_rows(run)} / {info.get('n_pool', '–')} rows"),
         ("memory budget per trial", f"{fmt(budget)} MiB" if budget is not None else "none"),
         ("workers", str(info.get("workers", "–"))),
     ]
     return tuple(facts)
+
+
+def _test_rows(run: Run) -> str:
+    """Rows nobody ranked on, as the run kept their labels (0 where it kept none)."""
+    return str(len(predictions.load_labels(run.path).get("test", ())))
 
 
 def _legend(run: Run) -> str:
