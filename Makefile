@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check tuning tests bench
+	$(BIN)/ruff check tuning tests bench study docs
 
 report: $(STAMP)
 	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<experiment>" >&2; exit 2; }
