@@ -146,7 +146,8 @@ def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     spec = tmp_path / "interrupt.toml"
-    spec.write_text(spec_text(steps="[2, 4, 8]", epochs=4))
+    # Six trials, so that a loaded machine still has some left when the signal arrives.
+    spec.write_text(spec_text(steps="[2, 4, 8, 16, 32, 64]", epochs=4))
     out = tmp_path / "run"
     proc = _start(spec, out)
     _wait_for(lambda: len(_records(out)) >= 1, what="one finished trial")
@@ -157,7 +158,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     assert not _workers_left(proc)
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert len(_table(out)) == 3
+    assert len(_table(out)) == 6
 
 
 def _workers_left(proc: subprocess.Popen) -> bool:
