@@ -147,6 +147,14 @@ def test_without_test_rows_or_fresh_runs_the_score_says_what_it_carries(tmp_path
     assert "carries the selection's luck" in stated.measured_on
 
 
+def test_a_score_before_its_fresh_runs_says_they_are_still_to_come(tmp_path):
+    # The live report of a search whose re-runs (search.confirm_runs = 2) have not run yet.
+    run_dir = write_run(tmp_path, [_trial("21", 128, 9), _trial("12", 16, 30)])
+    stated = load_run(run_dir).choice.statement
+    assert "no fresh runs: they have not finished yet" in stated.measured_on
+    assert "confirm_runs = 0" not in stated.measured_on
+
+
 def test_fresh_runs_can_move_the_pick_to_a_tied_configuration(tmp_path):
     run_dir = write_run(tmp_path, [_trial("21", 128, 9), _trial("18", 64, 10)],
                         confirm={"21": [(16, 16, 50.0), (17, 17, 50.0)],

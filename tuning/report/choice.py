@@ -182,7 +182,9 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
         runs = (f"{what} of {n_runs} fresh training run(s) of trial {pick}'s configuration "
                 "(new seeds, trained after the search)")
     else:
-        runs = (f"{what} of trial {pick}'s own run (no fresh runs: search.confirm_runs = 0, "
+        why = ("they have not finished yet" if spec.search.confirm_runs
+               else "search.confirm_runs = 0")
+        runs = (f"{what} of trial {pick}'s own run (no fresh runs: {why}, "
                 "so it keeps the luck of the seed that made it win)")
     spread = (f"; the interval adds the seed-to-seed spread measured over {dof} degree(s) of "
               "freedom" if dof else "; the interval covers the rows' sampling only (no "
