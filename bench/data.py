@@ -44,6 +44,7 @@ seed = {seed}
 [data]
 source = "npz:{data}"
 holdout = 0.2
+test = 0
 
 [budget]
 semantics = "partition"
@@ -51,6 +52,7 @@ epochs = {epochs}
 
 [search]
 tuner = "grid"
+confirm_runs = 0
 
 [search.space]
 steps_per_epoch = {steps}

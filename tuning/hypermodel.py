@@ -8,6 +8,7 @@ epoch's metrics, so the per-epoch curves are kept here too (`last_run`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ import tensorflow as tf
 from tuning.budget import Plan, plan
 from tuning.builders import load_builder
 from tuning.callbacks import CurveRecorder, RestoreBest, StopOnNaN
-from tuning.data import Dataset
+from tuning.data import ALIGNMENT, Dataset
 from tuning.space import declare_space
 from tuning.spec import Spec
 from tuning.status import Status
@@ -214,6 +215,17 @@ def predict_rows(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: i
     return pred, loss
 
 
+def as_tensor(array: np.ndarray) -> tf.Tensor:
+    """The array as a tensor over the same memory where TensorFlow can take it as it is
+    (C-contiguous, writable and aligned, as `tuning.data.aligned_rows` makes the training
+    rows); a copy otherwise. A training-sized copy is what a trial holds most of."""
+    if (array.flags.c_contiguous and array.flags.writeable and array.size
+            and array.ctypes.data % ALIGNMENT == 0):
+        with contextlib.suppress(BufferError, TypeError, ValueError):
+            return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    return tf.constant(array)
+
+
 def make_stream(
     x: np.ndarray, y: np.ndarray, trial_plan: Plan, shuffle: bool, seed: int
 ) -> tf.data.Dataset:
@@ -227,7 +239,7 @@ def make_stream(
     arrays, as Keras does with arrays: no per-row pipeline and no shuffle buffer holding a
     second copy of the rows, which on 100,000s of rows cost several times the training.
     """
-    features, labels = tf.constant(x), tf.constant(y)
+    features, labels = as_tensor(x), as_tensor(y)
     rows = tf.range(len(x), dtype=tf.int64)
 
     def one_pass(number: tf.Tensor) -> tf.Tensor:

@@ -88,9 +88,9 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def resident() -> int | None:
-    """Resident memory now, in bytes."""
-    kib = _status_kib("VmRSS")
+def anonymous() -> int | None:
+    """Resident memory now that no file backs (the process's own), in bytes."""
+    kib = _status_kib("RssAnon")
     return None if kib is None else kib * 1024
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tuning.execution import memory
 from tuning.execution.device import DevicePlan, apply, plan_device
-from tuning.execution.memory import main_thread_stack, resident
+from tuning.execution.memory import anonymous, main_thread_stack
 from tuning.execution.messages import Outcome, ProbeTask, Ready, StartFailed, Stop, TrialTask
 from tuning.spec import Spec
 from tuning.status import Status
@@ -151,14 +151,16 @@ def _open_log(path: Path) -> int:
 
 
 #: Keras keeps a few MB per model built and fitted in a long-lived process (a bare `fit` loop
-#: shows the same); a worker that has grown this much since it started is replaced.
+#: shows the same); a worker whose own memory has grown this much since its first trial is
+#: replaced. The first trial is the baseline, not the start: it fills TensorFlow's caches and
+#: allocator once, by as much as the data is large, and that is not growth. Anonymous memory
+#: is what counts: the pages of the mapped data are the operating system's to drop.
 RECYCLE_AFTER_MB = 256
 
 
-def _grown(fresh_rss: int | None) -> bool:
+def _grown(settled: int | None, now: int | None) -> bool:
     limit = float(os.environ.get("STEPS_TUNER_RECYCLE_MB", RECYCLE_AFTER_MB)) * 2**20
-    now = resident()
-    return fresh_rss is not None and now is not None and now - fresh_rss > limit
+    return settled is not None and now is not None and now - settled > limit
 
 
 def _dataset(config: WorkerConfig):
@@ -204,7 +206,7 @@ def main(config: WorkerConfig, conn) -> None:
         log.error("start-up failed:\n%s", traceback.format_exc())
         conn.send(StartFailed(f"{type(exc).__name__}: {exc}".splitlines()[0], log_path))
         return
-    fresh_rss = resident()
+    settled: int | None = None  # anonymous memory after the first trial
     enforced = budget is None or device.use_gpu or memory.data_footprint() is not None
     conn.send(Ready(os.getpid(), device.note, enforced, log_path))
     while True:
@@ -228,7 +230,9 @@ def main(config: WorkerConfig, conn) -> None:
             case _:
                 raise TypeError(f"a worker cannot handle {type(message).__name__}")
         log.info("%s: %s %s", outcome.task_id, outcome.row["status"], outcome.row["message"])
-        exits = outcome.row["status"] == Status.OOM or _grown(fresh_rss)
+        now = anonymous()
+        exits = outcome.row["status"] == Status.OOM or _grown(settled, now)
+        settled = now if settled is None else settled
         conn.send(replace(outcome, worker_exits=exits))
         if exits:
             return
