@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run this benchmark only (repeatable; default: all)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="repeats of the overhead and parallel comparisons")
+                        help="repeats of the overhead, parallel and data comparisons")
     parser.add_argument("--memory-trials", type=int, default=100)
     parser.add_argument("--strategy-trials", type=int, default=12,
                         help="trials for random and bayesian search")
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "data":
             from bench import data
 
-            data.run()
+            data.run(repeats=args.repeats)
         elif section == "memory":
             from bench import memory
 

@@ -60,6 +60,7 @@ def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
                                                          dead_after_s), daemon=True)
         watchdog.start()
         tuner.search()  # keras-tuner's chief: blocks until every worker has been stopped
+        tuner.oracle.save(force=True)
     return 0
 
 

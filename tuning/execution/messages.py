@@ -1,8 +1,9 @@
 """What travels on the pipe between the search process and a worker, defined once.
 
-The search sends a task (`TrialTask`, `ProbeTask`) or `Stop`; a worker answers `Ready` (or
-`StartFailed`) once after start-up, then one `Outcome` per task. Every message is a frozen
-dataclass so both ends name the same fields, and the worker dispatches on the type.
+The search sends `Begin` once, then a task (`TrialTask`, `ProbeTask`) or `Stop`; a worker
+answers `Ready` (or `StartFailed`) once after start-up, then one `Outcome` per task. Every
+message is a frozen dataclass so both ends name the same fields, and the worker dispatches
+on the type.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class ProbeTask:
     @property
     def task_id(self) -> str:
         return self.probe_id
+
+
+@dataclass(frozen=True)
+class Begin:
+    """The inputs are checked and the run directory is ready: start for real. Until then a
+    new worker only imports TensorFlow (seconds), while the search reads and checks the data."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ place. Nothing a worker does can take the search down with it.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from tuning.execution import memory
 from tuning.execution.failures import classify_death
-from tuning.execution.messages import Outcome, Ready, StartFailed, Stop, Task
+from tuning.execution.messages import Begin, Outcome, Ready, StartFailed, Stop, Task
 from tuning.execution.rows import trial_row
 from tuning.execution.worker import WorkerConfig, main
 from tuning.sizes import mib
@@ -58,6 +59,8 @@ class Worker:
     conn: Any = None
     job: Job | None = None
     ready: Ready | None = None
+    begun: bool = False  # sent `Begin`
+    stopped: bool = False  # sent `Stop`
 
 
 class WorkerPool:
@@ -78,11 +81,22 @@ class WorkerPool:
         self.spawn()
         self.await_ready()
 
-    def spawn(self) -> None:
-        """Start the processes; they import TensorFlow and warm up on their own."""
+    def spawn(self, begin: bool = True) -> None:
+        """Start the processes; they import TensorFlow, then wait for `begin` (sent now
+        unless `begin` is False) to open their log and the data and to warm up."""
         for worker in self.workers:
             if worker.process is None:
                 self._spawn(worker)
+        if begin:
+            self.begin()
+
+    def begin(self) -> None:
+        """The run directory and its data are ready: the workers may start for real."""
+        for worker in self.workers:
+            if worker.process is not None and not worker.begun:
+                with contextlib.suppress(OSError):  # a dead worker shows in `await_ready`
+                    worker.conn.send(Begin())
+                worker.begun = True
 
     def await_ready(self) -> list[Ready]:
         """Wait until every worker has started; returns what each said on start-up."""
@@ -104,6 +118,8 @@ class WorkerPool:
         worker.conn = parent
         worker.job = None
         worker.ready = None
+        worker.begun = False
+        worker.stopped = False
 
     def _await_ready(self, worker: Worker) -> None:
         if not worker.conn.poll(_START_TIMEOUT_S):
@@ -127,6 +143,7 @@ class WorkerPool:
         worker.process.join(5)
         worker.conn.close()
         self._spawn(worker)
+        self.begin()
         self._await_ready(worker)
 
     def idle(self) -> list[Worker]:
@@ -201,19 +218,24 @@ class WorkerPool:
             and time.monotonic() - worker.job.started > self.trial_timeout_s
         )
 
+    def stop(self) -> None:
+        """Tell every idle worker to exit, without waiting: they wind TensorFlow down while
+        this process goes on (with the report); `close` then finds them gone."""
+        for worker in self.workers:
+            if worker.process is None or worker.job is not None or worker.stopped:
+                continue
+            with contextlib.suppress(OSError):
+                worker.conn.send(Stop())
+            worker.stopped = True
+
     def close(self) -> None:
+        """Stop the workers and wait for them; one still busy, or never begun (it has done
+        nothing but import), is killed."""
+        self.stop()
         for worker in self.workers:
             if worker.process is None:
                 continue
-            try:
-                if worker.job is None:
-                    worker.conn.send(Stop())
-            except OSError:
-                pass
-        for worker in self.workers:
-            if worker.process is None:
-                continue
-            worker.process.join(2 if worker.job is None else 0)
+            worker.process.join(2 if worker.job is None and worker.begun else 0)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(5)

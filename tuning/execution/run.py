@@ -150,18 +150,18 @@ def announce(started: list[Ready]) -> None:
 
 def run_search(spec: Spec, options: RunOptions) -> int:
     """Run (or resume) the search on this machine; returns the process exit code."""
-    dataset = check_inputs(spec, builder_given=options.builder is not None)
-    created = rundir.first_missing(options.run_dir)
-    lock = rundir.claim(options.run_dir, spec, options.fresh)
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
                      data_dir=str(options.run_dir / shared_data.FOLDER))
+    pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
     try:
+        dataset = check_inputs(spec, builder_given=options.builder is not None)
+        created = rundir.first_missing(options.run_dir)
+        lock = rundir.claim(options.run_dir, spec, options.fresh)
         try:
             dataset = share_data(dataset, options.run_dir)
-            pool.spawn()  # the workers import TensorFlow while this process does
+            pool.begin()
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made
-            pool.close()
             lock.release()
             if created is not None:
                 shutil.rmtree(created, ignore_errors=True)
@@ -170,6 +170,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
             tuner.save()
             search_with_pool(prepared, options, pool, tuner.oracle, tuner.tuner_id, rerun=True)
+            pool.stop()  # the workers exit while the report is built
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished trials are kept; run the same command to resume",

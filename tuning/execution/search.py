@@ -26,6 +26,7 @@ from tuning.execution.pool import Job, WorkerPool
 from tuning.execution.rows import planned_row, trial_row
 from tuning.hypermodel import StepsHyperModel
 from tuning.live_report import LiveReport
+from tuning.oracles import SavedOracle
 from tuning.progress import Progress
 from tuning.sizes import mib
 from tuning.spec import Spec
@@ -76,6 +77,8 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     finally:
         live.close()
         progress.line.clear()
+        if isinstance(oracle, SavedOracle):  # not a remote chief's: that one saves its own
+            oracle.save(force=True)
 
 
 def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Frontier,
@@ -159,8 +162,6 @@ def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
     else:
         trial.status = TrialStatus.FAILED
         trial.message = f"{row['status']}: {row.get('message', '')}"
-    ctx.oracle.end_trial(trial)
-    if hasattr(ctx.oracle, "save"):
-        ctx.oracle.save()  # keras-tuner saves before it forgets the trial was running
+    ctx.oracle.end_trial(trial)  # which saves the Oracle, now and then (see `SavedOracle`)
     records.append_tables(ctx.run_dir, row, curves, metric, ctx.hp_names)
     progress.finished(row, resumed=resumed)

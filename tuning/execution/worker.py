@@ -7,6 +7,7 @@ after one and the pool starts a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -21,7 +22,15 @@ from typing import Any
 from tuning.execution import memory
 from tuning.execution.device import DevicePlan, apply, plan_device
 from tuning.execution.memory import anonymous, main_thread_stack
-from tuning.execution.messages import Outcome, ProbeTask, Ready, StartFailed, Stop, TrialTask
+from tuning.execution.messages import (
+    Begin,
+    Outcome,
+    ProbeTask,
+    Ready,
+    StartFailed,
+    Stop,
+    TrialTask,
+)
 from tuning.spec import Spec
 from tuning.status import Status
 
@@ -87,25 +96,20 @@ def start_tensorflow(config: WorkerConfig) -> tuple[Any, DevicePlan]:
 
 
 def warm_up(tf) -> None:
-    """Train a throwaway model once before any budget applies.
+    """Start TensorFlow's thread pools before any budget applies.
 
-    TensorFlow creates its thread pools (and their stacks, which count against a data
-    limit) on first use; doing that here keeps them out of the first trial's budget and
-    its wall time. Then the objects alive now (TensorFlow's and Keras's own, hundreds of
+    TensorFlow creates its pools (and their stacks, which count against a data limit) on
+    first use: a graph function and a parallel tf.data pipeline do that here, keeping them
+    out of the first trial's budget, in a fraction of a second (a throwaway `fit` did the
+    same in seconds). Then the objects alive now (TensorFlow's and Keras's own, hundreds of
     thousands) are frozen out of the garbage collector: every full collection would walk
     them again, which cost about half a second per trial here, during `fit` and after it.
     """
-    import keras
-
-    x = tf.zeros((8, 2))
-    data = tf.data.Dataset.from_tensor_slices((x, tf.zeros((8,)))).batch(4).repeat()
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="adam", loss="mse")
-    model.fit(data, steps_per_epoch=2, epochs=1, validation_data=(x, tf.zeros((8,))),
-              shuffle=False, verbose=0)
-    model.evaluate(x, tf.zeros((8,)), verbose=0)
-    del model, data
-    keras.backend.clear_session()
+    x = tf.ones((64, 64))
+    tf.function(lambda a: tf.matmul(a, a))(x)
+    data = tf.data.Dataset.range(8).map(lambda i: i + 1, num_parallel_calls=tf.data.AUTOTUNE)
+    for _ in data.batch(4).prefetch(1):
+        pass
     gc.collect()
     gc.freeze()
 
@@ -180,12 +184,16 @@ def main(config: WorkerConfig, conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
     main_thread_stack()
     _die_with_parent()
+    configure_environment(config)
+    with contextlib.suppress(Exception):  # a failure comes back below, where it is reported
+        quiet_tensorflow()
+    if not isinstance(_receive(conn), Begin):
+        return  # the search ended before it began: bad input, or a run held elsewhere
     try:
         log_path = _log_to_file(config.run_dir, config.index)
     except OSError as exc:
         conn.send(StartFailed(f"cannot write the worker's log: {exc}", log=""))
         return
-    configure_environment(config)
     try:
         tf, device = start_tensorflow(config)
         import keras_tuner as kt
@@ -210,25 +218,24 @@ def main(config: WorkerConfig, conn) -> None:
     enforced = budget is None or device.use_gpu or memory.data_footprint() is not None
     conn.send(Ready(os.getpid(), device.note, enforced, log_path))
     while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        match message:
-            case Stop():
+        match _receive(conn):
+            case None:
                 return
-            case TrialTask():
+            case Stop():
+                gc.freeze()  # exit in a blink, not after a second of tearing TensorFlow down
+                return
+            case TrialTask() as message:
                 hp = kt.HyperParameters.from_config(message.hp_config)
                 log.info("trial %s: %s", message.trial_id, hp.values)
                 repeats = config.spec.search.executions_per_trial
                 outcome = run_trial(hypermodel, hp, message, repeats, ctx)
                 if config.run_dir is not None and outcome.row["status"] == Status.OK:
                     _tensorboard(config.run_dir, outcome, hp.values)
-            case ProbeTask():
+            case ProbeTask() as message:
                 hp = kt.HyperParameters.from_config(message.hp_config)
                 outcome = run_probe(hypermodel, hp, message, ctx)
-            case _:
-                raise TypeError(f"a worker cannot handle {type(message).__name__}")
+            case other:
+                raise TypeError(f"a worker cannot handle {type(other).__name__}")
         log.info("%s: %s %s", outcome.task_id, outcome.row["status"], outcome.row["message"])
         now = anonymous()
         exits = outcome.row["status"] == Status.OOM or _grown(settled, now)
@@ -236,6 +243,14 @@ def main(config: WorkerConfig, conn) -> None:
         conn.send(replace(outcome, worker_exits=exits))
         if exits:
             return
+
+
+def _receive(conn) -> Any:
+    """The next message, or None once the search has closed the pipe."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
 
 
 def _tensorboard(run_dir: str, outcome: Outcome, hp_values: dict) -> None:

@@ -1,21 +1,26 @@
 """results/index.html: every run directory at a glance, with a link to its report.
 
-A run that cannot be read (a half-written directory, a spec from another version) gets a row
-saying so instead of taking the whole index down.
+Each row is read from what the run's own report already wrote (summary.json), never
+recomputed: the index is rebuilt after every search, and a folder of many runs must not make
+each search pay for all the others' statistics. A run that cannot be read (a half-written
+directory, a spec from another version) gets a row saying so instead of taking the whole
+index down.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 from tuning.errors import UserError
-from tuning.records import atomic_write
+from tuning.records import atomic_write, read_table
 from tuning.report.content import status_counts
 from tuning.report.plots.style import fmt
-from tuning.report.recommend import configuration
 from tuning.report.render import CSS
-from tuning.report.table import load_run
+from tuning.report.summary import SUMMARY, described
+from tuning.rundir import read_state
+from tuning.spec import load_spec
 
 HEADER = ("run", "experiment", "state", "started", "trials", "best configuration", "score",
           "report")
@@ -52,21 +57,36 @@ def build_index(results_dir: Path) -> Path:
 def _row(path: Path) -> str:
     name = path.name
     try:
-        run = load_run(path)
+        spec = load_spec(path / "spec.toml")
+        trials = read_table(path / "trials.csv")
+        summary = _summary(path)
     except (UserError, OSError, ValueError) as exc:
         cells = (name, "–", "unreadable", "–", "–", str(exc), "–")
         return _tr(cells, None)
-    ranked = run.trials[run.trials["rank"].notna()]
-    if ranked.empty:
-        best, score = "–", "–"
-    else:
-        top = ranked.iloc[0]
-        best = f"trial {top['trial_id']}: {configuration(top, run.hp_names)}"
-        score = f"{run.objective} = {fmt(top[run.objective], 4)}"
-    cells = (name, run.spec.name, str(run.info.get("state", "unknown")),
-             str(run.info.get("started") or "–"), status_counts(run.trials), best, score)
+    info = read_state(path)
+    best, score = _recommended(summary)
+    cells = (name, spec.name, str(info.get("state", "unknown")),
+             str(info.get("started") or "–"), status_counts(trials), best, score)
     report = path / "report.html"
     return _tr(cells, f"{name}/report.html" if report.is_file() else None)
+
+
+def _summary(path: Path) -> dict:
+    """The run's summary.json; empty when its report was never built."""
+    file = path / SUMMARY
+    return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+
+
+def _recommended(summary: dict) -> tuple[str, str]:
+    """(best configuration, its stated score with the interval) as the report gives them."""
+    recommended = summary.get("recommended")
+    if not recommended:
+        return "–", "–"
+    low, high = recommended["interval"]
+    best = f"trial {recommended['trial_id']}: {described(recommended)}"
+    score = (f"{summary['objective']} = {fmt(recommended['score'], 4)} "
+             f"[{fmt(low, 3)}, {fmt(high, 3)}]")
+    return best, score
 
 
 def _tr(cells: tuple[str, ...], link: str | None) -> str:

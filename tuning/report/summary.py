@@ -82,12 +82,10 @@ def headline(run_dir: Path) -> str:
     recommended = summary.get("recommended")
     if not recommended:
         return "recommended: nothing, no trial produced a score (see the report)"
-    values = ", ".join(f"{k} = {fmt(v, 4)}" for k, v in recommended["hyperparameters"].items())
     low, high = recommended["interval"]
     rules = "; ".join(f"{name}: {rule['verdict']}" for name, rule in summary["rules"].items())
     lines = [
-        f"recommended: trial {recommended['trial_id']} ({values}, batch size "
-        f"{fmt(recommended['batch_size'])})",
+        f"recommended: trial {recommended['trial_id']} ({described(recommended)})",
         f"  score: {fmt(recommended['score'], 4)}, 95% interval [{fmt(low, 3)}, {fmt(high, 3)}]",
         f"  measured as: {recommended['measured_on']}",
         f"  tied with it: {', '.join(summary['tied']) or 'none'} ({summary['tie_test']})",
@@ -95,6 +93,12 @@ def headline(run_dir: Path) -> str:
     ]
     lines += [f"  warning: {w}" for w in summary["warnings"]]
     return "\n".join(lines)
+
+
+def described(recommended: dict[str, Any]) -> str:
+    """`steps_per_epoch = 8, validation_split = 0.2, batch size 144` from the summary."""
+    values = [f"{k} = {fmt(v, 4)}" for k, v in recommended["hyperparameters"].items()]
+    return ", ".join([*values, f"batch size {fmt(recommended['batch_size'])}"])
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
