@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 EXPERIMENT ?= experiments/digits.toml
 WORKERS ?= 2
 RESULTS ?= results
+# Test processes: most tests wait on the searches they start, so two share two cores well.
+TEST_PROCESSES ?= 2
 
 .PHONY: venv tune tune-all tune-distributed test lint report bench study gpu-check clean
 
@@ -30,7 +32,7 @@ tune-distributed: $(STAMP)
 	$(BIN)/python -m tuning distributed $(EXPERIMENT) --workers $(WORKERS) $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tuning tests bench study docs
