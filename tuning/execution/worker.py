@@ -96,20 +96,28 @@ def start_tensorflow(config: WorkerConfig) -> tuple[Any, DevicePlan]:
 
 
 def warm_up(tf) -> None:
-    """Start TensorFlow's thread pools before any budget applies.
+    """Train a throwaway model once before any budget applies.
 
-    TensorFlow creates its pools (and their stacks, which count against a data limit) on
-    first use: a graph function and a parallel tf.data pipeline do that here, keeping them
-    out of the first trial's budget, in a fraction of a second (a throwaway `fit` did the
-    same in seconds). Then the objects alive now (TensorFlow's and Keras's own, hundreds of
-    thousands) are frozen out of the garbage collector: every full collection would walk
-    them again, which cost about half a second per trial here, during `fit` and after it.
+    TensorFlow creates its thread pools (and their stacks, which count against a data
+    limit) on first use, and Keras's first `fit` allocates what every later one reuses;
+    doing that here keeps both out of the first trial's budget, its peak memory (a graph
+    function and a tf.data pipeline alone, tried instead, left the first trials' peaks
+    several MiB above the rest, enough to tilt the memory rule) and its wall time. Then the
+    objects alive now (TensorFlow's and Keras's own, hundreds of thousands) are frozen out
+    of the garbage collector: every full collection would walk them again, which cost about
+    half a second per trial here, during `fit` and after it.
     """
-    x = tf.ones((64, 64))
-    tf.function(lambda a: tf.matmul(a, a))(x)
-    data = tf.data.Dataset.range(8).map(lambda i: i + 1, num_parallel_calls=tf.data.AUTOTUNE)
-    for _ in data.batch(4).prefetch(1):
-        pass
+    import keras
+
+    x = tf.zeros((8, 2))
+    data = tf.data.Dataset.from_tensor_slices((x, tf.zeros((8,)))).batch(4).repeat()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(data, steps_per_epoch=2, epochs=1, validation_data=(x, tf.zeros((8,))),
+              shuffle=False, verbose=0)
+    model.evaluate(x, tf.zeros((8,)), verbose=0)
+    del model, data
+    keras.backend.clear_session()
     gc.collect()
     gc.freeze()
 
