@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import tomllib
 
 import pytest
@@ -97,3 +98,21 @@ def test_spec_dicts_are_written_back_as_the_same_toml():
     raw = tomllib.loads(spec_text(extra='learning_rate = { min = 1e-4, max = 0.01, '
                                         'sampling = "log" }\nname = ["a b", "c\\"d"]\n'))
     assert tomllib.loads(to_toml(raw)) == raw
+
+
+def test_the_data_cache_keeps_to_its_limit_least_recently_used_first(tmp_path, monkeypatch):
+    from tuning.api import prune_cache
+
+    monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path))
+    root = tmp_path / "data"
+    now = time.time()
+    for name, hours_ago in (("b", 30), ("a", 50), ("c", 10), ("in-use", 0.1)):
+        folder = root / name
+        folder.mkdir(parents=True)
+        (folder / "x.npy").write_bytes(b"0" * 1000)
+        os.utime(folder, (now - hours_ago * 3600,) * 2)
+    assert [p.name for p in prune_cache(2500)] == ["a", "b"]
+    assert sorted(p.name for p in root.iterdir()) == ["c", "in-use"]
+    assert [p.name for p in prune_cache(1, keep=root / "c")] == []  # in use, or kept
+    assert [p.name for p in prune_cache(1)] == ["c"]
+    assert [p.name for p in root.iterdir()] == ["in-use"]

@@ -5,7 +5,8 @@ workers and report); it only adds what a command line cannot take: a builder def
 notebook or script, and data already in memory. The builder reaches the worker processes
 pickled with cloudpickle (by value when it lives in `__main__`, as Ray and Dask send
 functions). In-memory data is written once to a cache folder of `.npy` files that the workers
-open memory-mapped, named by a hash of its content so the same data resumes the same run.
+open memory-mapped, named by a hash of its content so the same data resumes the same run;
+the least recently used folders are removed once the cache outgrows its limit.
 
 Importing this module loads neither TensorFlow nor Keras, and `load` never does.
 """
@@ -17,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -211,7 +213,49 @@ def _cache_data(data: Any, spec: Spec) -> Path:
             staging.rename(folder)
         except OSError:  # written meanwhile by another search of the same data
             shutil.rmtree(staging, ignore_errors=True)
+    os.utime(folder)  # used now: the last folder the pruning would take
+    prune_cache(cache_limit(), keep=folder)
     return folder
+
+
+#: The cache's default limit; `$STEPS_TUNER_CACHE_LIMIT` sets another (e.g. 2GiB).
+CACHE_LIMIT = 10 * 2**30
+#: A folder used this recently is never removed: another search may be reading it.
+IN_USE_S = 3600
+
+
+def cache_limit() -> int:
+    from tuning.sizes import parse_size
+
+    configured = os.environ.get("STEPS_TUNER_CACHE_LIMIT")
+    if not configured:
+        return CACHE_LIMIT
+    try:
+        return parse_size(configured)
+    except ValueError as exc:
+        raise UserError("STEPS_TUNER_CACHE_LIMIT", str(exc)) from None
+
+
+def prune_cache(limit: int, keep: Path | None = None) -> list[Path]:
+    """Remove the least recently used data folders until the cache holds at most `limit`
+    bytes; never `keep`, nor a folder used in the last hour. A removed folder costs only a
+    rewrite: the same data passed again makes the same folder. Returns what was removed."""
+    root = cache_root() / "data"
+    if not root.is_dir():
+        return []
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    sizes = {p: sum(f.stat().st_size for f in p.iterdir() if f.is_file()) for p in folders}
+    total = sum(sizes.values())
+    removed = []
+    for folder in sorted(folders, key=lambda p: p.stat().st_mtime):
+        if total <= limit:
+            break
+        if folder == keep or time.time() - folder.stat().st_mtime < IN_USE_S:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= sizes[folder]
+        removed.append(folder)
+    return removed
 
 
 @contextmanager
