@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import select
 
 import keras
 import numpy as np
@@ -56,6 +57,20 @@ def test_status_line_is_drawn_in_place_on_a_terminal_only():
         line.show("trial 3: epoch 2/10")
         line.show("trial 3: epoch 3/10")
         line.clear()
-    written = os.read(leader, 4096).decode()
+    written = _read_all(leader)
     os.close(leader)
     assert written.count("\r\x1b[2K") == 3 and "epoch 3/10" in written and "\n" not in written
+
+
+def _read_all(fd: int) -> str:
+    """Everything written to the terminal: a pseudo-terminal hands it over in pieces."""
+    chunks = []
+    while select.select([fd], [], [], 2.0)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the other end is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()

@@ -96,3 +96,18 @@ def test_a_reloaded_oracle_never_hands_out_what_ran_after_its_last_save(
     assert len(key) == len(set(key)) == 16
     later.save(force=True)
     assert len(json.loads((tmp_path / "grid" / "oracle.json").read_text())["end_order"]) == 16
+
+
+def test_a_running_trial_whose_file_was_never_written_does_not_stop_a_resume(write_spec,
+                                                                             tmp_path):
+    import json
+
+    spec = load_spec(write_spec(steps=STEPPED))
+    _handed_out(spec, tmp_path, limit=1)
+    path = tmp_path / "grid" / "oracle.json"
+    state = json.loads(path.read_text())
+    state["ongoing_trials"]["t"] = "99"  # killed between the state and the trial's own file
+    path.write_text(json.dumps(state))
+    later = _oracle(spec, tmp_path)
+    later.reload()
+    assert later.create_trial("t").trial_id == "1"

@@ -47,6 +47,12 @@ class SavedOracle:
         self._saved_at = time.monotonic()
         self._save_took = self._saved_at - now
 
+    def set_state(self, state: dict) -> None:
+        # A trial saved as running whose own file was never written (the search was killed
+        # in between) cannot be reloaded; it never trained, so it is simply not running.
+        ongoing = {k: v for k, v in state["ongoing_trials"].items() if v in self.trials}
+        super().set_state({**state, "ongoing_trials": ongoing})
+
     def reload(self) -> None:
         super().reload()
         ended = {t.trial_id for t in self.trials.values() if t.status in _ENDED}

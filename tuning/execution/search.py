@@ -77,8 +77,10 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     finally:
         live.close()
         progress.line.clear()
-        if isinstance(oracle, SavedOracle):  # not a remote chief's: that one saves its own
-            oracle.save(force=True)
+    # Not on the way out of an interrupt, which may have cut keras-tuner in the middle of
+    # a trial's files: the reload takes back from those files what the last save missed.
+    if isinstance(oracle, SavedOracle):  # not a remote chief's: that one saves its own
+        oracle.save(force=True)
 
 
 def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Frontier,
