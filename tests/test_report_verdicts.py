@@ -307,3 +307,20 @@ def test_a_verdict_one_trial_alone_decides_reads_cannot_tell_with_a_warning(tmp_
     assert "without trial 01 alone" in memory.verdict.evidence
     assert any('would read "held"' in w and "trial 01 alone decides" in w
                for w in judged.warnings)
+
+
+def test_a_workers_first_trial_stays_out_of_the_memory_rule(tmp_path):
+    """A worker's first training pays TensorFlow's first-use memory; in grid order that is
+    the largest batch, so counting it reads as "more steps, less memory"."""
+    rng = np.random.default_rng(5)
+    steps = [2, 4, 8, 16, 32, 64] * 2
+    trials = [_trial(f"{i:02d}", s, 10 + i, validation_split=[0.1, 0.2][i // 6],
+                     peak_memory_mb=float(5 + rng.normal(0, 0.3)), worker=i % 2,
+                     worker_trial=i // 2 + 1) for i, s in enumerate(steps)]
+    for first in trials[:2]:  # each worker's first: steps 2 and 4, the largest batches
+        first["peak_memory_mb"] = 25.0
+    repeats = {"05": [(10, 10, 5.2), (10, 10, 4.9)], "06": [(11, 11, 5.1), (11, 11, 4.8)]}
+    memory = verdicts(load_run(write_run(tmp_path, trials, confirm=repeats))).rules["memory"]
+    assert memory.verdict.verdict != HELD
+    assert "2 trial(s) left out, each its worker's first" in memory.verdict.evidence
+    assert "n = 10 observations" in memory.verdict.evidence

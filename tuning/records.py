@@ -40,7 +40,8 @@ TRIAL_COLUMNS = (
     "message",
 )
 #: Written after the SPEC columns and before the other hyperparameters.
-EXTRA_COLUMNS = ("executions", "holdout_{metric}_std", "memory_budget_mb", "worker")
+EXTRA_COLUMNS = ("executions", "holdout_{metric}_std", "memory_budget_mb", "worker",
+                 "worker_trial")
 CURVE_COLUMNS = ("trial_id", "execution", "epoch", "updates", "samples_seen", "loss", "val_loss",
                  "{metric}", "val_{metric}")
 RECORDS = "records"

@@ -41,11 +41,16 @@ class Context:
         self.worker = worker
         self.log_path = log_path
         self.progress_path = progress_path  # where each finished epoch is noted, if anywhere
+        #: Tasks this process has trained, the current one included: its first pays
+        #: TensorFlow's and Keras's first-use allocations, which its peak memory shows.
+        self.tasks_run = 0
         self._baseline: int | None = 0
 
     def reset_peak(self) -> None:
-        """Start this trial's peak: the device's counter, or the resident high-water mark
-        with the worker's resident size now as the baseline (what the budget is above)."""
+        """Count a new task and start its peak: the device's counter, or the resident
+        high-water mark with the worker's resident size now as the baseline (what the
+        budget is above)."""
+        self.tasks_run += 1
         if self.on_gpu:
             memory.gpu_reset_peak(self.tf)
         else:
@@ -125,8 +130,8 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
     objective = hypermodel.spec.search.objective
     if status is Status.OK and not math.isfinite(measured.get(objective, math.nan)):
         status, message = Status.ERROR, f"the objective {objective} is not a number"
-    row = trial_row(planned, status, message, worker=ctx.worker, executions=executions,
-                    memory_budget_mb=mib(ctx.budget),
+    row = trial_row(planned, status, message, worker=ctx.worker, worker_trial=ctx.tasks_run,
+                    executions=executions, memory_budget_mb=mib(ctx.budget),
                     wall_s=round(time.perf_counter() - start, 3),
                     peak_memory_mb=ctx.peak_mb(), **measured)
     gc.collect()

@@ -60,10 +60,24 @@ def cells(run: Run, frame: pd.DataFrame) -> np.ndarray:
     return frame[keys].apply(lambda row: "|".join(map(str, row)), axis=1).to_numpy()
 
 
+def after_first(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The trials that were not their worker process's first, and how many were left out.
+
+    A worker's first training pays TensorFlow's and Keras's first-use allocations, several
+    MiB of peak memory that would read as an effect of its batch (a grid's first trials are
+    its largest batches). When every trial was a first, all are kept."""
+    if "worker_trial" not in frame:
+        return frame, 0
+    first = pd.to_numeric(frame["worker_trial"], errors="coerce").eq(1).to_numpy()
+    if first.all():
+        return frame, 0
+    return frame[~first], int(first.sum())
+
+
 def judge_memory(run: Run) -> Judged:
     ok = run.ok.assign(steps=lambda f: pd.to_numeric(f["steps_per_epoch"], errors="coerce"),
                        peak=lambda f: pd.to_numeric(f["peak_memory_mb"], errors="coerce"))
-    ok = ok.dropna(subset=["steps", "peak"])
+    ok, firsts = after_first(ok.dropna(subset=["steps", "peak"]))
     what = "peak memory per doubling of steps_per_epoch"
     sd, n_repeats = memory_noise(run)
     if sd is None:
@@ -72,9 +86,11 @@ def judge_memory(run: Run) -> Judged:
             "or batch ran twice), so no change can be told from it; keep "
             "search.confirm_runs above 0 to measure it"), None, None, None, len(ok)))
     noise = noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, ok["steps"])
+    left_out = (f"; {firsts} trial(s) left out, each its worker's first, which pays "
+                "TensorFlow's first-use memory" if firsts else "")
     judged = _judge(ok, ok["steps"], ok["peak"], cells(run, ok), expect=-1, noise=noise,
                     what=f"peak memory (noise: SD {fmt(sd, 2)} MiB over {n_repeats} repeated "
-                         "measurements)", unit=" MiB", resolution=True)
+                         f"measurements{left_out})", unit=" MiB", resolution=True)
     if run.spec.budget.semantics == "stream" and judged.verdict.verdict != CANNOT_TELL:
         verdict = judged.verdict
         judged = replace(judged, verdict=replace(verdict, evidence=verdict.evidence.rstrip(".")
@@ -86,14 +102,15 @@ def judge_memory(run: Run) -> Judged:
 def memory_noise(run: Run) -> tuple[float | None, int]:
     """Pooled standard deviation of peak memory between identical measurements: a trial and
     its fresh re-runs, or trials of the same model with the same batch size."""
-    trials = run.ok
+    trials, _ = after_first(run.ok)
     groups: list[list[float]] = []
     peaks = dict(zip(trials["trial_id"].astype(str),
                      pd.to_numeric(trials["peak_memory_mb"], errors="coerce")))
     by_trial: dict[str, list[float]] = {}
     for row in read_confirm_rows(run.path):
         peak = row.get("peak_memory_mb")
-        if row.get("status") == "ok" and peak is not None and math.isfinite(peak):
+        first = row.get("worker_trial") == 1
+        if row.get("status") == "ok" and not first and peak is not None and math.isfinite(peak):
             by_trial.setdefault(row["confirms"], []).append(float(peak))
     for trial_id, fresh in by_trial.items():
         own = peaks.get(trial_id)
