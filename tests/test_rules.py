@@ -122,3 +122,14 @@ def test_an_effect_inside_the_resolution_of_the_measurement_is_unresolved():
     assert unresolved(rise, 3) == rise  # a rise beyond the noise still did not hold
     held = judge_trend(STEPS, _noisy(-5, 1), expect=-1, noise=1, what="peak memory")
     assert unresolved(held, 1) == held
+
+
+def test_a_permutation_test_alone_does_not_carry_held_when_the_interval_reaches_zero():
+    """Heavy-tailed peaks: the permutation test says p < 0.05 but the bootstrap interval
+    still includes no change at all; "held" would overstate it."""
+    x = np.array([2, 4, 8, 16, 32, 64] * 2)
+    y = np.array([9.48, 9.45, 9.77, 9.33, 7.1, 6.41, 8.81, 10.32, 9.95, 9.93, 10.09, 7.13])
+    verdict = judge_trend(x, y, expect=-1, noise=0.01, what="peak memory")
+    assert verdict.p_value < 0.05 and verdict.effect < 0 and verdict.interval[1] > 0
+    assert verdict.verdict == CANNOT_TELL
+    assert "its interval still reaches zero" in verdict.evidence

@@ -73,7 +73,8 @@ def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit
     stated = (f"{what}: {effect:+.3g}{unit} per doubling (95% interval "
               f"{interval[0]:+.3g} to {interval[1]:+.3g}{unit}), {counted}, permutation test "
               f"p = {p:.3g}, measurement noise {noise:.3g}{unit} per doubling")
-    if p < ALPHA and effect * expect > 0 and abs(effect) > noise:
+    if p < ALPHA and effect * expect > 0 and abs(effect) > noise and _excludes_zero(interval,
+                                                                                  expect):
         return Verdict(HELD, stated + ".", effect, interval, p, n)
     if _beyond(interval, expect, noise):
         return Verdict(DID_NOT_HOLD, stated + f"; the interval excludes any effect "
@@ -183,6 +184,11 @@ def _beyond(interval: tuple[float, float], expect: int, noise: float) -> bool:
     return high < noise if expect > 0 else low > -noise
 
 
+def _excludes_zero(interval: tuple[float, float], expect: int) -> bool:
+    """The whole interval on the expected side of zero: the test and the interval agree."""
+    return expect * interval[0] > 0 and expect * interval[1] > 0
+
+
 def _why_not(effect, interval, p, expect, noise, unit) -> str:
     if effect * expect > 0 and abs(effect) <= noise:
         return ("the effect has the expected sign but is within the measurement noise; a "
@@ -190,5 +196,8 @@ def _why_not(effect, interval, p, expect, noise, unit) -> str:
     if p >= ALPHA:
         return ("the data are compatible both with no trend and with a trend of the expected "
                 "sign larger than the noise; more trials (or repeats) would settle it")
+    if effect * expect > 0:
+        return ("the permutation test finds a trend of the expected sign, but its interval "
+                "still reaches zero; more trials (or repeats) would settle it")
     return ("the trend runs against the expected sign but the interval still allows an "
             f"effect beyond {expect * noise:+.3g}{unit}; more trials would settle it")
