@@ -229,13 +229,13 @@ class WorkerPool:
             worker.stopped = True
 
     def close(self) -> None:
-        """Stop the workers and wait for them; one still busy, or never begun (it has done
-        nothing but import), is killed."""
+        """Stop the workers and wait for them; one still busy, or not yet ready (it has
+        done nothing but start), is killed."""
         self.stop()
         for worker in self.workers:
             if worker.process is None:
                 continue
-            worker.process.join(2 if worker.job is None and worker.begun else 0)
+            worker.process.join(2 if worker.job is None and worker.ready is not None else 0)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(5)

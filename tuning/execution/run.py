@@ -162,6 +162,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
             pool.begin()
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made
+            pool.close()  # first: a begun worker may still be creating its log there
             lock.release()
             if created is not None:
                 shutil.rmtree(created, ignore_errors=True)
