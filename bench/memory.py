@@ -87,7 +87,7 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
     tf, device = start_tensorflow(config)
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     ctx = Context(tf, device.use_gpu, None, 0)
-    warm_up(tf)
+    warm_up(tf, charged=True)
     if contender == "bare_fit":
         gc.unfreeze()  # the worker's garbage-collector freeze is the tool's
     me = psutil.Process()

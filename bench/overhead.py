@@ -51,7 +51,7 @@ import keras_tuner
 kt_s = time.perf_counter() - start - tf_s
 from tuning.execution.worker import warm_up
 start = time.perf_counter()
-warm_up(tf)
+warm_up(tf, charged=True)
 print(tf_s, kt_s, time.perf_counter() - start)
 """
 
@@ -154,7 +154,7 @@ def run(grid: Grid = DEFAULT_GRID, repeats: int = 3, folder: Path | None = None,
         tf.config.threading.set_inter_op_parallelism_threads(min(2, threads_per_worker(1)))
     except RuntimeError:  # TensorFlow already ran in this process (a test): its pools stay
         pass
-    warm_up(tf)
+    warm_up(tf, charged=True)
     gc.unfreeze()  # the worker's garbage-collector freeze is the tool's; a user's loop has none
     work = Path(folder or tempfile.mkdtemp(prefix="bench-overhead-"))
     spec_path = write_spec(work, grid)

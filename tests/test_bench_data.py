@@ -13,9 +13,9 @@ import numpy as np
 from bench import bookkeeping, data
 
 
-def test_footprint_of_one_process_is_its_resident_set_and_counts_a_shared_file_once(tmp_path):
+def test_footprint_counts_a_file_two_processes_map_once(tmp_path):
     rss, used = data.footprint([os.getpid()])
-    assert abs(rss - used) / rss < 0.1
+    assert 0 < used <= rss
     array = tmp_path / "shared.npy"
     np.save(array, np.ones((4_000_000,), dtype=np.float64))  # 30 MiB
     code = ("import sys, time, numpy as np; a = np.load(sys.argv[1], mmap_mode='r'); "

@@ -118,8 +118,11 @@ def test_curves_show_the_top_trials_best_epoch() -> None:
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 2
     assert visible[0].get_title().startswith("#1 trial 04")
-    labels = visible[0].get_legend_handles_labels()[1]
-    assert "best epoch (2)" in labels and "gap (val − train)" in labels
+    stars = [line for line in visible[0].lines if line.get_marker() == "*"]
+    assert [list(star.get_xdata()) for star in stars] == [[1800]]  # epoch 2 of 900 samples
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels == ["training loss", "validation loss", "gap (validation − training)",
+                      "best epoch (weights kept)"]
 
 
 def test_memory_plot_draws_budget_and_frontier() -> None:

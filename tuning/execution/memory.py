@@ -12,6 +12,8 @@ counter, reset per trial.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +94,15 @@ def anonymous() -> int | None:
     """Resident memory now that no file backs (the process's own), in bytes."""
     kib = _status_kib("RssAnon")
     return None if kib is None else kib * 1024
+
+
+def give_back_freed() -> None:
+    """Return the C heap's free pages to the system (glibc's `malloc_trim`; a no-op where
+    there is none). glibc shrinks its heap only from the top, so arrays freed below live
+    allocations stay resident: on a 100 MiB search the search process kept about 30 MiB of
+    its loading copies, and a worker its last trial's tensors, until this was called."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def peak_rss() -> int | None:

@@ -7,6 +7,8 @@ here, before a run directory is created or touched, and raised as a `UserError`.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,22 @@ class Prepared:
     dataset: Dataset
     hypermodel: Any
     hp_names: list[str]
+
+
+def preload_tensorflow() -> threading.Thread:
+    """Import TensorFlow and keras-tuner in a background thread while this process reads
+    and checks the data, which needs neither: the import takes seconds. `join` it before
+    `prepare`. A search refused meanwhile does not wait for it (see `tuning.__main__`)."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # `prepare` imports again and says what failed
+            quiet_tensorflow()
+            import tuning.hypermodel
+            import tuning.oracles  # noqa: F401
+
+    thread = threading.Thread(target=load, name="import-tensorflow", daemon=True)
+    thread.start()
+    return thread
 
 
 def check_inputs(spec: Spec, builder_given: bool = False) -> Dataset:

@@ -22,10 +22,18 @@ from pathlib import Path
 from tuning import predictions, records, rundir, shared_data
 from tuning.data import Dataset
 from tuning.errors import UserError
+from tuning.execution import memory
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
 from tuning.execution.pool import WorkerPool
-from tuning.execution.prepare import Prepared, check_inputs, make_pool, make_tuner, prepare
+from tuning.execution.prepare import (
+    Prepared,
+    check_inputs,
+    make_pool,
+    make_tuner,
+    preload_tensorflow,
+    prepare,
+)
 from tuning.progress import Progress
 from tuning.sizes import mib
 from tuning.spec import Spec
@@ -153,13 +161,16 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
                      data_dir=str(options.run_dir / shared_data.FOLDER))
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
+    importing = preload_tensorflow()  # and so does this process
     try:
         dataset = check_inputs(spec, builder_given=options.builder is not None)
         created = rundir.first_missing(options.run_dir)
         lock = rundir.claim(options.run_dir, spec, options.fresh)
         try:
             dataset = share_data(dataset, options.run_dir)
+            memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
+            importing.join()
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made
             pool.close()  # first: a begun worker may still be creating its log there

@@ -135,6 +135,7 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
                     wall_s=round(time.perf_counter() - start, 3),
                     peak_memory_mb=ctx.peak_mb(), **measured)
     gc.collect()
+    memory.give_back_freed()
     kept = predictions.stack([r.predictions for r in runs]) if status is Status.OK else {}
     return Outcome(task.trial_id, row, curves, predictions=kept)
 

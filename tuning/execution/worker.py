@@ -52,21 +52,36 @@ class WorkerConfig:
 
 def quiet_tensorflow() -> None:
     """Import TensorFlow without its start-up chatter on stderr (absl and oneDNN notices
-    written from C++, which no Python logging setting reaches)."""
+    written from C++, which no Python logging setting reaches). Only the file descriptor is
+    silenced: meanwhile Python's `sys.stderr` writes to the real stderr, so a warning or an
+    error from another thread of the process still shows."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
+    python_stderr = sys.stderr
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
+    if _writes_to_fd2(python_stderr):  # left open: another thread may still hold it
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace",
+                               encoding=python_stderr.encoding)
     try:
         os.dup2(devnull, 2)
         import tensorflow  # noqa: F401
     finally:
         os.dup2(saved, 2)
+        sys.stderr = python_stderr
         os.close(saved)
         os.close(devnull)
+
+
+def _writes_to_fd2(stream) -> bool:
+    """A notebook's or a test's stream is not the process's stderr: leave it alone."""
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def configure_environment(config: WorkerConfig) -> None:
@@ -95,30 +110,33 @@ def start_tensorflow(config: WorkerConfig) -> tuple[Any, DevicePlan]:
     return tf, plan
 
 
-def warm_up(tf) -> None:
-    """Train a throwaway model once before any budget applies.
+def warm_up(tf, charged: bool) -> None:
+    """Train a throwaway model once before the first trial, where `charged`: under a CPU
+    budget or on a GPU. Then freeze the objects alive now out of the garbage collector.
 
     TensorFlow creates its thread pools (and their stacks, which count against a data
-    limit) on first use, and Keras's first `fit` allocates what every later one reuses;
-    doing that here keeps both out of the first trial's budget, its peak memory (a graph
-    function and a tf.data pipeline alone, tried instead, left the first trials' peaks
-    several MiB above the rest, enough to tilt the memory rule) and its wall time. Then the
-    objects alive now (TensorFlow's and Keras's own, hundreds of thousands) are frozen out
-    of the garbage collector: every full collection would walk them again, which cost about
-    half a second per trial here, during `fit` and after it.
+    limit) on first use, Keras's first `fit` allocates what every later one reuses, and a
+    GPU's first use sets up its libraries for seconds; a warm-up keeps all of that out of
+    the first trial's budget, peak memory and wall time. Elsewhere the first use costs the
+    first trial a fraction of a second and a few MiB (which the memory rule leaves out),
+    while a throwaway fit costs every run about a second before training starts: there, only
+    the freeze. TensorFlow's and Keras's own objects number hundreds of thousands, and every
+    full collection would walk them again: about half a second per trial, during `fit` and
+    after it.
     """
-    import keras
+    if charged:
+        import keras
 
-    x = tf.zeros((8, 2))
-    data = tf.data.Dataset.from_tensor_slices((x, tf.zeros((8,)))).batch(4).repeat()
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="adam", loss="mse")
-    model.fit(data, steps_per_epoch=2, epochs=1, validation_data=(x, tf.zeros((8,))),
-              shuffle=False, verbose=0)
-    model.evaluate(x, tf.zeros((8,)), verbose=0)
-    del model, data
-    keras.backend.clear_session()
-    gc.collect()
+        x = tf.zeros((8, 2))
+        data = tf.data.Dataset.from_tensor_slices((x, tf.zeros((8,)))).batch(4).repeat()
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(data, steps_per_epoch=2, epochs=1, validation_data=(x, tf.zeros((8,))),
+                  shuffle=False, verbose=0)
+        model.evaluate(x, tf.zeros((8,)), verbose=0)
+        del model, data
+        keras.backend.clear_session()
+        gc.collect()
     gc.freeze()
 
 
@@ -217,7 +235,7 @@ def main(config: WorkerConfig, conn) -> None:
         ctx = Context(tf, device.use_gpu, budget, config.index, log_path,
                       None if config.run_dir is None
                       else progress_file(config.run_dir, config.index))
-        warm_up(tf)
+        warm_up(tf, charged=budget is not None or device.use_gpu)
     except Exception as exc:  # reported to the search, which stops with the reason
         log.error("start-up failed:\n%s", traceback.format_exc())
         conn.send(StartFailed(f"{type(exc).__name__}: {exc}".splitlines()[0], log_path))
@@ -247,7 +265,9 @@ def main(config: WorkerConfig, conn) -> None:
         log.info("%s: %s %s", outcome.task_id, outcome.row["status"], outcome.row["message"])
         now = anonymous()
         exits = outcome.row["status"] == Status.OOM or _grown(settled, now)
-        settled = now if settled is None else settled
+        if settled is None:  # what the first trial left alive is Keras's, for good
+            gc.freeze()
+            settled = now
         conn.send(replace(outcome, worker_exits=exits))
         if exits:
             return

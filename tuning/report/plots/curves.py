@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from pandas.core.groupby import DataFrameGroupBy
 
 from tuning.report.plots.style import MARKERS, colours, empty, figure, fmt
@@ -35,25 +38,39 @@ def overfitting_curves(trials: pd.DataFrame, curves: pd.DataFrame, *, x: str = "
         ax = axes.flat[i]
         data = mean.get_group(row["trial_id"])
         ax.fill_between(data[x], data["loss"], data["val_loss"], color="0.85", hatch="..",
-                        edgecolor="0.6", linewidth=0, label="gap (val − train)")
+                        edgecolor="0.6", linewidth=0)
         ax.plot(data[x], data["loss"], linestyle="-", marker=MARKERS[0], markersize=3,
-                color=colour[i], label="training loss")
+                color=colour[i])
         ax.plot(data[x], data["val_loss"], linestyle="--", marker=MARKERS[1], markersize=3,
-                color=colour[i], label="validation loss")
+                color=colour[i])
         best = data[data["epoch"] == row.get("best_epoch")]
         if not best.empty:
             ax.axvline(best[x].iloc[0], color="0.3", linestyle=":", linewidth=1)
             ax.plot(best[x], best["val_loss"], linestyle="none", marker="*", markersize=13,
-                    color="black", label=f"best epoch ({int(row['best_epoch'])})")
+                    color="black")
         ax.set_title(_title(row), fontsize=9)
         ax.set_xlabel(AXIS_LABELS.get(x, x))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper right")
     for ax in axes.flat[len(shown):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("loss")
+    fig.legend(handles=_key(), loc="outside upper center", ncols=4, fontsize=8, frameon=False)
     return fig
+
+
+def _key() -> list[Artist]:
+    """One legend for every panel: the panels differ in colour, not in what lines mean."""
+    return [
+        Line2D([], [], linestyle="-", marker=MARKERS[0], markersize=3, color="0.2",
+               label="training loss"),
+        Line2D([], [], linestyle="--", marker=MARKERS[1], markersize=3, color="0.2",
+               label="validation loss"),
+        Patch(facecolor="0.85", hatch="..", edgecolor="0.6", linewidth=0,
+              label="gap (validation − training)"),
+        Line2D([], [], linestyle=":", marker="*", markersize=11, color="black",
+               label="best epoch (weights kept)"),
+    ]
 
 
 def _mean_curves(curves: pd.DataFrame, x: str) -> DataFrameGroupBy:
