@@ -6,7 +6,9 @@ small MLP. Contenders, each a fresh process tree timed from start to exit:
 - `bare_fit`: one process loads the .npz, shuffles once, cuts the holdout and, per
   configuration, cuts the validation rows, scales on the training rows, fits with the
   trial's batch size and scores the holdout: what a careful hand-written loop does;
-- `steps_tuner_wN`: `python -m tuning run` with N workers on the same grid.
+- `steps_tuner_wN`: `python -m tuning run` with N workers on the same grid;
+- `bare_fit_again`: the bare loop once more at the end of the round, for the machine's own
+  drift within a round.
 
 Memory is sampled every half second over the whole process tree and reported two ways:
 `rss_sum_mb`, every process's resident set added up (a library page that two processes map
@@ -177,6 +179,9 @@ def run(rows: int = ROWS, workers: tuple[int, ...] = (1, 2), repeats: int = 3,
         contenders[f"steps_tuner_w{n}"] = [
             sys.executable, "-m", "tuning", "run", str(spec), "--out", str(work / f"run{n}"),
             "--fresh", "--workers", str(n)]
+    # The same bare loop again at the end of the round: how far the machine alone moves a
+    # ratio within one round, the floor under which no contender's ratio means anything.
+    contenders["bare_fit_again"] = contenders["bare_fit"]
     rows_out = []
     for round_ in range(1, repeats + 1):
         measured = []
@@ -198,11 +203,16 @@ def run(rows: int = ROWS, workers: tuple[int, ...] = (1, 2), repeats: int = 3,
 
 
 def worst(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each contender's largest ratio of each kind over the rounds."""
+    """Each contender's largest ratio of each kind over the rounds, and its median wall
+    ratio."""
     out: dict[str, dict[str, Any]] = {}
+    walls: dict[str, list[float]] = {}
     for row in rows:
         top = out.setdefault(row["contender"], {"contender": row["contender"], "rounds": 0})
         top["rounds"] += 1
+        walls.setdefault(row["contender"], []).append(row["wall_ratio"])
         for key in ("wall_ratio", "rss_sum_ratio", "footprint_ratio"):
             top[key] = max(top.get(key, 0.0), row[key])
+    for name, top in out.items():
+        top["wall_ratio_median"] = float(np.median(walls[name]))
     return list(out.values())

@@ -151,3 +151,17 @@ def test_text_and_boolean_hyperparameters_are_reported(tmp_path: Path) -> None:
     html = build_report(run_dir).read_text(encoding="utf-8")
     assert "dropout" in html
     assert build_index(tmp_path).is_file()
+
+
+def test_plots_a_failed_drawing_process_leaves_are_drawn_by_the_report(tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    import tuning.report.plots as plots
+
+    run_dir = make_run(tmp_path, n_trials=6)
+    build_report(run_dir)
+    drawn = _outputs(run_dir)
+    for png in (run_dir / "plots").glob("*.png"):
+        png.unlink()
+    monkeypatch.setattr(plots, "_draw_all", lambda specs, folder: os._exit(3))
+    build_report(run_dir)  # the forked child dies before drawing its half
+    assert _outputs(run_dir) == drawn
