@@ -127,7 +127,7 @@ def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
         raise UserError(where, f"{len(x)} feature rows but {len(y)} labels")
     if not np.issubdtype(x.dtype, np.number):
         raise UserError(where, "features must be numeric")
-    x = x.astype(np.float32)
+    x = x.astype(np.float32, copy=False)  # a copy only where the dtype changes
     if not np.isfinite(x).all():
         rows = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
         raise UserError(where, f"features hold NaN or infinite values in {rows} row(s)")
