@@ -25,6 +25,7 @@ seed = 7
 [data]
 source = "sklearn:digits"
 holdout = 0.2
+test = 0
 
 [model]
 builder = "tuning.models:mlp"
@@ -38,6 +39,7 @@ epochs = {epochs}
 [search]
 tuner = "{tuner}"
 objective = "holdout_accuracy"
+confirm_runs = 0
 {max_trials}
 [search.space]
 steps_per_epoch = {steps}
@@ -65,7 +67,9 @@ class Grid:
 
 def write_spec(folder: Path, grid: Grid, name: str = "bench", tuner: str = "grid",
                max_trials: int | None = None) -> Path:
-    """A spec file for `grid` in `folder`; the tool reads its searches from files only."""
+    """A spec file for `grid` in `folder`; the tool reads its searches from files only.
+    The search alone: no test rows and no confirmation runs, work no hand-written loop of
+    the comparisons does."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
     path.write_text(_SPEC.format(
