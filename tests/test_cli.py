@@ -84,3 +84,21 @@ def test_help_and_validate_do_not_import_tensorflow(tmp_path):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert run_cli("--help").returncode == 0
+
+
+def test_tensorflow_warnings_of_a_worker_go_to_its_log_not_the_terminal(tmp_path):
+    (tmp_path / "noisy_builder.py").write_text(
+        "import multiprocessing\n"
+        "import tensorflow as tf\n"
+        "from tuning.models import mlp\n\n\n"
+        "def build(hp, input_shape, n_outputs):\n"
+        "    if multiprocessing.current_process().name.startswith('steps-tuner-worker'):\n"
+        "        tf.get_logger().warning('noisy builder in a worker')\n"
+        "    return mlp(hp, input_shape, n_outputs)\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text(builder="noisy_builder:build", steps="[4]"))
+    result = run_cli("run", str(spec), "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert "noisy builder" not in result.stdout + result.stderr
+    log = (tmp_path / "run" / "logs" / "worker-0.log").read_text()
+    assert "noisy builder in a worker" in log

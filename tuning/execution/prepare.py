@@ -40,7 +40,7 @@ def preload_tensorflow() -> threading.Thread:
 
     def load() -> None:
         with contextlib.suppress(Exception):  # `prepare` imports again and says what failed
-            quiet_tensorflow()
+            quiet_tensorflow(in_background=True)
             import tuning.hypermodel
             import tuning.oracles  # noqa: F401
 

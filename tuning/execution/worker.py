@@ -50,11 +50,13 @@ class WorkerConfig:
     data_dir: str | None = None  # the search's prepared rows, to map instead of loading
 
 
-def quiet_tensorflow() -> None:
+def quiet_tensorflow(in_background: bool = False) -> None:
     """Import TensorFlow without its start-up chatter on stderr (absl and oneDNN notices
-    written from C++, which no Python logging setting reaches). Only the file descriptor is
-    silenced: meanwhile Python's `sys.stderr` writes to the real stderr, so a warning or an
-    error from another thread of the process still shows."""
+    written from C++, which no Python logging setting reaches), by silencing the file
+    descriptor. `in_background`: the other threads go on meanwhile, so Python's `sys.stderr`
+    is pointed at the real stderr while it lasts, and a warning or an error of theirs still
+    shows. (Not in a worker: TensorFlow's logger keeps the stream it found at import, and a
+    worker's stderr becomes its log file later.)"""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if "tensorflow" in sys.modules:
@@ -63,7 +65,7 @@ def quiet_tensorflow() -> None:
     python_stderr = sys.stderr
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    if _writes_to_fd2(python_stderr):  # left open: another thread may still hold it
+    if in_background and _writes_to_fd2(python_stderr):  # left open: it may still be held
         sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace",
                                encoding=python_stderr.encoding)
     try:

@@ -10,6 +10,7 @@ import multiprocessing as mp
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -34,7 +35,11 @@ class Plot:
     path: Path
 
 
-def _specs(run: Run) -> list[tuple[str, str, str, Callable[[], Figure]]]:
+#: A plot's file name, title, caption and the function that draws it.
+PlotSpec = tuple[str, str, str, Callable[[], Figure]]
+
+
+def _specs(run: Run) -> list[PlotSpec]:
     from tuning.report.folk import gap_at_equal_samples  # folk draws on plots' formatting
 
     trials, curves = run.trials, run.curves
@@ -86,12 +91,12 @@ def render_all(run: Run, folder: Path) -> list[Plot]:
             for name, title, caption, _ in specs]
 
 
-def _draw(spec: tuple[str, str, str, Callable[[], Figure]], folder: Path) -> None:
+def _draw(spec: PlotSpec, folder: Path) -> None:
     name, _, _, draw = spec
     save(draw(), folder / f"{name}.png")
 
 
-def _draw_in_child(specs: list, folder: Path):
+def _draw_in_child(specs: list[PlotSpec], folder: Path) -> BaseProcess | None:
     """A forked process drawing `specs`, started; None where fork is not to be had."""
     if not sys.platform.startswith("linux") or not specs:
         return None
@@ -104,7 +109,7 @@ def _draw_in_child(specs: list, folder: Path):
     return child
 
 
-def _draw_all(specs: list, folder: Path) -> None:
+def _draw_all(specs: list[PlotSpec], folder: Path) -> None:
     for spec in specs:
         _draw(spec, folder)
 
