@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import run_cli, spec_text
 
-from tuning import shared_data
+from tuning import rundir, shared_data
 from tuning.data import load_dataset
 from tuning.records import read_table
 from tuning.spec import load_spec
@@ -25,12 +25,17 @@ def test_written_rows_come_back_memory_mapped_and_equal(tmp_path, write_spec):
             np.testing.assert_array_equal(ours, theirs)
 
 
-def test_a_fresh_start_over_a_run_with_shared_rows(tmp_path):
+def test_a_fresh_start_over_a_run_with_shared_rows_forgets_what_the_last_run_left(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text(spec_text(source="sklearn:iris", steps="[2]", epochs=1))
     out = tmp_path / "run"
+    stale = out / "progress" / "worker-7.json"  # a worker of an earlier, wider search
     for extra in ([], ["--fresh"]):
         result = run_cli("run", str(spec), "--out", str(out), *extra)
         assert result.returncode == 0, result.stderr
         assert (out / "data" / "x_pool.npy").is_file()
         assert (read_table(out / "trials.csv").status == "ok").all()
+        assert not stale.exists()
+        stale.write_text('{"trial_id": "00", "epoch": 99}')
+    rundir.clear(out)  # what --fresh discards: the run's own files, its summary among them
+    assert not (out / "summary.json").exists() and (out / "data").is_dir()

@@ -25,7 +25,7 @@ STATE_FILE = "run.json"
 LOCK_FILE = ".lock"
 #: What `--fresh` removes: everything the tool writes, nothing else.
 OWNED = ("records", "tuner", "tensorboard", "plots", SPEC_FILE, STATE_FILE, "trials.csv",
-         "curves.csv", "report.html", "report.md")
+         "curves.csv", "report.html", "report.md", "summary.json")
 
 
 def default_run_dir(spec: Spec, root: Path = Path("results")) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 from keras_tuner.engine.trial import TrialStatus
 
 from tuning import predictions, records
-from tuning.epochs import read_epochs
+from tuning.epochs import clear_files, read_epochs
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import TrialTask
 from tuning.execution.pool import Job, WorkerPool
@@ -60,6 +60,7 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     trial trained again: first, when the Oracle had already ended it (the Oracle keeps
     what it learnt; only the record is rebuilt), or when the Oracle hands it out again."""
     oracle = ctx.oracle
+    clear_files(ctx.run_dir)  # an earlier run's epochs, which the status line would show
     kept, damaged = records.load_trials(ctx.run_dir)
     for bad in damaged:
         print(bad.warning(f"trial {bad.trial_id} runs again"), file=sys.stderr, flush=True)
