@@ -25,11 +25,18 @@ def _table(run_dir: Path) -> pd.DataFrame:
     return read_table(run_dir / "trials.csv")
 
 
-def _start(spec: Path, out: Path) -> subprocess.Popen:
+def _start(spec: Path, out: Path, interruptible: bool = False) -> subprocess.Popen:
+    """`interruptible`: Ctrl-C reaches the search even when the tests themselves run as a
+    background job of a script, which inherits SIGINT ignored (and Python then installs no
+    KeyboardInterrupt for it, as for any program)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "tuning", "run", str(spec), "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint if interruptible else None)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(condition, timeout: float = 120.0, what: str = "condition") -> None:
@@ -149,8 +156,9 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     # Six trials, so that a loaded machine still has some left when the signal arrives.
     spec.write_text(spec_text(steps="[2, 4, 8, 16, 32, 64]", epochs=4))
     out = tmp_path / "run"
-    proc = _start(spec, out)
+    proc = _start(spec, out, interruptible=True)
     _wait_for(lambda: len(_records(out)) >= 1, what="one finished trial")
+    assert proc.poll() is None, "the search ended before the interrupt; give it more trials"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
