@@ -6,9 +6,13 @@ small MLP. Contenders, each a fresh process tree timed from start to exit:
 - `bare_fit`: one process loads the .npz, shuffles once, cuts the holdout and, per
   configuration, cuts the validation rows, scales on the training rows, fits with the
   trial's batch size and scores the holdout: what a careful hand-written loop does;
-- `steps_tuner_wN`: `python -m tuning run` with N workers on the same grid;
-- `bare_fit_again`: the bare loop once more at the end of the round, for the machine's own
-  drift within a round.
+- `steps_tuner_wN`: `python -m tuning run` with N workers on the same grid.
+
+A round runs the bare loop before, between and after the searches (`bare_fit_1`, a search,
+`bare_fit_2`, ...), and each search's ratios are against the mean of the two bare runs on
+either side of it: the machine's speed drifts by a fifth within minutes, and a reference
+taken on one side only moves a ratio by as much. Each bare run gets the same treatment
+against the bare runs beside it, which shows how far a ratio moves with no tool involved.
 
 Memory is sampled every half second over the whole process tree and reported two ways:
 `rss_sum_mb`, every process's resident set added up (a library page that two processes map
@@ -16,8 +20,7 @@ counts twice), and `footprint_mb`, what the machine really spends: the processes
 proportional set sizes added up (`Pss` in `/proc/PID/smaps_rollup`: a page that n processes
 map counts 1/n in each, so TensorFlow's libraries and a memory-mapped data file count once).
 Reading the rollup costs the machine a quarter of what reading every mapping did, so the
-sampling slows the contenders less. Ratios are against `bare_fit`; the goal is <= 1.3 in
-memory and <= 1.10 in time.
+sampling slows the contenders less. The goal is <= 1.3 in memory and <= 1.10 in time.
 """
 
 from __future__ import annotations
@@ -163,9 +166,9 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
 
 def run(rows: int = ROWS, workers: tuple[int, ...] = (1, 2), repeats: int = 3,
         folder: Path | None = None, results: Path | None = None) -> list[dict[str, Any]]:
-    """`repeats` rounds of every contender in turn, each round's ratios against that
-    round's bare loop (the machine drifts between rounds); writes data.csv and prints the
-    rounds, then each contender's worst round: the goal holds only if every round meets it."""
+    """`repeats` rounds, each search between two bare loops and its ratios against their
+    mean (see the module's docstring); writes data.csv and prints the rounds, then each
+    contender's worst round: the goal holds only if every round meets it."""
     work = Path(folder or tempfile.mkdtemp(prefix="bench-data-"))
     work.mkdir(parents=True, exist_ok=True)
     data = write_case(work, rows)
@@ -173,33 +176,43 @@ def run(rows: int = ROWS, workers: tuple[int, ...] = (1, 2), repeats: int = 3,
     spec.write_text(_SPEC.format(seed=SEED, data=data, epochs=EPOCHS, steps=list(STEPS),
                                  split=SPLIT))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    contenders = {"bare_fit": [sys.executable, "-c",
-                               f"from bench.data import bare; bare({str(data)!r})"]}
+    bare_command = [sys.executable, "-c", f"from bench.data import bare; bare({str(data)!r})"]
+    order: list[tuple[str, list[str]]] = [("bare_fit_1", bare_command)]
     for n in workers:
-        contenders[f"steps_tuner_w{n}"] = [
+        order.append((f"steps_tuner_w{n}", [
             sys.executable, "-m", "tuning", "run", str(spec), "--out", str(work / f"run{n}"),
-            "--fresh", "--workers", str(n)]
-    # The same bare loop again at the end of the round: how far the machine alone moves a
-    # ratio within one round, the floor under which no contender's ratio means anything.
-    contenders["bare_fit_again"] = contenders["bare_fit"]
+            "--fresh", "--workers", str(n)]))
+        order.append((f"bare_fit_{len(order) // 2 + 1}", bare_command))
     rows_out = []
     for round_ in range(1, repeats + 1):
         measured = []
-        for name, command in contenders.items():
+        for name, command in order:
             print(f"data: round {round_}/{repeats}: {name} ...", flush=True)
             measured.append({"round": round_, "contender": name, "rows": rows,
                              "trials": len(STEPS), **measure(command, env)})
-        base = measured[0]
-        for row in measured:
-            for key in ("wall_s", "rss_sum_mb", "footprint_mb"):
-                row[f"{key.removesuffix('_mb').removesuffix('_s')}_ratio"] = row[key] / base[key]
-        rows_out += measured
+        rows_out += bracketed(measured)
     write_csv("data", rows_out, *([results] if results else []))
-    title = (f"A {rows:,} x {FEATURES} float32 search, {len(STEPS)} trials, against a bare "
-             "Keras loop (goal: footprint <= 1.3x, wall <= 1.10x)")
+    title = (f"A {rows:,} x {FEATURES} float32 search, {len(STEPS)} trials, against the mean "
+             "of the bare Keras loops run just before and after it (goal: footprint <= 1.3x, "
+             "wall <= 1.10x)")
     print_table(title, rows_out)
     print_table("Worst round of each contender", worst(rows_out))
     return rows_out
+
+
+def bracketed(measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ratios of each run of a round (bare, search, bare, search, ..., bare) against the
+    mean of its references: a search's are the bare runs beside it; a bare run's are the
+    bare runs before and after it (one, at either end)."""
+    for i, row in enumerate(measured):
+        step = 2 if row["contender"].startswith("bare_fit") else 1
+        refs = [measured[j] for j in (i - step, i + step) if 0 <= j < len(measured)]
+        for key in ("wall_s", "rss_sum_mb", "footprint_mb"):
+            reference = sum(r[key] for r in refs) / len(refs)
+            if key == "wall_s":
+                row["reference_s"] = reference
+            row[f"{key.removesuffix('_mb').removesuffix('_s')}_ratio"] = row[key] / reference
+    return measured
 
 
 def worst(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

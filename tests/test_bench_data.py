@@ -39,3 +39,16 @@ def test_bookkeeping_runs_the_search_path_and_writes_its_table(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [r["trials"] for r in rows] == ["30"]
     assert set(rows[0]) >= {"ms_per_trial", "oracle_save_ms", "tables_rebuilt_ms"}
+
+
+def test_a_search_is_measured_against_the_bare_loops_on_either_side():
+    walls = [("bare_fit_1", 10.0), ("steps_tuner_w1", 12.0), ("bare_fit_2", 14.0),
+             ("steps_tuner_w2", 18.0), ("bare_fit_3", 16.0)]
+    rows = data.bracketed([{"contender": name, "wall_s": wall, "rss_sum_mb": 100.0,
+                            "footprint_mb": 100.0} for name, wall in walls])
+    ratios = {row["contender"]: row["wall_ratio"] for row in rows}
+    assert ratios["steps_tuner_w1"] == 1.0  # 12 s against the mean of 10 and 14
+    assert ratios["steps_tuner_w2"] == 1.2  # 18 s against the mean of 14 and 16
+    assert ratios["bare_fit_2"] == 14.0 / 13.0  # against the bare runs before and after
+    assert ratios["bare_fit_1"] == 10.0 / 14.0 and ratios["bare_fit_3"] == 16.0 / 14.0
+    assert {row["footprint_ratio"] for row in rows} == {1.0}

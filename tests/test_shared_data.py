@@ -37,5 +37,8 @@ def test_a_fresh_start_over_a_run_with_shared_rows_forgets_what_the_last_run_lef
         assert (read_table(out / "trials.csv").status == "ok").all()
         assert not stale.exists()
         stale.write_text('{"trial_id": "00", "epoch": 99}')
+    log = (out / "logs" / "worker-0.log").read_text()
+    assert log.count("---- worker 0 started") == 2  # each start's output found by its mark
+    assert log.rindex("---- worker 0 started") < log.rindex("trial 0:")
     rundir.clear(out)  # what --fresh discards: the run's own files, its summary among them
     assert not (out / "summary.json").exists() and (out / "data").is_dir()

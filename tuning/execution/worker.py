@@ -174,6 +174,10 @@ def _log_to_file(run_dir: str | None, index: int) -> str:
     os.close(handle)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format=f"%(asctime)s worker-{index} %(levelname)s %(message)s")
+    # The log is appended to by every start of the search in this directory (a resume, or
+    # --fresh, whose workers open it before the earlier results are known to be discarded):
+    # a line marks where each start's output begins.
+    log.info("---- worker %d started, process %d ----", index, os.getpid())
     return str(name if root is not None else Path(tempfile.gettempdir()) / name)
 
 
