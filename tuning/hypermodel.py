@@ -17,6 +17,7 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
+from tuning import holdout
 from tuning.budget import Plan, plan
 from tuning.builders import load_builder
 from tuning.callbacks import CurveRecorder, RestoreBest, StopOnNaN
@@ -142,77 +143,53 @@ class StepsHyperModel(kt.HyperModel):
                 run,
             )
         best.restore(model)
-        result = self.score(model, run, x_hold, y_hold)
-        run.predictions = self.predict_parts(model, run, x_hold, y_hold,
-                                             float(hp.get("validation_split")))
-        return result
+        return self.score_and_predict(model, run, x_hold, y_hold,
+                                      float(hp.get("validation_split")))
 
-    def predict_parts(self, model: keras.Model, run: FitRun, x_hold: np.ndarray,
-                      y_hold: np.ndarray, validation_split: float) -> dict[str, np.ndarray]:
-        """Row-by-row predictions on the holdout and the test rows, for paired tests and
-        for stating the recommendation's score on rows nobody ranked on."""
+    def score_and_predict(self, model: keras.Model, run: FitRun, x_hold: np.ndarray,
+                          y_hold: np.ndarray, validation_split: float) -> dict:
+        """The holdout's scores; and row by row, what the model predicted on the holdout and
+        the test rows (`run.predictions`), for paired tests and for stating the
+        recommendation's score on rows nobody ranked on. One forward pass per part."""
+        classification = self.spec.model.task == "classification"
         parts = {"holdout": (x_hold, y_hold)}
         test = self.dataset.test_rows(validation_split)
         if test is not None:
             parts["test"] = test
-        out = {}
+        result: dict = {}
         for part, (x, y) in parts.items():
-            pred, loss = predict_rows(model, x, y, run.plan.batch_size,
-                                      self.spec.model.task == "classification")
-            out[f"{part}_pred"] = pred
+            out = holdout.outputs(model, x, run.plan.batch_size)
+            if part == "holdout":
+                result = self.score(model, run, x, y, out)
+            pred, loss = holdout.row_predictions(model, out, y, classification)
+            run.predictions[f"{part}_pred"] = pred
             if loss is not None:
-                out[f"{part}_loss"] = loss
-        return out
+                run.predictions[f"{part}_loss"] = loss
+        return result
 
-    def score(
-        self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray
-    ) -> dict:
-        """Metrics at the best epoch plus the holdout scores of the restored weights."""
+    def score(self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray,
+              out: np.ndarray) -> dict:
+        """Metrics at the best epoch plus the holdout scores of the restored weights (`out`:
+        its outputs on the holdout)."""
         metric = self.spec.model.metric
-        holdout = model.evaluate(
-            x_hold, y_hold, batch_size=run.plan.batch_size, verbose=0, return_dict=True
-        )
-        if metric not in holdout:
+        scored = holdout.scores(model, x_hold, y_hold, out, run.plan.batch_size)
+        if metric not in scored:
             raise TrialFailure(
                 Status.ERROR,
-                f"the model reports no metric {metric!r} (it reports: {', '.join(holdout)}); "
+                f"the model reports no metric {metric!r} (it reports: {', '.join(scored)}); "
                 "compile it with that metric or return it uncompiled",
                 run,
             )
         at_best = run.curves[max(run.best_epoch, 1) - 1]
         result = {
-            "holdout_loss": float(holdout["loss"]),
-            f"holdout_{metric}": float(holdout[metric]),
+            "holdout_loss": scored["loss"],
+            f"holdout_{metric}": scored[metric],
             "train_loss": at_best.get("loss", np.nan),
             "val_loss": at_best.get("val_loss", np.nan),
             f"val_{metric}": at_best.get(f"val_{metric}", np.nan),
         }
         result["gap"] = result["val_loss"] - result["train_loss"]
         return result
-
-
-def predict_rows(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int,
-                 classification: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(predicted class or value per row, the compiled loss per row or None).
-
-    Classes are stored as small integers and values as float32, so a record's predictions
-    stay a few kilobytes. The per-row loss uses the model's own compiled loss where Keras can
-    apply it row by row.
-    """
-    out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    if classification:
-        pred = (out[:, 0] > 0.5) if out.ndim == 2 and out.shape[1] == 1 else out.argmax(-1)
-        pred = pred.astype(np.int32 if out.shape[-1] > 32767 else np.int16)
-    else:
-        pred = out.reshape(len(x)).astype(np.float32)
-    try:
-        loss_fn = keras.losses.get(model.loss)
-        call = loss_fn.call if isinstance(loss_fn, keras.losses.Loss) else loss_fn
-        target = y if classification else y.reshape(out.shape)
-        loss = np.asarray(call(target, out), dtype=np.float32).reshape(len(x))
-    except (TypeError, ValueError, AttributeError):
-        loss = None  # a loss Keras cannot apply per row: losses are then not paired
-    return pred, loss
 
 
 def as_tensor(array: np.ndarray) -> tf.Tensor:
