@@ -10,6 +10,7 @@ validation set is cut from the rest; which rows go where is decided in `tuning.s
 from __future__ import annotations
 
 import importlib.util
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -297,7 +298,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
                     str(path), f"needs arrays named 'x' and 'y', found: {', '.join(arrays.files)}"
                 )
         try:
-            return arrays["x"], arrays["y"]
+            return _member(path, arrays, "x"), _member(path, arrays, "y")
         except ValueError as exc:
             if "allow_pickle" in str(exc):
                 raise UserError(str(path), "holds Python objects (object arrays); save numbers "
@@ -305,3 +306,29 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
         except _NPZ_ERRORS as exc:
             raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
+
+
+def _member(path: Path, arrays: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
+    """An array of the .npz; one stored uncompressed (what `np.savez` writes) is mapped
+    where it lies in the file instead of being read through the zip module piece by piece
+    into a copy, which on a large file costs a training-sized copy and most of the loading
+    time. Compressed members are read by numpy."""
+    info = arrays.zip.getinfo(f"{key}.npy")
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:  # 0x1: encrypted
+        return arrays[key]
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        local = handle.read(30)  # the member's local header: fixed part, then name and extra
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            return arrays[key]
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        handle.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(handle)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    if dtype.hasobject or offset + dtype.itemsize * int(np.prod(shape)) > path.stat().st_size:
+        return arrays[key]  # numpy says what is wrong with it
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                     order="F" if fortran else "C")
