@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_cli, spec_text
+from conftest import ROOT, run_cli, spec_text
 
 BAD_RUNS = [
     ("malformed toml", "[data\n", "not valid TOML"),
@@ -84,6 +84,31 @@ def test_help_and_validate_do_not_import_tensorflow(tmp_path):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert run_cli("--help").returncode == 0
+
+
+def test_a_search_refused_in_process_leaves_the_callers_stderr_alone(tmp_path):
+    """Refused while TensorFlow is still being imported in the background (here: its data
+    cannot be read), in the caller's own process, as from a notebook: the stream the caller
+    sets afterwards must stay, and the refusal is said on the real stderr meanwhile."""
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 not a whole zip")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text(source="npz:cut.npz"))
+    code = (
+        "import io, sys, threading\n"
+        "from tuning.cli import main\n"
+        f"assert main(['run', {str(spec)!r}, '--out', {str(tmp_path / 'run')!r}]) == 2\n"
+        "mine = sys.stderr = io.StringIO()\n"
+        "for thread in threading.enumerate():\n"
+        "    if thread.name == 'import-tensorflow':\n"
+        "        thread.join()\n"
+        "assert sys.stderr is mine, 'the import put back an old stream'\n"
+        "import tensorflow\n"  # and the import itself went through whole
+        "sys.__stderr__.write('ok ' + tensorflow.__name__)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path, env={**__import__("os").environ,
+                                                            "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "cannot read as .npz" in result.stderr and "ok tensorflow" in result.stderr
 
 
 def test_tensorflow_warnings_of_a_worker_go_to_its_log_not_the_terminal(tmp_path):

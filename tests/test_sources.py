@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import spec_text
+from conftest import run_cli, spec_text
 
 from tuning.data import load_dataset
 from tuning.errors import UserError
+from tuning.records import read_table
 from tuning.sources import read_npy_dir
 from tuning.spec import load_spec
 
@@ -103,6 +104,23 @@ def test_python_function_found_beside_the_spec(tmp_path, write_spec, function):
     assert x.shape == (100, 2) and data.n_outputs == 2
     scale = 2 if function == "pipeline" else 1
     assert sorted(x[:, 0].tolist()) == [scale * 2 * i for i in range(100)]
+
+
+@pytest.mark.parametrize("source", ["python:loaders:pipeline", "images:pictures"])
+def test_a_search_on_a_source_that_imports_tensorflow_itself(tmp_path, source):
+    """The search imports TensorFlow in the background while it reads the data; a loader
+    that imports it too (at its module's top, or Keras's image loader) must not meet that
+    import half-done, on any order of the two."""
+    (tmp_path / "loaders.py").write_text("import keras  # noqa: F401\n" + LOADERS)
+    _image_folder(tmp_path / "pictures")
+    text = spec_text(source=source, steps="[2]").replace(
+        "holdout = 0.2", "holdout = 0.2\nimage_size = [8, 6]" if "images" in source
+        else "holdout = 0.2")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    result = run_cli("run", str(spec), "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert (read_table(tmp_path / "run" / "trials.csv").status == "ok").all()
 
 
 @pytest.mark.parametrize("function,expected", [

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tuning import tensorflow_import
 from tuning.errors import UserError
 from tuning.spec import Spec
 
@@ -34,6 +35,8 @@ def check_builder(spec: Spec) -> None:
     module, func = _split(spec)
     path = _local_file(spec, module)
     if path is None:
+        if "." in module:  # finding `a.b` imports the package `a`, which may import TensorFlow
+            tensorflow_import.wait()
         try:
             found = importlib.util.find_spec(module)
         except (ImportError, ValueError):

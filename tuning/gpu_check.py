@@ -16,9 +16,9 @@ SPEC = Path(__file__).resolve().parents[1] / "experiments" / "digits.toml"
 
 
 def main() -> int:
-    from tuning.execution.worker import quiet_tensorflow
+    from tuning import tensorflow_import
 
-    quiet_tensorflow()
+    tensorflow_import.quiet()
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")

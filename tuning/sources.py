@@ -10,12 +10,12 @@ must be finite and fit in memory.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tuning import tensorflow_import
 from tuning.builders import import_function
 from tuning.errors import UserError
 from tuning.spec import Spec
@@ -61,7 +61,8 @@ def read_images(folder: Path, image_size: tuple[int, int]) -> tuple[np.ndarray, 
     """Class subfolders of image files, through Keras's own directory loader, resized to
     `image_size`; labels are the subfolders in alphabetical order."""
     classes = image_classes(folder)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tensorflow_import.wait()
+    tensorflow_import.quiet()
     import keras
 
     try:
@@ -78,6 +79,7 @@ def read_python(spec: Spec, reference: str) -> tuple[np.ndarray, np.ndarray]:
     """Call the user's `module:function` (found beside the spec first): it returns `(x, y)`
     arrays or a finite `tf.data.Dataset` of `(features, label)`."""
     where = f"python:{reference}"
+    tensorflow_import.wait()  # the user's module may import TensorFlow at its top
     function = import_function(spec, reference, "data.source")
     try:
         data = function()

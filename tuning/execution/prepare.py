@@ -7,17 +7,16 @@ here, before a run directory is created or touched, and raised as a `UserError`.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuning import tensorflow_import
 from tuning.builders import builder_from, check_builder
 from tuning.data import Dataset, load_dataset
 from tuning.errors import UserError
 from tuning.execution.pool import WorkerPool, threads_per_worker
-from tuning.execution.worker import WorkerConfig, quiet_tensorflow
+from tuning.execution.worker import WorkerConfig
 from tuning.spec import Spec
 
 TUNER_DIR = "tuner"
@@ -31,22 +30,6 @@ class Prepared:
     dataset: Dataset
     hypermodel: Any
     hp_names: list[str]
-
-
-def preload_tensorflow() -> threading.Thread:
-    """Import TensorFlow and keras-tuner in a background thread while this process reads
-    and checks the data, which needs neither: the import takes seconds. `join` it before
-    `prepare`. A search refused meanwhile does not wait for it (see `tuning.__main__`)."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):  # `prepare` imports again and says what failed
-            quiet_tensorflow(in_background=True)
-            import tuning.hypermodel
-            import tuning.oracles  # noqa: F401
-
-    thread = threading.Thread(target=load, name="import-tensorflow", daemon=True)
-    thread.start()
-    return thread
 
 
 def check_inputs(spec: Spec, builder_given: bool = False) -> Dataset:
@@ -67,7 +50,8 @@ def prepare(spec: Spec, dataset: Dataset | None = None,
           f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
     for warning in dataset.warnings:
         print(f"warning: {warning}", flush=True)
-    quiet_tensorflow()
+    tensorflow_import.wait()  # the search's own, started in the background
+    tensorflow_import.quiet()
     from tuning.hypermodel import StepsHyperModel
     from tuning.oracles import make_oracle
 

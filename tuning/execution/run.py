@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning import predictions, records, rundir, shared_data
+from tuning import predictions, records, rundir, shared_data, tensorflow_import
 from tuning.data import Dataset
 from tuning.errors import UserError
 from tuning.execution import memory
@@ -31,7 +31,6 @@ from tuning.execution.prepare import (
     check_inputs,
     make_pool,
     make_tuner,
-    preload_tensorflow,
     prepare,
 )
 from tuning.progress import Progress
@@ -161,7 +160,8 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
                      data_dir=str(options.run_dir / shared_data.FOLDER))
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
-    importing = preload_tensorflow()  # and so does this process
+    # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
+    tensorflow_import.start_in_background("tuning.hypermodel", "tuning.oracles")
     try:
         dataset = check_inputs(spec, builder_given=options.builder is not None)
         created = rundir.first_missing(options.run_dir)
@@ -170,7 +170,6 @@ def run_search(spec: Spec, options: RunOptions) -> int:
             dataset = share_data(dataset, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
-            importing.join()
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made
             pool.close()  # first: a begun worker may still be creating its log there

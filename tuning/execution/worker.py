@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tuning import tensorflow_import
 from tuning.execution import memory
 from tuning.execution.device import DevicePlan, apply, plan_device
 from tuning.execution.memory import anonymous, main_thread_stack
@@ -50,42 +51,6 @@ class WorkerConfig:
     data_dir: str | None = None  # the search's prepared rows, to map instead of loading
 
 
-def quiet_tensorflow(in_background: bool = False) -> None:
-    """Import TensorFlow without its start-up chatter on stderr (absl and oneDNN notices
-    written from C++, which no Python logging setting reaches), by silencing the file
-    descriptor. `in_background`: the other threads go on meanwhile, so Python's `sys.stderr`
-    is pointed at the real stderr while it lasts, and a warning or an error of theirs still
-    shows. (Not in a worker: TensorFlow's logger keeps the stream it found at import, and a
-    worker's stderr becomes its log file later.)"""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    python_stderr = sys.stderr
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    if in_background and _writes_to_fd2(python_stderr):  # left open: it may still be held
-        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace",
-                               encoding=python_stderr.encoding)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        sys.stderr = python_stderr
-        os.close(saved)
-        os.close(devnull)
-
-
-def _writes_to_fd2(stream) -> bool:
-    """A notebook's or a test's stream is not the process's stderr: leave it alone."""
-    try:
-        return stream.fileno() == 2
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 def configure_environment(config: WorkerConfig) -> None:
     """Environment that must be set before TensorFlow is imported."""
     if config.spec.resources.memory_budget is not None:
@@ -100,7 +65,7 @@ def configure_environment(config: WorkerConfig) -> None:
 
 def start_tensorflow(config: WorkerConfig) -> tuple[Any, DevicePlan]:
     """Import and configure TensorFlow; returns (tf, the device plan it follows)."""
-    quiet_tensorflow()
+    tensorflow_import.quiet()
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(config.threads)
@@ -218,7 +183,7 @@ def main(config: WorkerConfig, conn) -> None:
     _die_with_parent()
     configure_environment(config)
     with contextlib.suppress(Exception):  # a failure comes back below, where it is reported
-        quiet_tensorflow()
+        tensorflow_import.quiet()
     if not isinstance(_receive(conn), Begin):
         return  # the search ended before it began: bad input, or a run held elsewhere
     try:
