@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import spec_text
 
-from tuning.data import load_dataset
+from tuning.data import _read_npz, load_dataset
 from tuning.errors import UserError
 from tuning.spec import load_spec
 
@@ -93,3 +93,16 @@ def test_shipped_sets_read_like_scikit_learn_loads_them(name):
     ref_x, ref_y = getattr(datasets, f"load_{name}")(return_X_y=True, **kwargs)
     np.testing.assert_allclose(x, ref_x)
     np.testing.assert_allclose(y, ref_y)
+
+
+def test_an_npz_stored_uncompressed_is_mapped_and_a_compressed_one_read(tmp_path):
+    x = np.arange(60, dtype=np.float32).reshape(20, 3)
+    y = np.arange(20) % 2
+    np.savez(tmp_path / "plain.npz", x=x, y=y)
+    np.savez(tmp_path / "fortran.npz", x=np.asfortranarray(x), y=y)
+    np.savez_compressed(tmp_path / "packed.npz", x=x, y=y)
+    for name, mapped in (("plain.npz", True), ("fortran.npz", True), ("packed.npz", False)):
+        read_x, read_y = _read_npz(tmp_path / name)
+        assert isinstance(read_x, np.memmap) is mapped, name
+        np.testing.assert_array_equal(read_x, x)
+        np.testing.assert_array_equal(read_y, y)
