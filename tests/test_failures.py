@@ -39,6 +39,23 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _held_spec(tmp_path: Path, steps: str) -> tuple[Path, Path]:
+    """A spec whose trials from steps_per_epoch 8 on wait while the returned file exists:
+    the search is surely in the middle of a trial when the test acts, however fast the
+    machine. Remove the file to let it go."""
+    hold = tmp_path / "hold"
+    hold.touch()
+    (tmp_path / "held.py").write_text(
+        "import time\nfrom pathlib import Path\nfrom tuning.models import mlp\n\n\n"
+        "def build(hp, input_shape, n_outputs):\n"
+        f"    while hp.get('steps_per_epoch') >= 8 and Path({str(hold)!r}).exists():\n"
+        "        time.sleep(0.1)\n"
+        "    return mlp(hp, input_shape, n_outputs)\n")
+    spec = tmp_path / "held.toml"
+    spec.write_text(spec_text(steps=steps, epochs=4, builder="held:build"))
+    return spec, hold
+
+
 def _wait_for(condition, timeout: float = 120.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -121,8 +138,7 @@ def test_killed_worker_is_recorded_and_replaced(tmp_path):
 
 
 def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
-    spec = tmp_path / "resume.toml"
-    spec.write_text(spec_text(steps="[2, 4, 8, 16, 32]", epochs=4))
+    spec, hold = _held_spec(tmp_path, "[2, 4, 8, 16, 32]")
     out = tmp_path / "run"
     proc = _start(spec, out)
     _wait_for(lambda: len(_records(out)) >= 2, what="two finished trials")
@@ -140,6 +156,7 @@ def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
     assert json.loads((out / "run.json").read_text())["state"] == "interrupted"
     assert "interrupted" in (out.parent / "index.html").read_text()
 
+    hold.unlink()
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert f"resuming: {len(kept)} finished trial(s) kept" in result.stdout
@@ -152,18 +169,16 @@ def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
-    spec = tmp_path / "interrupt.toml"
-    # Six trials, so that a loaded machine still has some left when the signal arrives.
-    spec.write_text(spec_text(steps="[2, 4, 8, 16, 32, 64]", epochs=4))
+    spec, hold = _held_spec(tmp_path, "[2, 4, 8, 16, 32, 64]")
     out = tmp_path / "run"
     proc = _start(spec, out, interruptible=True)
     _wait_for(lambda: len(_records(out)) >= 1, what="one finished trial")
-    assert proc.poll() is None, "the search ended before the interrupt; give it more trials"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "run the same command to resume" in stderr
     assert not _workers_left(proc)
+    hold.unlink()
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert len(_table(out)) == 6
