@@ -48,7 +48,7 @@ study: $(STAMP)
 	$(BIN)/python -m study $(ARGS)
 
 gpu-check: $(STAMP)
-	$(BIN)/python -m tuning.gpu_check $(ARGS)
+	$(BIN)/python -m tuning.execution.gpu_check $(ARGS)
 
 clean:
 	rm -rf $(RESULTS)/*/ $(RESULTS)/index.html bench/results .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ synthetic finished trials (records written, Oracle told, no training), then the 
 record written, then `finish` (the Oracle told and saved, the tables brought up to date, one
 line printed). The figure is the mean time of that path per trial; the goal is that it stays
 flat from 200 to 10,000 trials. The Oracle's state grows with the trials, so its save is
-rate-limited (`tuning.oracles.SavedOracle`: at most about 5% of the search's time); the
+rate-limited (`tuning.execution.oracles.SavedOracle`: at most about 5% of the search's time); the
 trials here come back to back, as the shortest real trials would. Beside it: one full
 Oracle save alone, and one rebuild of both tables from every record (what each trial cost
 when the tables were rebuilt after each one).
@@ -61,12 +61,12 @@ def _curves(trial_id: str, metric: str = "accuracy") -> list[dict[str, Any]]:
 def _one_size(n: int, measured: int, folder: Path) -> dict[str, Any]:
     from keras_tuner.engine.trial import TrialStatus
 
-    from tuning import records
+    from tuning.execution.oracles import make_oracle
+    from tuning.execution.progress import Progress
     from tuning.execution.search import SearchContext, finish
-    from tuning.oracles import make_oracle
-    from tuning.progress import Progress
-    from tuning.space import declare_space
-    from tuning.spec import load_spec
+    from tuning.records import trials as records
+    from tuning.spec.schema import load_spec
+    from tuning.spec.space import declare_space
 
     spec_path = folder / "spec.toml"
     spec_path.write_text(_SPEC)

@@ -118,7 +118,7 @@ class RunTimes:
 
 def read_run(run_dir: Path) -> RunTimes:
     """Rows and record times of a run directory, in trial order."""
-    from tuning import records
+    from tuning.records import trials as records
 
     trials = records.read_trials(run_dir)
     rows = [t["row"] for t in trials]

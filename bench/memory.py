@@ -67,7 +67,7 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
     import psutil
 
     from bench.overhead import bare_loop
-    from tuning.data import load_dataset
+    from tuning.data.dataset import load_dataset
     from tuning.execution.messages import TrialTask
     from tuning.execution.pool import threads_per_worker
     from tuning.execution.trial import Context, run_trial
@@ -77,9 +77,9 @@ def _trials(contender: str, spec_path: str, trials: int, run_dir: str, readings:
         start_tensorflow,
         warm_up,
     )
-    from tuning.hypermodel import StepsHyperModel
-    from tuning.spec import load_spec
-    from tuning.tensorboard_log import log_trial
+    from tuning.spec.schema import load_spec
+    from tuning.training.hypermodel import StepsHyperModel
+    from tuning.training.tensorboard_log import log_trial
 
     spec = load_spec(spec_path)
     config = WorkerConfig(spec=spec, index=0, threads=threads_per_worker(1), run_dir=run_dir)

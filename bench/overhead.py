@@ -142,10 +142,10 @@ def run(grid: Grid = DEFAULT_GRID, repeats: int = 3, folder: Path | None = None,
     """Time the three contenders `repeats` times, interleaved; write and print the tables."""
     import tensorflow as tf
 
-    from tuning.data import load_dataset
+    from tuning.data.dataset import load_dataset
     from tuning.execution.pool import threads_per_worker
     from tuning.execution.worker import warm_up
-    from tuning.spec import load_spec
+    from tuning.spec.schema import load_spec
 
     tf_s, kt_s, warm_s = one_off_costs()
     # The same thread pools as the tool's single worker gets, then the same warm-up.

@@ -122,7 +122,7 @@ def run(seeds: int = 4, truth_seeds: int = 3, cases: tuple[str, ...] | None = No
 def one(case: Case, seed: int, truth_seeds: int, work: Path,
         fresh: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
     """One search as a user runs it, then the truth of every configuration of its grid."""
-    from tuning.report.table import load_run
+    from tuning.verdicts.ranking import load_run
 
     folder = work / f"{case.name}-{seed}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -164,9 +164,9 @@ def true_scores(spec_path: Path, case: Case, truth_seeds: int,
     import keras
     import keras_tuner as kt
 
-    from tuning.data import load_dataset
-    from tuning.hypermodel import StepsHyperModel
-    from tuning.spec import load_spec
+    from tuning.data.dataset import load_dataset
+    from tuning.spec.schema import load_spec
+    from tuning.training.hypermodel import StepsHyperModel
 
     spec = load_spec(spec_path)
     dataset = load_dataset(spec)

@@ -1,6 +1,6 @@
 """The numbers behind each verdict, computed apart from any drawing or writing.
 
-Every verdict comes from `tuning.rules.judge_trend`, the report's own rule machinery: an
+Every verdict comes from `tuning.verdicts.rules.judge_trend`, the report's own rule machinery: an
 effect per doubling of steps_per_epoch, a 95% interval from resampling whole seeds, a
 permutation test within seeds, and a noise floor taken from how much seeds differ.
 """
@@ -14,7 +14,14 @@ import pandas as pd
 
 from study.measures import AXES, Measured, Point, best_epochs, equal_point, memory_needed
 from study.measures import seed_spread as spread_of
-from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD, Verdict, judge_trend, noise_per_doubling
+from tuning.verdicts.rules import (
+    CANNOT_TELL,
+    DID_NOT_HOLD,
+    HELD,
+    Verdict,
+    judge_trend,
+    noise_per_doubling,
+)
 
 #: What changes when steps_per_epoch doubles, by semantics and by how trials are lined up.
 CHANGES = {

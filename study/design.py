@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from study.datasets import NoisyTable
-from tuning.budget import Plan, plan
-from tuning.splits import validation_rows
+from tuning.data.splits import validation_rows
+from tuning.training.budget import Plan, plan
 
 #: The memory model: digits (64 features, 10 classes) through one very wide layer, so the
 #: activations of a batch dominate memory and a budget can bind in the middle of the grid.

@@ -13,7 +13,7 @@ from study import figures, literature
 from study.claims import BoundCheck, Comparison, Numbers
 from study.design import Design, Experiment
 from study.measures import AXES, best_epochs
-from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
+from tuning.verdicts.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
 
 AXIS_NAMES = {**AXES, "best_epoch": "best epoch", "memory": "memory"}
 
@@ -363,8 +363,8 @@ def render(numbers: Numbers, context: Context, docs: Path) -> str:
         f"`{context.results}` on {context.machine}; {took}. Every number below is read from "
         "those runs' trials.csv and curves.csv; rerunning the command resumes them and "
         "rewrites this page.", "",
-        "Each claim of the seed texts is judged by `tuning.rules.judge_trend`, the same code "
-        "the report uses: the effect is the change per doubling of steps_per_epoch (a "
+        "Each claim of the seed texts is judged by `tuning.verdicts.rules.judge_trend`, the same "
+        "code the report uses: the effect is the change per doubling of steps_per_epoch (a "
         "least-squares slope on log2 steps_per_epoch within each seed), its 95% interval "
         "comes from resampling whole seeds, p from permuting within seeds. The noise floor "
         "is the typical spread between seeds at one setting, spread over the searched range "

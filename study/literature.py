@@ -6,7 +6,7 @@ this study's verdicts, never written in advance.
 
 from __future__ import annotations
 
-from tuning.rules import HELD
+from tuning.verdicts.rules import HELD
 
 REFERENCES = (
     "Keskar, Mudigere, Nocedal, Smelyanskiy and Tang (2017). On large-batch training for deep "

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from study.design import Experiment
-from tuning.records import read_table
+from tuning.records.trials import read_table
 
 #: What an empty run's tables hold, so that every measure finds its columns.
 TRIAL_COLUMNS = ("trial_id", "status", "steps_per_epoch", "batch_size",

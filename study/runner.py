@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from study.design import Design, Experiment, source_for
-from tuning.records import atomic_write
-from tuning.rundir import is_finished
+from tuning.records.rundir import is_finished
+from tuning.records.trials import atomic_write
 
 #: Seconds each run took, summed over the study's invocations (a resumed run adds to it).
 TIMINGS = "timings.json"

@@ -14,7 +14,7 @@ from conftest import ROOT, run_cli, spec_text
 from test_report_data import make_run
 
 import tuning
-from tuning.tomlwrite import to_toml
+from tuning.spec.tomlwrite import to_toml
 
 
 def test_notebook_session_runs_as_a_script(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tuning import records
+from tuning.records import trials as records
 
 HP = ["steps_per_epoch", "validation_split", "units"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuning.budget import plan
+from tuning.training.budget import plan
 
 
 def test_partition_cuts_one_pass_into_steps():

@@ -9,8 +9,8 @@ import json
 import numpy as np
 from conftest import run_cli, spec_text
 
-from tuning import predictions
-from tuning.records import read_table
+from tuning.records import predictions
+from tuning.records.trials import read_table
 
 
 def test_re_runs_state_the_score_on_test_rows_and_survive_a_resume(tmp_path):

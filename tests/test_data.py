@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import spec_text
 
-from tuning.data import _read_npz, load_dataset
-from tuning.errors import UserError
-from tuning.spec import load_spec
+from tuning.data.dataset import _read_npz, load_dataset
+from tuning.spec.errors import UserError
+from tuning.spec.schema import load_spec
 
 
 def _sorted_csv(path, n=300, classes=3):
@@ -86,7 +86,7 @@ def test_missing_csv_file_is_named(write_spec):
 def test_shipped_sets_read_like_scikit_learn_loads_them(name):
     from sklearn import datasets
 
-    from tuning.data import _read_sklearn
+    from tuning.data.dataset import _read_sklearn
 
     x, y = _read_sklearn(name)
     kwargs = {"scaled": False} if name == "diabetes" else {}

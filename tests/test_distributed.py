@@ -13,7 +13,7 @@ import psutil
 from conftest import ROOT, spec_text
 
 from tuning.execution.distributed import free_port
-from tuning.records import read_table
+from tuning.records.trials import read_table
 
 
 def _popen(*args: str) -> subprocess.Popen:

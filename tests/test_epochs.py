@@ -11,7 +11,7 @@ import select
 import keras
 import numpy as np
 
-from tuning.epochs import (
+from tuning.records.epochs import (
     StatusLine,
     epoch_reporter,
     eta_text,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tuning import rundir
 from tuning.execution.messages import Outcome, Ready, TrialTask
 from tuning.execution.rows import trial_row
 from tuning.execution.run import announce
-from tuning.status import Status
+from tuning.records import rundir
+from tuning.records.status import Status
 
 
 def test_a_row_takes_only_a_known_status_and_stores_its_word():

@@ -12,10 +12,10 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from tuning.builders import load_builder
-from tuning.data import load_dataset
-from tuning.space import declare_space
-from tuning.spec import load_spec
+from tuning.data.dataset import load_dataset
+from tuning.spec.builders import load_builder
+from tuning.spec.schema import load_spec
+from tuning.spec.space import declare_space
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 SPECS = sorted(EXPERIMENTS.glob("*.toml"))

@@ -17,8 +17,8 @@ import pandas as pd
 import psutil
 from conftest import ROOT, run_cli, spec_text
 
-from tuning.records import read_table
-from tuning.rundir import RunLock
+from tuning.records.rundir import RunLock
+from tuning.records.trials import read_table
 
 
 def _table(run_dir: Path) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
-from tuning import holdout
+from tuning.training import holdout
 
 
 def _standardised(x: np.ndarray) -> np.ndarray:

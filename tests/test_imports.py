@@ -22,6 +22,7 @@ LAYERS = {
     "search": 3, "probe": 3,
     "prepare": 4, "rerun": 4,
     "run": 5, "distributed": 5,
+    "oracles": 3, "progress": 3, "validate": 4, "gpu_check": 6,
 }
 
 

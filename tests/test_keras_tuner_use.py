@@ -6,9 +6,9 @@ from __future__ import annotations
 import keras_tuner as kt
 from conftest import spec_text
 
-from tuning.data import load_dataset
-from tuning.hypermodel import StepsHyperModel
-from tuning.spec import load_spec
+from tuning.data.dataset import load_dataset
+from tuning.spec.schema import load_spec
+from tuning.training.hypermodel import StepsHyperModel
 
 
 def test_a_users_random_search_drives_the_hypermodel(tmp_path, write_spec):

@@ -12,8 +12,8 @@ import pytest
 from test_report_build import CHROMIUM
 from test_report_data import make_run
 
-from tuning.live_report import LiveReport
 from tuning.report import build_report
+from tuning.report.live import LiveReport
 
 REFRESH = '<meta http-equiv="refresh" content="30">'
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tuning.report.table import rank
-from tuning.spec import Spec, parse_spec
+from tuning.spec.schema import Spec, parse_spec
+from tuning.verdicts.ranking import rank
 
 SPEC = """\
 [experiment]

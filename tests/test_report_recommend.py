@@ -6,10 +6,10 @@ from pathlib import Path
 
 from test_report_data import make_run, make_spec, ranked
 
-from tuning.report.choice import choose
-from tuning.report.recommend import recommend
-from tuning.report.summary import verdicts
-from tuning.report.table import Run, load_run
+from tuning.report.recommendation import recommend
+from tuning.verdicts.pick import choose
+from tuning.verdicts.ranking import Run, load_run
+from tuning.verdicts.summary import verdicts
 
 
 def _run(rows: list[dict], spec=None, info=None, where: Path = Path("/nonexistent")) -> Run:

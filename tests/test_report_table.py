@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from test_report_data import make_run, make_spec, ranked
 
-from tuning.report.stats import spearman, t_quantile, wilson
-from tuning.report.table import load_run, oom_frontier
+from tuning.verdicts.ranking import load_run, oom_frontier
+from tuning.verdicts.stats import spearman, t_quantile, wilson
 
 
 def test_wilson_matches_the_textbook_values() -> None:

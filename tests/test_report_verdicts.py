@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from test_report_data import SPEC
 
-from tuning import predictions
-from tuning.confirm import record_name
-from tuning.records import atomic_write
+from tuning.records import predictions
+from tuning.records.confirmations import record_name
+from tuning.records.trials import atomic_write
 from tuning.report import build_report
-from tuning.report.paired import compare, mcnemar_exact, sign_flip_p
-from tuning.report.summary import verdicts
-from tuning.report.table import load_run
-from tuning.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
+from tuning.verdicts.paired import compare, mcnemar_exact, sign_flip_p
+from tuning.verdicts.ranking import load_run
+from tuning.verdicts.rules import CANNOT_TELL, DID_NOT_HOLD, HELD
+from tuning.verdicts.summary import verdicts
 
 N_HOLDOUT = 359
 N_TEST = 300

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tuning.rules import (
+from tuning.verdicts.rules import (
     CANNOT_TELL,
     DID_NOT_HOLD,
     HELD,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tuning.errors import UserError
-from tuning.scaffold import write_spec
-from tuning.spec import load_spec
-from tuning.validate import describe
+from tuning.execution.validate import describe
+from tuning.spec.errors import UserError
+from tuning.spec.scaffold import write_spec
+from tuning.spec.schema import load_spec
 
 
 def test_written_spec_validates_as_written(tmp_path: Path) -> None:

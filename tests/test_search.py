@@ -7,7 +7,7 @@ import shutil
 import pytest
 from conftest import run_cli, spec_text
 
-from tuning.records import TRIAL_COLUMNS, read_table
+from tuning.records.trials import TRIAL_COLUMNS, read_table
 
 SPEC_COLUMNS = [c.format(metric="accuracy") for c in TRIAL_COLUMNS]
 

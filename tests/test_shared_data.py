@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 from conftest import run_cli, spec_text
 
-from tuning import rundir, shared_data
-from tuning.data import load_dataset
-from tuning.records import read_table
-from tuning.spec import load_spec
+from tuning.data import store as shared_data
+from tuning.data.dataset import load_dataset
+from tuning.records import rundir
+from tuning.records.trials import read_table
+from tuning.spec.schema import load_spec
 
 
 def test_written_rows_come_back_memory_mapped_and_equal(tmp_path, write_spec):

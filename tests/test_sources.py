@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from conftest import run_cli, spec_text
 
-from tuning.data import load_dataset
-from tuning.errors import UserError
-from tuning.records import read_table
-from tuning.sources import read_npy_dir
-from tuning.spec import load_spec
+from tuning.data.dataset import load_dataset
+from tuning.data.sources import read_npy_dir
+from tuning.records.trials import read_table
+from tuning.spec.errors import UserError
+from tuning.spec.schema import load_spec
 
 
 def _spec(write_spec, source: str, extra: str = ""):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import run_cli, spec_text
 
-from tuning.oracles import expected_trials, make_oracle
-from tuning.space import declare_space, grid_points
-from tuning.spec import load_spec
+from tuning.execution.oracles import expected_trials, make_oracle
+from tuning.spec.schema import load_spec
+from tuning.spec.space import declare_space, grid_points
 
 STEPPED = "{ min = 2, max = 16, step = 2 }"
 
@@ -72,7 +72,7 @@ def test_a_reloaded_oracle_never_hands_out_what_ran_after_its_last_save(
     not train the same configuration twice when it resumes."""
     import json
 
-    from tuning import oracles
+    from tuning.execution import oracles
 
     text = spec_text(steps=STEPPED, splits="[0.1, 0.2]")
     spec = load_spec(write_spec(text.replace('tuner = "grid"',

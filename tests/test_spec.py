@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import spec_text
 
-from tuning.errors import UserError
-from tuning.sizes import parse_size
-from tuning.spec import load_spec
+from tuning.spec.errors import UserError
+from tuning.spec.schema import load_spec
+from tuning.spec.sizes import parse_size
 
 
 def test_defaults_fill_the_optional_fields(write_spec):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import spec_text
 
-from tuning.data import load_dataset
-from tuning.spec import load_spec
-from tuning.splits import cut, missing_classes, shuffled_parts, validation_parts
+from tuning.data.dataset import load_dataset
+from tuning.data.splits import cut, missing_classes, shuffled_parts, validation_parts
+from tuning.spec.schema import load_spec
 
 
 def _rare(n=1000, rare=5, seed=0):
@@ -121,7 +121,7 @@ def test_test_rows_are_cut_beside_the_holdout_and_scaled_like_the_rest(write_spe
 
 @pytest.mark.parametrize("test", ["0.8", "-0.1", "\"a\""])
 def test_a_test_share_that_leaves_nothing_to_train_on_is_refused(write_spec, test):
-    from tuning.errors import UserError
+    from tuning.spec.errors import UserError
 
     with pytest.raises(UserError, match="data.test"):
         load_spec(write_spec(spec_text().replace("test = 0.0", f"test = {test}")))

@@ -13,7 +13,7 @@ from tensorboard.backend.event_processing import event_accumulator  # noqa: E402
 from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 from tensorboard.util import tensor_util  # noqa: E402
 
-from tuning.tensorboard_log import final_metrics, hparams, log_trial, mean_curve  # noqa: E402
+from tuning.training.tensorboard_log import final_metrics, hparams, log_trial, mean_curve  # noqa: E402
 
 ROW = {"trial_id": "07", "status": "ok", "steps_per_epoch": 8, "validation_split": 0.2,
        "batch_size": 144, "updates": 24, "samples_seen": 3456, "best_epoch": 2,

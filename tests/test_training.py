@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import spec_text
 
-from tuning.data import load_dataset
-from tuning.hypermodel import StepsHyperModel, TrialFailure
-from tuning.spec import load_spec
+from tuning.data.dataset import load_dataset
+from tuning.spec.schema import load_spec
+from tuning.training.hypermodel import StepsHyperModel, TrialFailure
 
 
 def _fit(write_spec, steps: int, split: float, **spec_kwargs):
@@ -124,8 +124,8 @@ def test_a_nan_trial_curve_counts_only_the_batches_that_ran(write_spec, tmp_path
 def test_training_rows_become_a_tensor_without_a_copy():
     """The training rows are the bulk of a trial's memory: the stream uses them in place when
     they are aligned, and takes a copy (never a crash) when they are not."""
-    from tuning.data import ALIGNMENT, aligned_rows
-    from tuning.hypermodel import as_tensor
+    from tuning.data.dataset import ALIGNMENT, aligned_rows
+    from tuning.training.hypermodel import as_tensor
 
     source = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)
     rows = np.array([5, 0, 39, 7])

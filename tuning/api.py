@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from tuning.errors import UserError
-from tuning.spec import Spec, load_spec, parse_spec
-from tuning.tomlwrite import to_toml
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec, load_spec, parse_spec
+from tuning.spec.tomlwrite import to_toml
 
 SpecInput = str | os.PathLike | dict
 
@@ -61,7 +61,7 @@ def load(run_dir: str | os.PathLike) -> Result:
     """The results of a run directory, without training and without importing TensorFlow."""
     import json
 
-    from tuning.records import read_table
+    from tuning.records.trials import read_table
 
     folder = Path(run_dir)
     if not (folder / "trials.csv").is_file():
@@ -95,7 +95,7 @@ def search(
     `[data] source`. Bad input raises `SpecError` before anything is written.
     """
     from tuning.execution.run import RunOptions, run_search
-    from tuning.rundir import default_run_dir
+    from tuning.records.rundir import default_run_dir
 
     try:
         resolved, text = _resolve(spec, builder, data)
@@ -155,7 +155,7 @@ def _normalised(spec: dict) -> dict[str, Any]:
 
 
 def _with_resources(spec: Spec, workers: int | None, memory_budget: int | str | None) -> Spec:
-    from tuning.sizes import parse_size
+    from tuning.spec.sizes import parse_size
 
     resources = spec.resources
     if workers is not None:
@@ -193,8 +193,8 @@ def cache_root() -> Path:
 def _cache_data(data: Any, spec: Spec) -> Path:
     """Check the data as any source is checked, then write it once as x.npy and y.npy in a
     folder named by its content; the same data finds the folder already written."""
-    from tuning.data import prepare
-    from tuning.sources import as_arrays
+    from tuning.data.dataset import prepare
+    from tuning.data.sources import as_arrays
 
     x, y = as_arrays(data, "data")
     prepare(x, y, replace(spec, data=replace(spec.data, source="data")))
@@ -225,7 +225,7 @@ IN_USE_S = 3600
 
 
 def cache_limit() -> int:
-    from tuning.sizes import parse_size
+    from tuning.spec.sizes import parse_size
 
     configured = os.environ.get("STEPS_TUNER_CACHE_LIMIT")
     if not configured:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from tuning.errors import UserError
+from tuning.spec.errors import UserError
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from tuning.sizes import parse_size
-    from tuning.spec import LIMITS, load_spec
+    from tuning.spec.schema import LIMITS, load_spec
+    from tuning.spec.sizes import parse_size
 
     spec = load_spec(args.spec)
     resources = spec.resources
@@ -154,7 +154,7 @@ def _within(option: str, value: int, cap: int) -> int:
 
 def _options(args: argparse.Namespace, spec):
     from tuning.execution.run import RunOptions
-    from tuning.rundir import default_run_dir
+    from tuning.records.rundir import default_run_dir
 
     return RunOptions(
         run_dir=Path(args.out) if args.out else default_run_dir(spec),
@@ -166,7 +166,7 @@ def _options(args: argparse.Namespace, spec):
 
 def _run(args: argparse.Namespace) -> int:
     from tuning.execution.run import run_search
-    from tuning.rundir import is_finished
+    from tuning.records.rundir import is_finished
 
     spec = _load(args)
     options = _options(args, spec)
@@ -201,7 +201,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from tuning.validate import describe
+    from tuning.execution.validate import describe
 
     spec = _load(args)
     print(describe(spec))
@@ -209,8 +209,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from tuning.records.rundir import rebuild_tables, settle_state
     from tuning.report import build_index, build_report
-    from tuning.rundir import rebuild_tables, settle_state
 
     run_dir = Path(args.run_dir)
     for damaged in rebuild_tables(run_dir):
@@ -223,8 +223,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from tuning.records.rundir import STATE_FILE, settle_state
     from tuning.report import build_index
-    from tuning.rundir import STATE_FILE, settle_state
 
     results = Path(args.results_dir)
     if not results.is_dir():
@@ -245,7 +245,7 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from tuning.scaffold import write_spec
+    from tuning.spec.scaffold import write_spec
 
     print(f"wrote {write_spec(args.name, Path(args.dir))}")
     return EXIT_OK

@@ -18,13 +18,14 @@ import threading
 import time
 from pathlib import Path
 
-from tuning import records, rundir
 from tuning.execution.pool import threads_per_worker
 from tuning.execution.prepare import Prepared, make_pool, make_tuner, prepare
 from tuning.execution.rows import planned_row, trial_row
 from tuning.execution.run import RunOptions, run_directory, search_with_pool
-from tuning.spec import Spec
-from tuning.status import Status
+from tuning.records import rundir
+from tuning.records import trials as records
+from tuning.records.status import Status
+from tuning.spec.schema import Spec
 
 HEARTBEATS = "heartbeats"
 HEARTBEAT_EVERY_S = 5.0

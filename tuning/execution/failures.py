@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 
-from tuning.status import Status
+from tuning.records.status import Status
 
 _OOM_TYPES = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError", "XlaRuntimeError")
 _OOM_WORDS = ("out of memory", "resource_exhausted", "resource exhausted", "oom when allocating",

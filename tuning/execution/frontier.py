@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tuning.records import column
-from tuning.status import Status
+from tuning.records.status import Status
+from tuning.records.trials import column
 
 #: Names that change how a model is fed or optimised, not its size in memory.
 NOT_MODEL = ("steps_per_epoch", "validation_split", "batch_size", "shuffle", "learning_rate")

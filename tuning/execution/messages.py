@@ -84,7 +84,7 @@ class Outcome:
     row: dict[str, Any]
     curves: list[dict[str, Any]] = field(default_factory=list)
     worker_exits: bool = False
-    #: What the trial predicted on the holdout and test rows (see `tuning.predictions`).
+    #: What the trial predicted on the holdout and test rows (see `tuning.records.predictions`).
     predictions: dict[str, Any] = field(default_factory=dict)
 
 

@@ -20,8 +20,8 @@ from tuning.execution.failures import classify_death
 from tuning.execution.messages import Begin, Outcome, Ready, StartFailed, Stop, Task
 from tuning.execution.rows import trial_row
 from tuning.execution.worker import WorkerConfig, main
-from tuning.sizes import mib
-from tuning.status import Status
+from tuning.records.status import Status
+from tuning.spec.sizes import mib
 
 _START_TIMEOUT_S = 300
 #: Under a CPU budget every thread's stack counts against it, and glibc gives each new thread

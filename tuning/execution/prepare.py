@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuning import tensorflow_import
-from tuning.builders import builder_from, check_builder
-from tuning.data import Dataset, load_dataset
-from tuning.errors import UserError
+from tuning.data.dataset import Dataset, load_dataset
 from tuning.execution.pool import WorkerPool, threads_per_worker
 from tuning.execution.worker import WorkerConfig
-from tuning.spec import Spec
+from tuning.spec import tensorflow_import
+from tuning.spec.builders import builder_from, check_builder
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec
 
 TUNER_DIR = "tuner"
 
@@ -52,8 +52,8 @@ def prepare(spec: Spec, dataset: Dataset | None = None,
         print(f"warning: {warning}", flush=True)
     tensorflow_import.wait()  # the search's own, started in the background
     tensorflow_import.quiet()
-    from tuning.hypermodel import StepsHyperModel
-    from tuning.oracles import make_oracle
+    from tuning.execution.oracles import make_oracle
+    from tuning.training.hypermodel import StepsHyperModel
 
     hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
     hp = make_oracle(spec).get_space()
@@ -94,7 +94,7 @@ def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh:
     the chief's, reached over gRPC."""
     from keras_tuner.engine.base_tuner import BaseTuner
 
-    from tuning.oracles import make_oracle
+    from tuning.execution.oracles import make_oracle
 
     oracle = make_oracle(prepared.spec, max_trials)
     oracle.verbose = 0

@@ -15,14 +15,14 @@ from typing import Any
 
 import keras_tuner as kt
 
-from tuning.budget import plan
 from tuning.execution.frontier import NOT_MODEL, model_signature
 from tuning.execution.messages import PROBE_STEPS, ProbeTask
 from tuning.execution.pool import Job, WorkerPool
-from tuning.sizes import format_mib
-from tuning.space import declare_space, grid_points
-from tuning.spec import Spec
-from tuning.status import Status
+from tuning.records.status import Status
+from tuning.spec.schema import Spec
+from tuning.spec.sizes import format_mib
+from tuning.spec.space import declare_space, grid_points
+from tuning.training.budget import plan
 
 #: Bisection stops when the gap between fit and failure is below this share of the batch.
 PRECISION = 0.05

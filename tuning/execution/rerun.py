@@ -1,18 +1,18 @@
 """After the search: the recommended configuration and those tied with it, trained again.
 
 Each re-run is the trial's own code path (a `TrialTask` through the same worker pool) with a
-fresh seed and its own record name (`confirm_<trial>_<n>`, see `tuning.confirm`), so a
+fresh seed and its own record name (`confirm_<trial>_<n>`, see `tuning.records.confirmations`), so a
 resumed run keeps the re-runs already made and the search's tables never see them.
 """
 
 from __future__ import annotations
 
-from tuning import predictions
-from tuning.confirm import read_confirm_rows, record_name, write_confirmation
 from tuning.execution.messages import TrialTask
 from tuning.execution.pool import Job, WorkerPool
 from tuning.execution.rows import planned_row
 from tuning.execution.search import SearchContext, trial_seed
+from tuning.records import predictions
+from tuning.records.confirmations import read_confirm_rows, record_name, write_confirmation
 
 
 def candidates(run, limit: int) -> list[str]:
@@ -29,7 +29,7 @@ def candidates(run, limit: int) -> list[str]:
 def run_confirmations(ctx: SearchContext, pool: WorkerPool) -> None:
     """Train the candidates `search.confirm_runs` times each with fresh seeds (what is not
     already recorded), through the search's pool."""
-    from tuning.report.table import load_run
+    from tuning.verdicts.ranking import load_run
 
     spec = ctx.spec
     runs = spec.search.confirm_runs

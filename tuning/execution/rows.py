@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tuning.records import hp_columns
-from tuning.status import Status
+from tuning.records.status import Status
+from tuning.records.trials import hp_columns
 
 
 def planned_row(trial_id: str, hypermodel, hp) -> dict[str, Any]:

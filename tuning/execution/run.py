@@ -19,9 +19,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning import predictions, records, rundir, shared_data, tensorflow_import
-from tuning.data import Dataset
-from tuning.errors import UserError
+from tuning.data import store as shared_data
+from tuning.data.dataset import Dataset
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
@@ -33,9 +32,13 @@ from tuning.execution.prepare import (
     make_tuner,
     prepare,
 )
-from tuning.progress import Progress
-from tuning.sizes import mib
-from tuning.spec import Spec
+from tuning.execution.progress import Progress
+from tuning.records import predictions, rundir
+from tuning.records import trials as records
+from tuning.spec import tensorflow_import
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec
+from tuning.spec.sizes import mib
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def run_directory(prepared: Prepared, options: RunOptions,
 
 def _rebuild(run_dir: Path, prepared: Prepared) -> None:
     from tuning.report import build_index, build_report
-    from tuning.report.summary import headline
+    from tuning.verdicts.summary import headline
 
     records.write_tables(run_dir, prepared.spec.model.metric, prepared.hp_names)
     path = build_report(run_dir)
@@ -129,9 +132,9 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, 
                      tuner_id: str, rerun: bool = False) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready;
     with `rerun` (the search on this machine alone), then the fresh-seed re-runs."""
+    from tuning.execution.oracles import expected_trials
     from tuning.execution.rerun import run_confirmations
     from tuning.execution.search import SearchContext, drive
-    from tuning.oracles import expected_trials
 
     spec = prepared.spec
     print(f"starting {pool.size} worker(s) ...", flush=True)
@@ -161,7 +164,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
                      data_dir=str(options.run_dir / shared_data.FOLDER))
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
     # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
-    tensorflow_import.start_in_background("tuning.hypermodel", "tuning.oracles")
+    tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")
     try:
         dataset = check_inputs(spec, builder_given=options.builder is not None)
         created = rundir.first_missing(options.run_dir)

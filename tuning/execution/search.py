@@ -18,19 +18,20 @@ from typing import Any
 
 from keras_tuner.engine.trial import TrialStatus
 
-from tuning import predictions, records
-from tuning.epochs import clear_files, read_epochs
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import TrialTask
+from tuning.execution.oracles import SavedOracle
 from tuning.execution.pool import Job, WorkerPool
+from tuning.execution.progress import Progress
 from tuning.execution.rows import planned_row, trial_row
-from tuning.hypermodel import StepsHyperModel
-from tuning.live_report import LiveReport
-from tuning.oracles import SavedOracle
-from tuning.progress import Progress
-from tuning.sizes import mib
-from tuning.spec import Spec
-from tuning.status import Status
+from tuning.records import predictions
+from tuning.records import trials as records
+from tuning.records.epochs import clear_files, read_epochs
+from tuning.records.status import Status
+from tuning.report.live import LiveReport
+from tuning.spec.schema import Spec
+from tuning.spec.sizes import mib
+from tuning.training.hypermodel import StepsHyperModel
 
 _METRIC_KEYS = ("holdout_loss", "train_loss", "val_loss", "gap")
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)

@@ -17,15 +17,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from tuning import predictions
-from tuning.budget import plan
 from tuning.execution import memory
 from tuning.execution.failures import classify_exception, last_line
 from tuning.execution.messages import Outcome, ProbeTask, TrialTask
 from tuning.execution.rows import planned_row, trial_row
-from tuning.hypermodel import FitRun, StepsHyperModel, TrialFailure, make_stream
-from tuning.sizes import format_mib, mib
-from tuning.status import Status
+from tuning.records import predictions
+from tuning.records.status import Status
+from tuning.spec.sizes import format_mib, mib
+from tuning.training.budget import plan
+from tuning.training.hypermodel import FitRun, StepsHyperModel, TrialFailure, make_stream
 
 log = logging.getLogger("tuning.worker")
 
@@ -83,7 +83,7 @@ def _epoch_callbacks(ctx: Context, task: TrialTask, hypermodel: StepsHyperModel,
     """Note each finished epoch for the search's status line on a terminal."""
     if ctx.progress_path is None:
         return []
-    from tuning.epochs import epoch_reporter
+    from tuning.records.epochs import epoch_reporter
 
     return [epoch_reporter(ctx.progress_path, task.trial_id, hypermodel.plan_for(hp).epochs)]
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tuning import tensorflow_import
 from tuning.execution import memory
 from tuning.execution.device import DevicePlan, apply, plan_device
 from tuning.execution.memory import anonymous, main_thread_stack
@@ -32,8 +31,9 @@ from tuning.execution.messages import (
     Stop,
     TrialTask,
 )
-from tuning.spec import Spec
-from tuning.status import Status
+from tuning.records.status import Status
+from tuning.spec import tensorflow_import
+from tuning.spec.schema import Spec
 
 log = logging.getLogger("tuning.worker")
 
@@ -167,8 +167,8 @@ def _grown(settled: int | None, now: int | None) -> bool:
 def _dataset(config: WorkerConfig):
     """The search's prepared rows, memory-mapped where the search wrote them; loaded from
     the spec's source where there are none (probes, keras-tuner's chief/worker mode)."""
-    from tuning import shared_data
-    from tuning.data import load_dataset
+    from tuning.data import store as shared_data
+    from tuning.data.dataset import load_dataset
 
     if config.data_dir is not None:
         return shared_data.open_prepared(Path(config.data_dir))
@@ -195,10 +195,10 @@ def main(config: WorkerConfig, conn) -> None:
         tf, device = start_tensorflow(config)
         import keras_tuner as kt
 
-        from tuning.builders import builder_from
-        from tuning.epochs import progress_file
         from tuning.execution.trial import Context, run_probe, run_trial
-        from tuning.hypermodel import StepsHyperModel
+        from tuning.records.epochs import progress_file
+        from tuning.spec.builders import builder_from
+        from tuning.training.hypermodel import StepsHyperModel
 
         budget = config.spec.resources.memory_budget
         hypermodel = StepsHyperModel(config.spec, _dataset(config),
@@ -255,7 +255,7 @@ def _receive(conn) -> Any:
 def _tensorboard(run_dir: str, outcome: Outcome, hp_values: dict) -> None:
     """TensorBoard's copy of the trial is a convenience: failing to write it is logged,
     never a reason to lose the trial."""
-    from tuning.tensorboard_log import log_trial
+    from tuning.training.tensorboard_log import log_trial
 
     try:
         log_trial(Path(run_dir), outcome.row, outcome.curves, hp_values)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tuning.records import atomic_write
+from tuning.records.trials import atomic_write
 from tuning.report.content import document
 from tuning.report.index import build_index
 from tuning.report.plots import render_all
 from tuning.report.render import to_html, to_markdown
-from tuning.report.summary import verdicts, write_summary
-from tuning.report.table import load_run
+from tuning.verdicts.ranking import load_run
+from tuning.verdicts.summary import verdicts, write_summary
 
 __all__ = ["build_index", "build_report"]
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tuning import predictions
+from tuning.records import predictions
 from tuning.report.plots import Plot
 from tuning.report.plots.style import fmt
-from tuning.report.recommend import mean_text, recommend
-from tuning.report.summary import Verdicts
-from tuning.report.table import Run
+from tuning.report.recommendation import mean_text, recommend
+from tuning.verdicts.ranking import Run
+from tuning.verdicts.summary import Verdicts
 
 #: Trial ids listed per failure message before the rest are counted.
 MAX_IDS = 10

@@ -20,7 +20,7 @@ from tuning.report.plots.curves import overfitting_curves
 from tuning.report.plots.gap import gap_by_steps
 from tuning.report.plots.heatmap import objective_heatmap
 from tuning.report.plots.memory import memory_frontier
-from tuning.report.table import Run
+from tuning.verdicts.ranking import Run
 
 DPI = 100
 
@@ -40,7 +40,7 @@ PlotSpec = tuple[str, str, str, Callable[[], Figure]]
 
 
 def _specs(run: Run) -> list[PlotSpec]:
-    from tuning.report.folk import gap_at_equal_samples  # folk draws on plots' formatting
+    from tuning.verdicts.folk import gap_at_equal_samples  # folk draws on plots' formatting
 
     trials, curves = run.trials, run.curves
     kind = dict(objective=run.objective, maximise=run.maximise)

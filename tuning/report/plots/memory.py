@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tuning.report.plots.style import HATCHES, empty, figure, fmt, log_if_wide
-from tuning.report.table import oom_frontier
+from tuning.verdicts.ranking import oom_frontier
 
 
 def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:

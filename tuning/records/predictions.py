@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning.records import RECORDS, atomic_write
+from tuning.records.trials import RECORDS, atomic_write
 
 LABELS = "labels.npz"
 #: The parts of the rows every trial predicts: ranked on, and stated on.

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuning.records import read_table
-from tuning.report.choice import Choice, choose
-from tuning.report.stats import t_quantile, wilson
-from tuning.spec import Spec, load_spec
-from tuning.splits import validation_rows
+from tuning.data.splits import validation_rows
+from tuning.records.trials import read_table
+from tuning.spec.schema import Spec, load_spec
+from tuning.verdicts.pick import Choice, choose
+from tuning.verdicts.stats import t_quantile, wilson
 
 #: Statuses of trials that never produced a usable score because of memory.
 MEMORY_FAILURES = ("oom", "skipped_oom")

@@ -15,10 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tuning import records
-from tuning.errors import UserError
-from tuning.records import Damaged, atomic_write
-from tuning.spec import ResourcesSpec, Spec, load_spec
+from tuning.records import trials as records
+from tuning.records.trials import Damaged, atomic_write
+from tuning.spec.errors import UserError
+from tuning.spec.schema import ResourcesSpec, Spec, load_spec
 
 SPEC_FILE = "spec.toml"
 STATE_FILE = "run.json"

@@ -1,4 +1,4 @@
-"""The two folk rules, judged on this run's evidence through `tuning.rules`.
+"""The two folk rules, judged on this run's evidence through `tuning.verdicts.rules`.
 
 "Out of memory? raise steps_per_epoch" claims peak memory falls as steps_per_epoch rises;
 "overfitting? lower steps_per_epoch" claims the gap between validation and training loss
@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from tuning.confirm import read_confirm_rows
+from tuning.records.confirmations import read_confirm_rows
 from tuning.report.plots.style import fmt
-from tuning.report.table import Run
-from tuning.rules import CANNOT_TELL, Verdict, judge_trend, noise_per_doubling, unresolved
+from tuning.verdicts.ranking import Run
+from tuning.verdicts.rules import CANNOT_TELL, Verdict, judge_trend, noise_per_doubling, unresolved
 
 #: 95% range of the difference between two measurements of the same thing: 1.96·√2 SDs.
 SPREAD_OF_A_DIFFERENCE = 1.96 * math.sqrt(2)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tuning.budget import plan
-from tuning.builders import check_builder
-from tuning.data import load_dataset
-from tuning.space import grid_points
-from tuning.spec import Spec
+from tuning.data.dataset import load_dataset
+from tuning.spec.builders import check_builder
+from tuning.spec.schema import Spec
+from tuning.spec.space import grid_points
+from tuning.training.budget import plan
 
 
 def describe(spec: Spec) -> str:

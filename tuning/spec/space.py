@@ -6,7 +6,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
-from tuning.spec import Dimension
+from tuning.spec.schema import Dimension
 
 if TYPE_CHECKING:
     import keras_tuner

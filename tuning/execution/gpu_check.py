@@ -10,13 +10,13 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from tuning.spec import load_spec
+from tuning.spec.schema import load_spec
 
 SPEC = Path(__file__).resolve().parents[1] / "experiments" / "digits.toml"
 
 
 def main() -> int:
-    from tuning import tensorflow_import
+    from tuning.spec import tensorflow_import
 
     tensorflow_import.quiet()
     import tensorflow as tf
@@ -27,7 +27,7 @@ def main() -> int:
               "(install the 'gpu' extra: pip install -e '.[gpu]')", file=sys.stderr)
         return 2
     from tuning.execution.run import RunOptions, run_search
-    from tuning.records import read_table
+    from tuning.records.trials import read_table
 
     spec = load_spec(SPEC)
     budget = 512 * 2**20

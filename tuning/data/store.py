@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning.data import Dataset
+from tuning.data.dataset import Dataset
 
 FOLDER = "data"
 _META = "meta.json"

@@ -2,7 +2,7 @@
 function (arrays or a `tf.data` pipeline).
 
 Each returns `(x, y)` arrays; the seeded shuffle, the holdout and the validation split are
-then taken by `tuning.data` exactly as for any other source. A `tf.data.Dataset` is read
+then taken by `tuning.data.dataset` exactly as for any other source. A `tf.data.Dataset` is read
 once, to its end, into arrays: that is what lets the tool take a validation split and a
 holdout from a pipeline (Keras refuses `validation_split` there), and it is why the dataset
 must be finite and fit in memory.
@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from tuning import tensorflow_import
-from tuning.builders import import_function
-from tuning.errors import UserError
-from tuning.spec import Spec
+from tuning.spec import tensorflow_import
+from tuning.spec.builders import import_function
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec
 
 #: Image files Keras's directory loader reads.
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")

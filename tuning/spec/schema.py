@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuning.errors import UserError
-from tuning.sizes import parse_size
+from tuning.spec.errors import UserError
+from tuning.spec.sizes import parse_size
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 SOURCES = ("sklearn", "csv", "npz", "npy", "images", "python")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tuning.report.folk import Judged
 from tuning.report.plots.style import fmt
-from tuning.report.table import Run
-from tuning.space import grid_values
+from tuning.spec.space import grid_values
+from tuning.verdicts.folk import Judged
+from tuning.verdicts.ranking import Run
 
 
 def warnings(run: Run, rules: dict[str, Judged]) -> list[str]:

@@ -27,7 +27,7 @@ def epoch_reporter(path: Path, trial_id: str, epochs: int):
     """A Keras callback that records `trial_id`'s last finished epoch in `path`."""
     import keras
 
-    from tuning.records import atomic_write
+    from tuning.records.trials import atomic_write
 
     class EpochReporter(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tuning import tensorflow_import
-from tuning.errors import UserError
-from tuning.spec import Spec
+from tuning.spec import tensorflow_import
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec
 
 _KEY = "model.builder"
 

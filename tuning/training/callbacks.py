@@ -7,7 +7,7 @@ import math
 
 import keras
 
-from tuning.budget import Plan
+from tuning.training.budget import Plan
 
 
 class CurveRecorder(keras.callbacks.Callback):

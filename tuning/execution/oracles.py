@@ -9,9 +9,9 @@ from pathlib import Path
 import keras_tuner as kt
 from keras_tuner.engine.trial import TrialStatus
 
-from tuning.records import atomic_write
-from tuning.space import grid_points
-from tuning.spec import Spec
+from tuning.records.trials import atomic_write
+from tuning.spec.schema import Spec
+from tuning.spec.space import grid_points
 
 #: A failed trial is a result, not a reason to stop: never end the search on failures.
 _NEVER = 10**9

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuning.errors import UserError
-from tuning.status import Status
+from tuning.records.status import Status
+from tuning.spec.errors import UserError
 
 TRIAL_COLUMNS = (
     "trial_id",

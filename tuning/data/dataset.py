@@ -3,7 +3,7 @@
 Keras's own `validation_split` takes the *last* rows, unshuffled: data sorted by label would
 validate on one class. So the rows are shuffled once with the spec's seed, the holdout is cut
 first (identical for every trial, never trained or early-stopped on), and each trial's
-validation set is cut from the rest; which rows go where is decided in `tuning.splits`
+validation set is cut from the rest; which rows go where is decided in `tuning.data.splits`
 (stratified for classification).
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning import sources
-from tuning.errors import UserError
-from tuning.spec import Spec
-from tuning.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
+from tuning.data import sources
+from tuning.data.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec
 
 SKLEARN_SETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
@@ -39,7 +39,7 @@ class Dataset:
     stratify: bool = False
     #: Classes too small to appear in every part, named.
     warnings: tuple[str, ...] = ()
-    #: Rows never used to rank or select (see `tuning.splits.Parts`).
+    #: Rows never used to rank or select (see `tuning.data.splits.Parts`).
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
 
@@ -81,7 +81,7 @@ ALIGNMENT = 64
 
 def aligned_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """`x[rows]` in a new array that starts on an `ALIGNMENT`-byte boundary, so the training
-    stream can use it in place (see `tuning.hypermodel.as_tensor`): one copy of the
+    stream can use it in place (see `tuning.training.hypermodel.as_tensor`): one copy of the
     training rows per trial instead of two."""
     shape = (len(rows), *x.shape[1:])
     nbytes = int(np.prod(shape, dtype=np.int64)) * x.itemsize

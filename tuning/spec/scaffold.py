@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from string import Template
 
-from tuning.errors import UserError
+from tuning.spec.errors import UserError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 

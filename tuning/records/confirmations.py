@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tuning.records import RECORDS, write_record
+from tuning.records.trials import RECORDS, write_record
 
 _NAME = re.compile(r"^confirm_(?P<trial>.+)_(?P<run>\d+)$")
 

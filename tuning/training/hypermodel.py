@@ -17,14 +17,14 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from tuning import holdout
-from tuning.budget import Plan, plan
-from tuning.builders import load_builder
-from tuning.callbacks import CurveRecorder, RestoreBest, StopOnNaN
-from tuning.data import ALIGNMENT, Dataset
-from tuning.space import declare_space
-from tuning.spec import Spec
-from tuning.status import Status
+from tuning.data.dataset import ALIGNMENT, Dataset
+from tuning.records.status import Status
+from tuning.spec.builders import load_builder
+from tuning.spec.schema import Spec
+from tuning.spec.space import declare_space
+from tuning.training import holdout
+from tuning.training.budget import Plan, plan
+from tuning.training.callbacks import CurveRecorder, RestoreBest, StopOnNaN
 
 #: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
 HYPERBAND_EPOCHS = "tuner/epochs"
@@ -47,7 +47,7 @@ class FitRun:
     plan: Plan
     curves: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
-    #: What the kept model predicted, per part (see `tuning.predictions`): `holdout_pred`,
+    #: What the kept model predicted, per part (see `tuning.records.predictions`): `holdout_pred`,
     #: `holdout_loss`, and `test_pred`, `test_loss` where there are test rows.
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -194,7 +194,7 @@ class StepsHyperModel(kt.HyperModel):
 
 def as_tensor(array: np.ndarray) -> tf.Tensor:
     """The array as a tensor over the same memory where TensorFlow can take it as it is
-    (C-contiguous, writable and aligned, as `tuning.data.aligned_rows` makes the training
+    (C-contiguous, writable and aligned, as `tuning.data.dataset.aligned_rows` makes the training
     rows); a copy otherwise. A training-sized copy is what a trial holds most of."""
     if (array.flags.c_contiguous and array.flags.writeable and array.size
             and array.ctypes.data % ALIGNMENT == 0):

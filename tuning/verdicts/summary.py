@@ -10,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from tuning.records import atomic_write
-from tuning.report.advice import warnings
-from tuning.report.folk import Judged, judge_rules
+from tuning.records.trials import atomic_write
 from tuning.report.plots.style import fmt
-from tuning.report.table import Run
+from tuning.verdicts.folk import Judged, judge_rules
+from tuning.verdicts.ranking import Run
+from tuning.verdicts.warnings import warnings
 
 SUMMARY = "summary.json"
 

@@ -10,9 +10,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-from tuning.epochs import StatusLine, eta_text, time_left
-from tuning.records import column
-from tuning.status import Status
+from tuning.records.epochs import StatusLine, eta_text, time_left
+from tuning.records.status import Status
+from tuning.records.trials import column
 
 
 def _fmt(value: Any) -> str:

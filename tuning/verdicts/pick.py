@@ -2,7 +2,7 @@
 
 Picking the best of many noisy scores on one holdout set overstates the winner (its score
 carries the luck that made it win). So the pick's stated score comes from fresh training
-runs (new seeds, made after the search, see `tuning.confirm`) scored on test rows that
+runs (new seeds, made after the search, see `tuning.records.confirmations`) scored on test rows that
 nothing was ranked or selected on; where a run has neither, the score says so. Ties are
 decided by a paired test on the holdout rows all trials share. Only trials trained to the
 largest budget (the last Hyperband round) compete; lower rounds stay out.
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tuning import predictions
-from tuning.confirm import read_confirmations
-from tuning.report.paired import Paired, compare
-from tuning.report.stats import Z_95, t_quantile, wilson
-from tuning.spec import Spec
+from tuning.records import predictions
+from tuning.records.confirmations import read_confirmations
+from tuning.spec.schema import Spec
+from tuning.verdicts.paired import Paired, compare
+from tuning.verdicts.stats import Z_95, t_quantile, wilson
 
 #: Default practical margin of a cheaper runner-up: half a point of accuracy, or this share
 #: of the best score for losses and errors.

@@ -1,0 +1,1 @@
+"""What a search leaves on disk: one record per trial, the tables, the run directory."""
