@@ -8,6 +8,8 @@ hidden in a function body is still a dependency, only a later one.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import ROOT
@@ -122,3 +124,45 @@ def test_execution_imports_run_down_the_chain():
             if target.startswith("tuning.execution.") and LAYERS[target.rpartition(".")[2]] > layer:
                 upward.append(f"{name} -> {target}")
     assert not upward, upward
+
+
+#: The stages of the pipeline, in the order they may import each other: a module imports only
+#: from its own stage or an earlier one. Execution drives all the others, so it comes last.
+STAGES = ("spec", "data", "records", "training", "verdicts", "report", "execution")
+#: The ways in: the command line, the Python API, and the builders that specs name.
+ENTRY_POINTS = {"tuning", "tuning.__main__", "tuning.cli", "tuning.api", "tuning.models"}
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in STAGES) else None
+
+
+def test_every_module_belongs_to_a_stage_or_is_an_entry_point():
+    loose = sorted(n for n in graph() if stage_of(n) is None and n not in ENTRY_POINTS)
+    assert not loose, f"modules outside the stages: {loose}"
+    assert {stage_of(n) for n in graph()} - {None} == set(STAGES)
+
+
+def test_each_stage_imports_only_the_stages_before_it():
+    edges = graph()
+    later = []
+    for name, targets in edges.items():
+        here = stage_of(name)
+        if here is None:
+            continue
+        for target in targets:
+            there = stage_of(target)
+            if target in ENTRY_POINTS - {"tuning.models"} or (
+                    there is not None and STAGES.index(there) > STAGES.index(here)):
+                later.append(f"{name} -> {target}")
+    assert not later, later
+
+
+def test_the_verdicts_and_the_report_package_load_no_plotting_library():
+    verdicts = ", ".join(n for n in graph() if stage_of(n) == "verdicts")
+    code = (f"import sys, tuning.report, {verdicts}; "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import run_cli, spec_text
 
-from tuning.data import store as shared_data
+from tuning.data import store
 from tuning.data.dataset import load_dataset
 from tuning.records import rundir
 from tuning.records.trials import read_table
@@ -15,7 +15,7 @@ from tuning.spec.schema import load_spec
 
 def test_written_rows_come_back_memory_mapped_and_equal(tmp_path, write_spec):
     dataset = load_dataset(load_spec(write_spec(spec_text(source="sklearn:iris"))))
-    mapped = shared_data.open_prepared(shared_data.write(dataset, tmp_path / "data"))
+    mapped = store.open_prepared(store.write(dataset, tmp_path / "data"))
     assert isinstance(mapped.x_pool, np.memmap) and isinstance(mapped.x_holdout, np.memmap)
     for name in ("x_pool", "y_pool", "x_holdout", "y_holdout"):
         np.testing.assert_array_equal(getattr(mapped, name), getattr(dataset, name))

@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning.data import store as shared_data
+from tuning.data import store
 from tuning.data.dataset import Dataset
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
@@ -120,7 +120,7 @@ def _try(write, *args, **kwargs) -> None:
 def share_data(dataset: Dataset, run_dir: Path) -> Dataset:
     """Write the prepared rows once into the run directory and keep only a memory-mapped
     view of them: the workers map the same files instead of each loading its own copy."""
-    return shared_data.open_prepared(shared_data.write(dataset, run_dir / shared_data.FOLDER))
+    return store.open_prepared(store.write(dataset, run_dir / store.FOLDER))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -161,7 +161,7 @@ def announce(started: list[Ready]) -> None:
 def run_search(spec: Spec, options: RunOptions) -> int:
     """Run (or resume) the search on this machine; returns the process exit code."""
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
-                     data_dir=str(options.run_dir / shared_data.FOLDER))
+                     data_dir=str(options.run_dir / store.FOLDER))
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
     # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
     tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")

@@ -167,11 +167,11 @@ def _grown(settled: int | None, now: int | None) -> bool:
 def _dataset(config: WorkerConfig):
     """The search's prepared rows, memory-mapped where the search wrote them; loaded from
     the spec's source where there are none (probes, keras-tuner's chief/worker mode)."""
-    from tuning.data import store as shared_data
+    from tuning.data import store
     from tuning.data.dataset import load_dataset
 
     if config.data_dir is not None:
-        return shared_data.open_prepared(Path(config.data_dir))
+        return store.open_prepared(Path(config.data_dir))
     return load_dataset(config.spec)
 
 

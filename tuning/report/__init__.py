@@ -1,35 +1,24 @@
 """The ranked report of a run, rebuilt from its records alone (no TensorFlow on this path).
 
 `build_report` writes report.html, report.md, summary.json and plots/*.png into the run
-directory;
-`build_index` lists every run of a results directory. Both are deterministic: the same
-records give the same bytes.
+directory; `build_index` lists every run of a results directory. Both are imported on first
+use, so importing one module of the package (the index, the renderer) loads no plotting.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from tuning.records.trials import atomic_write
-from tuning.report.content import document
-from tuning.report.index import build_index
-from tuning.report.plots import render_all
-from tuning.report.render import to_html, to_markdown
-from tuning.verdicts.ranking import load_run
-from tuning.verdicts.summary import verdicts, write_summary
+from typing import Any
 
 __all__ = ["build_index", "build_report"]
 
 
-def build_report(run_dir: Path) -> Path:
-    """Write the run's report files and summary.json; return the path of report.html."""
-    run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    judged = verdicts(run)
-    write_summary(run_dir, judged.summary)
-    plots = render_all(run, run_dir / "plots")
-    doc = document(run, plots, judged)
-    html_path = run_dir / "report.html"
-    atomic_write(html_path, to_html(doc))
-    atomic_write(run_dir / "report.md", to_markdown(doc, run_dir))
-    return html_path
+def __getattr__(name: str) -> Any:
+    if name == "build_report":
+        from tuning.report.build import build_report
+
+        return build_report
+    if name == "build_index":
+        from tuning.report.index import build_index
+
+        return build_index
+    raise AttributeError(f"module 'tuning.report' has no attribute {name!r}")

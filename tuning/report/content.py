@@ -11,10 +11,10 @@ import pandas as pd
 
 from tuning.records import predictions
 from tuning.report.plots import Plot
-from tuning.report.plots.style import fmt
 from tuning.report.recommendation import mean_text, recommend
 from tuning.verdicts.ranking import Run
 from tuning.verdicts.summary import Verdicts
+from tuning.verdicts.text import fmt
 
 #: Trial ids listed per failure message before the rest are counted.
 MAX_IDS = 10

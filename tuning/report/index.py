@@ -16,11 +16,11 @@ from pathlib import Path
 from tuning.records.rundir import read_state
 from tuning.records.trials import atomic_write, read_table
 from tuning.report.content import status_counts
-from tuning.report.plots.style import fmt
 from tuning.report.render import CSS
 from tuning.spec.errors import UserError
 from tuning.spec.schema import load_spec
 from tuning.verdicts.summary import SUMMARY, described
+from tuning.verdicts.text import fmt
 
 HEADER = ("run", "experiment", "state", "started", "trials", "best configuration", "score",
           "report")

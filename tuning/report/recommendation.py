@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tuning.report.plots.style import fmt
 from tuning.verdicts.folk import MEMORY_RULE, OVERFITTING_RULE, Judged
 from tuning.verdicts.paired import ALPHA
 from tuning.verdicts.ranking import MEMORY_FAILURES, Run, oom_frontier
 from tuning.verdicts.summary import Verdicts
+from tuning.verdicts.text import fmt
 
 
 def recommend(run: Run, judged: Verdicts) -> list[str]:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from tuning.records.confirmations import read_confirm_rows
-from tuning.report.plots.style import fmt
 from tuning.verdicts.ranking import Run
 from tuning.verdicts.rules import CANNOT_TELL, Verdict, judge_trend, noise_per_doubling, unresolved
+from tuning.verdicts.text import fmt
 
 #: 95% range of the difference between two measurements of the same thing: 1.96·√2 SDs.
 SPREAD_OF_A_DIFFERENCE = 1.96 * math.sqrt(2)

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from tuning.records.trials import atomic_write
-from tuning.report.plots.style import fmt
 from tuning.verdicts.folk import Judged, judge_rules
 from tuning.verdicts.ranking import Run
+from tuning.verdicts.text import fmt
 from tuning.verdicts.warnings import warnings
 
 SUMMARY = "summary.json"

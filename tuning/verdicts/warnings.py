@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tuning.report.plots.style import fmt
 from tuning.spec.space import grid_values
 from tuning.verdicts.folk import Judged
 from tuning.verdicts.ranking import Run
+from tuning.verdicts.text import fmt
 
 
 def warnings(run: Run, rules: dict[str, Judged]) -> list[str]:

@@ -15,7 +15,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from pandas.core.groupby import DataFrameGroupBy
 
-from tuning.report.plots.style import MARKERS, colours, empty, figure, fmt
+from tuning.report.plots.style import MARKERS, colours, empty, figure
+from tuning.verdicts.text import fmt
 
 AXIS_LABELS = {"samples_seen": "samples seen", "updates": "updates (optimizer steps)"}
 

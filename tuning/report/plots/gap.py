@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tuning.report.plots.style import MARKERS, colours, empty, figure, fmt, log_if_wide
+from tuning.report.plots.style import MARKERS, colours, empty, figure, log_if_wide
+from tuning.verdicts.text import fmt
 
 #: Up to this many validation_split values get a marker each; beyond, one marker for all.
 MAX_SERIES = len(MARKERS)

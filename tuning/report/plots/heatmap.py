@@ -12,7 +12,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from tuning.report.plots.style import HATCHES, empty, figure, fmt, levels
+from tuning.report.plots.style import HATCHES, empty, figure, levels
+from tuning.verdicts.text import fmt
 
 
 def objective_heatmap(trials: pd.DataFrame, *, objective: str, maximise: bool) -> Figure:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tuning.report.plots.style import HATCHES, empty, figure, fmt, log_if_wide
+from tuning.report.plots.style import HATCHES, empty, figure, log_if_wide
 from tuning.verdicts.ranking import oom_frontier
+from tuning.verdicts.text import fmt
 
 
 def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:

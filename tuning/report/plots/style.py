@@ -12,6 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
+from tuning.verdicts.text import fmt
+
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 #: Hatches for cells and regions that hold no score, by status.
 HATCHES = {"oom": "xx", "skipped_oom": "//", "failed": ".."}
@@ -60,15 +62,3 @@ def levels(values: pd.Series) -> pd.Series:
     bins = pd.qcut(numeric, MAX_LEVELS, duplicates="drop")
     labels = [f"{fmt(b.left)}–{fmt(b.right)}" for b in bins.cat.categories]
     return bins.cat.rename_categories(labels)
-
-
-def fmt(value: float | str | bool, digits: int = 3) -> str:
-    """Short, stable text for a value: 0.957, 64, 1.2e-04; words and booleans as they are."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    if isinstance(value, str | bool):
-        return str(value)
-    value = float(value)
-    if value.is_integer() and abs(value) < 1e6:
-        return str(int(value))
-    return f"{value:.{digits}g}"
