@@ -148,9 +148,18 @@ def judge_overfitting(run: Run) -> Judged:
     frame = top.assign(steps=pd.to_numeric(top["steps_per_epoch"], errors="coerce"),
                        gap_s=gaps).dropna(subset=["steps", "gap_s"])
     sd = _gap_noise(run, dict(zip(top["trial_id"].astype(str), gaps)), common)
-    noise = noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, frame["steps"]) if sd else 0.0
-    return _judge(frame, frame["steps"], frame["gap_s"], cells(run, frame), expect=+1,
-                  noise=noise, what=what, unit="")
+    noise = 0.0 if sd is None else noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, frame["steps"])
+    judged = _judge(frame, frame["steps"], frame["gap_s"], cells(run, frame), expect=+1,
+                    noise=noise, what=what, unit="")
+    if sd is not None or judged.verdict.verdict == CANNOT_TELL:
+        return judged
+    verdict = judged.verdict
+    return Judged(replace(verdict, verdict=CANNOT_TELL, evidence=(
+        f"{what}: {verdict.effect:+.3g} per doubling (95% interval {verdict.interval[0]:+.3g} "
+        f"to {verdict.interval[1]:+.3g}), permutation test p = {verdict.p_value:.3g}, but the "
+        "gap's seed-to-seed noise was not measured (no configuration was trained twice), so "
+        "the trend cannot be weighed against it; keep search.confirm_runs above 0 to "
+        "measure it.")))
 
 
 def gap_at_equal_samples(run: Run, trials: pd.DataFrame) -> tuple[pd.Series, float]:
@@ -184,8 +193,9 @@ def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
                            curve["gap"].to_numpy(dtype=float)))
 
 
-def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float:
-    """Seed-to-seed SD of the gap at equal samples: each trial beside its fresh re-runs."""
+def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float | None:
+    """Seed-to-seed SD of the gap at equal samples: each trial beside its fresh re-runs;
+    None where no configuration was trained twice (unmeasured, not zero)."""
     squares, dof = 0.0, 0
     by_trial: dict[str, list[float]] = {}
     for row in read_confirm_rows(run.path):
@@ -199,7 +209,7 @@ def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float:
         if len(values) > 1:
             squares += float(np.sum((np.array(values) - np.mean(values)) ** 2))
             dof += len(values) - 1
-    return math.sqrt(squares / dof) if dof else 0.0
+    return math.sqrt(squares / dof) if dof else None
 
 
 def _judge(frame: pd.DataFrame, x: pd.Series, y: pd.Series, groups: np.ndarray, *,
@@ -215,7 +225,7 @@ def _judge(frame: pd.DataFrame, x: pd.Series, y: pd.Series, groups: np.ndarray, 
                               expect=expect, noise=noise,
                               groups=None if grouped is None else grouped[keep], what=what,
                               unit=unit, n_resamples=n_resamples)
-        return unresolved(verdict, noise) if resolution else verdict
+        return unresolved(verdict, noise, expect) if resolution else verdict
 
     verdict = judge(np.ones(len(frame), dtype=bool), 2000)
     if verdict.verdict == CANNOT_TELL or len(frame) > LEAVE_ONE_OUT:

@@ -10,9 +10,13 @@ TensorFlow, no pandas.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from tuning.verdicts.stats import t_quantile
 
 HELD = "held"
 DID_NOT_HOLD = "did not hold"
@@ -37,7 +41,8 @@ def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit
 
     effect: least-squares slope of y on log2 x (per doubling); with `groups` (e.g. seeds, or
     cells equal in every other setting) the slope within groups, so group offsets are not read
-    as a trend. interval: bootstrap 95% interval, resampling whole groups when given.
+    as a trend. interval: 95% t interval, over the groups' own slopes when two or more groups
+    hold a comparison (see `_interval`).
     p: two-sided permutation test, permuting y within groups when given. noise: the smallest
     change per doubling the measurement can resolve, in the unit of y.
     """
@@ -68,7 +73,7 @@ def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit
             "no comparison with everything else equal is possible; run each group at two or "
             "more values."), None, None, None, n)
     rng = np.random.default_rng(seed)
-    interval = _bootstrap(lx, y, labels, rng, n_resamples)
+    interval = _interval(lx, y, labels, effect)
     p = _permutation_p(lx, y, labels, effect, rng, n_resamples)
     stated = (f"{what}: {effect:+.3g}{unit} per doubling (95% interval "
               f"{interval[0]:+.3g} to {interval[1]:+.3g}{unit}), {counted}, permutation test "
@@ -80,26 +85,54 @@ def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit
         return Verdict(DID_NOT_HOLD, stated + f"; the interval excludes any effect "
                        f"{'above' if expect > 0 else 'below'} {expect * noise:+.3g}{unit}.",
                        effect, interval, p, n)
-    return Verdict(CANNOT_TELL, stated + "; " + _why_not(effect, interval, p, expect, noise,
-                                                        unit) + ".", effect, interval, p, n)
+    floor = permutation_floor(2 ** lx, labels, y) if p >= ALPHA else 0.0
+    why = (_never_significant(floor) if floor >= ALPHA
+           else _why_not(effect, interval, p, expect, noise, unit))
+    return Verdict(CANNOT_TELL, stated + "; " + why + ".", effect, interval, p, n)
 
 
-def unresolved(verdict: Verdict, noise: float) -> Verdict:
-    """For a measurement whose noise is its resolution (not a size that would matter), an
-    interval that stays within ±noise shows an effect too small to resolve, not an absent
-    one: "cannot tell" instead of "did not hold". An interval beyond the noise on the wrong
-    side still did not hold."""
+def unresolved(verdict: Verdict, noise: float, expect: int) -> Verdict:
+    """For a measurement whose noise is its resolution (not a size that would matter), "did
+    not hold" needs an effect the measurement does resolve: an interval wholly on the wrong
+    side of zero. An interval that still reaches zero says only that any effect of the
+    expected sign is too small to resolve, however far it reaches on the other side: "cannot
+    tell". (Judged on the interval's side of zero, a wider interval never reads stronger.)"""
     if verdict.verdict != DID_NOT_HOLD or verdict.interval is None:
         return verdict
     low, high = verdict.interval
-    if low < -noise or high > noise:
+    if max(expect * low, expect * high) < 0:
         return verdict
     evidence = verdict.evidence.rsplit(";", 1)[0] + (
-        "; the whole interval lies within the measurement's own noise, so any change is too "
-        "small for this measurement to resolve; a measurement with less noise (a GPU's "
-        "allocator, or repeated probes) would settle it.")
+        f"; the interval reaches zero, and every effect of the expected sign it allows is "
+        f"within the measurement's own noise ({noise:.3g} per doubling), so the run can tell "
+        "neither a trend nor its absence; a measurement with less noise (a GPU's allocator, "
+        "or repeated probes) would settle it.")
     return Verdict(CANNOT_TELL, evidence, verdict.effect, verdict.interval, verdict.p_value,
                    verdict.n)
+
+
+def permutation_floor(x, groups=None, y=None, limit: int = 50_000) -> float:
+    """The smallest two-sided p the permutation test can give on this design.
+
+    Permuting within groups has only so many arrangements: 4 points give 24, so no trend
+    over them, however perfect, reaches p < 0.05. 0 where the arrangements are too many to
+    count (above `limit`, the floor is then below 1 / limit). `y` defaults to distinct
+    values (the design's best case).
+    """
+    lx = np.log2(np.asarray(x, dtype=float))
+    labels = np.zeros(len(lx), dtype=int) if groups is None else _codes(groups)
+    y = np.arange(len(lx), dtype=float) if y is None else np.asarray(y, dtype=float)
+    cx = _centred(lx, labels)
+    sums = np.zeros(1)
+    for g in np.unique(labels):
+        index = np.flatnonzero(labels == g)
+        if sums.size * math.factorial(len(index)) > limit:
+            return 0.0
+        contributions = np.array([cx[index] @ np.array(order)
+                                  for order in itertools.permutations(y[index])])
+        sums = (sums[:, None] + contributions[None, :]).ravel()
+    extreme = np.abs(sums)
+    return float(np.mean(extreme >= extreme.max() * (1 - 1e-9)))
 
 
 def noise_per_doubling(spread: float, x) -> float:
@@ -139,27 +172,36 @@ def _centred(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return values - (sums / np.maximum(counts, 1))[labels]
 
 
-def _bootstrap(lx, y, labels, rng, n_resamples) -> tuple[float, float]:
-    """Percentile interval of the slope, resampling observations (or whole groups)."""
-    unique = np.unique(labels)
-    grouped = len(unique) > 1
-    members = [np.flatnonzero(labels == g) for g in unique]
-    slopes = []
-    for _ in range(n_resamples):
-        if grouped:
-            picked = rng.choice(len(unique), size=len(unique))
-            index = np.concatenate([members[g] for g in picked])
-            relabel = np.concatenate([np.full(len(members[g]), i) for i, g in enumerate(picked)])
-        else:
-            index = rng.integers(0, len(y), size=len(y))
-            relabel = np.zeros(len(y), dtype=int)
-        slope = _slope(lx[index], y[index], relabel)
-        if slope is not None:
-            slopes.append(slope)
-    if not slopes:
-        return float("nan"), float("nan")
-    low, high = np.quantile(slopes, [ALPHA / 2, 1 - ALPHA / 2])
-    return float(low), float(high)
+def _interval(lx: np.ndarray, y: np.ndarray, labels: np.ndarray,
+              effect: float) -> tuple[float, float]:
+    """95% t interval around the within-group slope `effect`.
+
+    With two or more groups that each hold two or more values of the setting, the groups are
+    the replicates: the spread of their own slopes, weighted as the pooled slope weighs them,
+    with g - 1 degrees of freedom (a cluster-robust interval; with equal weights it is the
+    plain t interval on the group slopes). A bootstrap over whole groups would cover only
+    71% with 3 groups: it never reaches beyond the range of the groups' slopes. Otherwise the
+    ordinary least-squares interval from the residuals, with n - 2 degrees of freedom.
+    """
+    cx = _centred(lx, labels)
+    sxx = np.bincount(labels, weights=cx * cx)
+    usable = np.flatnonzero(sxx > 1e-12)
+    if len(usable) >= 2:
+        sxy = np.bincount(labels, weights=cx * _centred(y, labels))
+        slopes = sxy[usable] / sxx[usable]
+        weights = sxx[usable] / sxx[usable].sum()
+        g = len(usable)
+        se = float(np.sqrt(g / (g - 1) * np.sum(weights ** 2 * (slopes - effect) ** 2)))
+        dof = g - 1
+    else:
+        rows = np.isin(labels, usable)
+        residual = _centred(y, labels)[rows] - effect * cx[rows]
+        dof = int(rows.sum()) - 2
+        if dof < 1:
+            return float("nan"), float("nan")
+        se = float(np.sqrt(residual @ residual / dof / sxx[usable].sum()))
+    half = t_quantile(dof) * se
+    return effect - half, effect + half
 
 
 def _permutation_p(lx, y, labels, effect, rng, n_resamples) -> float:
@@ -187,6 +229,12 @@ def _beyond(interval: tuple[float, float], expect: int, noise: float) -> bool:
 def _excludes_zero(interval: tuple[float, float], expect: int) -> bool:
     """The whole interval on the expected side of zero: the test and the interval agree."""
     return expect * interval[0] > 0 and expect * interval[1] > 0
+
+
+def _never_significant(floor: float) -> str:
+    return (f"this design can never reach p < {ALPHA}: shuffling its values gives so few "
+            f"arrangements that the smallest possible p is {floor:.3g}; more values of the "
+            "setting, or more groups (seeds), would settle it")
 
 
 def _why_not(effect, interval, p, expect, noise, unit) -> str:
