@@ -49,9 +49,9 @@ def read_confirm_rows(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def read_confirmations(run_dir: Path) -> dict[str, list[str]]:
-    """Record names of the finished (`ok`) re-runs, by the trial they re-run."""
+    """Record names of the finished (`ok`) re-runs, by the trial they re-run, in run order."""
     found: dict[str, list[str]] = {}
-    for row in read_confirm_rows(run_dir):
+    for row in sorted(read_confirm_rows(run_dir), key=lambda r: r["run"]):
         if row.get("status") == "ok":
             found.setdefault(row["confirms"], []).append(row["record"])
     return found
