@@ -10,7 +10,7 @@ import time
 from bench.common import RESULTS, machine, write_csv
 
 SECTIONS = ("overhead", "parallel", "memory", "strategies", "data",
-            "bookkeeping", "truth")
+            "bookkeeping", "truth", "calibration")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fresh training seeds behind each configuration's true score")
     parser.add_argument("--truth-case", action="append",
                         help="run this case of the truth benchmark only (noisy4, digits, wine)")
+    parser.add_argument("--calibration-sims", type=int, default=2000,
+                        help="simulated runs per case of the calibration benchmark")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     info = machine()
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import memory
 
             memory.run(trials=args.memory_trials)
+        elif section == "calibration":
+            from bench import calibration
+
+            calibration.run(sims=args.calibration_sims)
         elif section == "strategies":
             from bench import strategies
 

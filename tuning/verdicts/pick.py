@@ -175,7 +175,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
     part = "test" if "test" in labels else "holdout"
     values = (rows_of(pick, part, "state" if fresh else "own") if fresh or part == "test"
               else None)
-    seed_sd, dof = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
+    seed_var, dof = _seed_variance(rows_of, list(top["trial_id"].astype(str)), confirmations,
                                 part)
     what = {"accuracy": "accuracy", "loss": "loss", "mae": "mean absolute error",
             "mse": "mean squared error"}[quantity]
@@ -187,7 +187,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
                          "search.confirm_runs above 0 to state it without)",
                          _count(pick_row.get("executions"), 1), _count(info.get("n_holdout"), 0),
                          False)
-    score, low, high = interval(values, quantity, seed_sd, dof)
+    score, low, high = interval(values, quantity, seed_var, dof)
     n_rows, n_runs = values.shape[1], values.shape[0]
     rows = (f"the {n_rows} test rows, which no trial was ranked or selected on" if part == "test"
             else f"the {n_rows} holdout rows, which also ranked the trials (so it may still "
@@ -211,42 +211,75 @@ def _count(value, default: int) -> int:
     return int(value) if value is not None and pd.notna(value) else default
 
 
-def _seed_spread(rows_of, trial_ids: list[str], confirmations: dict,
-                 part: str) -> tuple[float, int]:
-    """Pooled seed-to-seed standard deviation of a run's score on `part`, and its degrees of
-    freedom, from configurations that ran more than once (fresh runs, repeats)."""
-    squares, dof = 0.0, 0
+def _seed_variance(rows_of, trial_ids: list[str], confirmations: dict,
+                   part: str) -> tuple[float, int]:
+    """The seed variance of the configurations that ran more than once (fresh runs,
+    repeats) on `part`; see `seed_variance`."""
+    stacks = []
     for trial_id in trial_ids:
         fresh = part == "test" and trial_id in confirmations
         values = rows_of(trial_id, part, "fresh" if fresh else "all")
-        if values is None or len(values) < 2:
+        if values is not None and len(values) >= 2:
+            stacks.append(values)
+    return seed_variance(stacks)
+
+
+def seed_variance(stacks: list[np.ndarray]) -> tuple[float, int]:
+    """Pooled seed-to-seed variance of a configuration's score, and its degrees of freedom,
+    from per-row values (runs x rows) of configurations that ran more than once.
+
+    Two runs on the same rows differ by their seeds and by which rows each happens to get
+    right; the second part is already in the rows' sampling error that `interval` counts, so
+    it is taken out here (its size: the rows' own run-to-run variance over the row count).
+    Counting it twice would make the interval too wide. The difference is an unbiased
+    estimate and may come out below zero when the seeds matter little; it is kept signed,
+    since cutting it at zero would bias the sum upward."""
+    between, within, dof = 0.0, 0.0, 0
+    for values in stacks:
+        runs, rows = values.shape
+        if runs < 2:
             continue
         scores = values.mean(axis=1)
-        squares += float(np.sum((scores - scores.mean()) ** 2))
-        dof += len(scores) - 1
-    return (math.sqrt(squares / dof), dof) if dof else (0.0, 0)
+        between += float(np.sum((scores - scores.mean()) ** 2))
+        within += float(values.var(axis=0, ddof=1).mean()) / rows * (runs - 1)
+        dof += runs - 1
+    if not dof:
+        return 0.0, 0
+    return (between - within) / dof, dof
 
 
-def interval(values: np.ndarray, quantity: str, seed_sd: float,
+def interval(values: np.ndarray, quantity: str, seed_var: float,
              dof: int) -> tuple[float, float, float]:
     """Mean of per-row values (runs x rows) and a 95% interval for the configuration's mean.
 
-    Two sources of error add: the rows are a sample (a Wilson interval for an accuracy, the
-    per-row spread otherwise) and each run's seed (the measured seed spread over √runs,
-    with a t quantile for its few degrees of freedom).
+    Two sources of error add: the rows are a sample (for an accuracy a Wilson interval, on
+    the rows' effective count when several runs average each row; otherwise the spread of
+    the per-row means) and each run's seed (the measured seed variance over the runs). The
+    seed variance is estimated on `dof` degrees of freedom, the rows' part on many: the two
+    add as variances, with a t quantile on the Welch-Satterthwaite degrees of freedom of the
+    sum. A t quantile on the seeds' part alone would make the interval too wide.
     """
     values = np.atleast_2d(values)
     runs, n = values.shape
     score = float(values.mean())
+    row_means = values.mean(axis=0)
     if quantity == "accuracy":
-        low, high = (float(v[0]) for v in wilson(np.array([score]), np.array([n])))
+        spread = float(row_means.var(ddof=1)) if n > 1 else 0.0
+        n_eff = n * score * (1 - score) / spread if spread > 0 else n
+        low, high = (float(v[0]) for v in wilson(np.array([score]), np.array([n_eff])))
     else:
-        half = Z_95 * float(values.mean(axis=0).std(ddof=1)) / math.sqrt(n) if n > 1 else np.inf
+        half = Z_95 * float(row_means.std(ddof=1)) / math.sqrt(n) if n > 1 else np.inf
         low, high = score - half, score + half
-    seed_half = t_quantile(dof) * seed_sd / math.sqrt(runs) if dof else 0.0
-    low = score - math.hypot(score - low, seed_half)
-    high = score + math.hypot(high - score, seed_half)
+    seed_part = seed_var / runs if dof else 0.0
+
+    def widened(row_half: float) -> float:
+        if not seed_part or not math.isfinite(row_half):
+            return row_half
+        rows_part = (row_half / Z_95) ** 2
+        total = max(rows_part + seed_part, rows_part / 2)
+        return t_quantile(total ** 2 * dof / seed_part ** 2) * math.sqrt(total)
+
+    low, high = score - widened(score - low), score + widened(high - score)
     if quantity == "accuracy":
         low, high = max(0.0, low), min(1.0, high)
     return score, low, high
-
