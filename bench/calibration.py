@@ -17,8 +17,9 @@ import numpy as np
 
 from bench.common import write_csv
 from tuning.verdicts.paired import compare
-from tuning.verdicts.pick import interval, seed_variance, split_fresh
+from tuning.verdicts.pick import interval, split_fresh
 from tuning.verdicts.rules import DID_NOT_HOLD, HELD, judge_trend
+from tuning.verdicts.stats import seed_spread
 
 LEVELS = np.array([2, 4, 8, 16, 32])
 
@@ -79,8 +80,7 @@ def stated_score_cases(sims: int, seed: int = 0, configs: int = 3, seed_sd: floa
                 seeds = [rng.normal(0, seed_sd) for _ in range(fresh + 1)]
                 runs.append([(_shifted(rng, s, hard_h), _shifted(rng, s, hard_t))
                              for s in seeds])
-            spread, dof = seed_variance([np.vstack([t for _, t in config[1:]])
-                                       for config in runs])
+            seeds = seed_spread([np.vstack([t for _, t in config[1:]]) for config in runs])
             for way in ("split", "same runs"):
                 if way == "split":
                     chose = [split_fresh(list(range(1, fresh + 1))) for _ in runs]
@@ -93,7 +93,7 @@ def stated_score_cases(sims: int, seed: int = 0, configs: int = 3, seed_sd: floa
                          for config, on in zip(runs, choose_on)]
                 best = int(np.argmax(means))
                 values = np.vstack([runs[best][i][1] for i in state_on[best]])
-                score, low, high = interval(values, "accuracy", spread, dof)
+                score, low, high = interval(values, "accuracy", seeds)
                 errors[way].append(score - truth)
                 covered[way] += low <= truth <= high
         for way in errors:
@@ -119,20 +119,26 @@ def _true_accuracy(seed_sd: float, draws: int = 2_000_000) -> float:
     return float(np.clip(rng.beta(9, 1, draws) + rng.normal(0, seed_sd, draws), 0, 1).mean())
 
 
-def tie_cases(sims: int, seed: int = 0) -> list[dict]:
-    """How often the paired test tells two seeds of ONE configuration apart (they are equal
-    in truth: every 'different' is a false alarm of treating trained models as fixed)."""
+def tie_cases(sims: int, seed: int = 0, configs: int = 3, seed_sd: float = 0.01) -> list[dict]:
+    """How often two seeds of ONE configuration are told apart (equal in truth: every
+    'different' is a false alarm): as fixed models (McNemar's test), and as the tool tests
+    them once re-runs have measured the seed spread (`configs` other configurations, each
+    with its own run and one fresh run on the same holdout rows)."""
     rows = []
     for holdout in (360, 2000):
         rng = np.random.default_rng(seed + holdout)
-        apart = 0
+        apart = {"fixed models": 0, "with the seed spread": 0}
         for _ in range(sims):
             hard = rng.beta(9, 1, holdout)
-            a = _shifted(rng, rng.normal(0, 0.01), hard)
-            b = _shifted(rng, rng.normal(0, 0.01), hard)
-            apart += compare(a, b, "accuracy").distinguishable
-        rows.append({"case": "two seeds, one configuration", "holdout_rows": holdout,
-                     "sims": sims, "told_apart": apart / sims})
+            stacks = [np.vstack([_shifted(rng, rng.normal(0, seed_sd), hard) for _ in range(2)])
+                      for _ in range(configs + 1)]
+            a, b = stacks[0]
+            apart["fixed models"] += compare(a, b, "accuracy").distinguishable
+            apart["with the seed spread"] += compare(a, b, "accuracy",
+                                                     seed_spread(stacks[1:])).distinguishable
+        for way, count in apart.items():
+            rows.append({"case": "two seeds, one configuration", "holdout_rows": holdout,
+                         "test": way, "sims": sims, "told_apart": count / sims})
     return rows
 
 

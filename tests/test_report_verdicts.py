@@ -34,7 +34,8 @@ def _correct(n: int, errors: int, order: np.ndarray) -> np.ndarray:
 
 
 def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=None,
-              curves=None, test: bool = True, seed: int = 0) -> Path:
+              curves=None, test: bool = True, seed: int = 0,
+              n_holdout: int = N_HOLDOUT) -> Path:
     """A run directory whose predictions say what each trial got right.
 
     Each trial dict holds its table row plus `errors` (holdout errors) and optionally
@@ -50,15 +51,15 @@ def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=N
         name="hand", task="classification", metric="accuracy", objective="holdout_accuracy",
         repeats=extra_spec, tuner="grid", steps=steps, splits=splits).replace(
         "learning_rate = [0.001, 0.01]\n", ""))
-    (run_dir / "run.json").write_text(json.dumps({"n_holdout": N_HOLDOUT, "n_pool": 1000,
+    (run_dir / "run.json").write_text(json.dumps({"n_holdout": n_holdout, "n_pool": 1000,
                                                   "state": "finished"}))
-    y_hold = rng.integers(0, 10, N_HOLDOUT)
+    y_hold = rng.integers(0, 10, n_holdout)
     y_test = rng.integers(0, 10, N_TEST)
     predictions.save_labels(run_dir, y_hold, y_test if test else None)
-    hold_order, test_order = rng.permutation(N_HOLDOUT), rng.permutation(N_TEST)
+    hold_order, test_order = rng.permutation(n_holdout), rng.permutation(N_TEST)
 
     def arrays(errors: int, test_errors: int) -> dict:
-        hold = np.where(_correct(N_HOLDOUT, errors, hold_order), y_hold, (y_hold + 1) % 10)
+        hold = np.where(_correct(n_holdout, errors, hold_order), y_hold, (y_hold + 1) % 10)
         out = {"holdout_pred": hold[None, :].astype(np.int16)}
         if test:
             tst = np.where(_correct(N_TEST, test_errors, test_order), y_test, (y_test + 1) % 10)
@@ -74,7 +75,7 @@ def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=N
                "message": "", **{k: v for k, v in trial.items()
                                  if k not in ("errors", "test_errors")}}
         if row["status"] == "ok":
-            row["holdout_accuracy"] = 1 - trial["errors"] / N_HOLDOUT
+            row["holdout_accuracy"] = 1 - trial["errors"] / n_holdout
             predictions.save(run_dir, f"trial_{row['trial_id']}",
                              arrays(trial["errors"], trial.get("test_errors", trial["errors"])))
         rows.append(row)
@@ -86,7 +87,7 @@ def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=N
         for j, (errors, test_errors, peak, *its_curves) in enumerate(runs):
             name = record_name(trial_id, j)
             row = {"trial_id": name, "status": "ok", "peak_memory_mb": peak,
-                   "holdout_accuracy": 1 - errors / N_HOLDOUT}
+                   "holdout_accuracy": 1 - errors / n_holdout}
             atomic_write(run_dir / "records" / f"{name}.json",
                          json.dumps({"row": row, "curves": its_curves[0] if its_curves else []}))
             predictions.save(run_dir, name, arrays(errors, test_errors))
@@ -167,6 +168,30 @@ def test_fresh_runs_can_move_the_pick_to_a_tied_configuration(tmp_path):
     assert "trial 21 ranked first on its own run" in choice.reason
     # Each chosen on its own run and its first fresh run; the second is kept for the score.
     assert dict((c[0], c[2]) for c in choice.candidates) == {"21": 2, "18": 2}
+
+
+def test_two_seeds_of_one_configuration_tie_once_the_seed_spread_is_measured(tmp_path):
+    """Trial 18 is trial 21's configuration under another seed that happened to get 25 rows
+    fewer right on a large holdout: McNemar's test on the two fixed models tells them apart;
+    with the seed-to-seed spread the re-runs measured, they tie."""
+    trials = [_trial("21", 64, 100), _trial("18", 64, 125)]
+    alone = load_run(write_run(tmp_path / "alone", trials, n_holdout=2000)).choice
+    rerun = load_run(write_run(tmp_path / "rerun", trials, n_holdout=2000, confirm={
+        "21": [(110, 20, 50.0), (95, 20, 50.0)], "18": [(105, 20, 50.0), (128, 20, 50.0)]})).choice
+    assert alone.paired["18"].distinguishable and alone.tied == ()
+    assert "seed-to-seed variance" in rerun.paired["18"].method
+    assert rerun.trial_id == "21" and rerun.tied == ("18",)
+
+
+def test_holm_keeps_the_family_of_comparisons_at_its_level():
+    from tuning.verdicts.paired import Paired, holm
+    raw = {k: Paired(0.01, p, "m", 100) for k, p in
+           {"a": 0.01, "b": 0.02, "c": 0.04, "d": 0.5}.items()}
+    adjusted = holm(raw)
+    assert [round(adjusted[k].p_value, 3) for k in "abcd"] == [0.04, 0.06, 0.08, 0.5]
+    assert [adjusted[k].distinguishable for k in "abcd"] == [True, False, False, False]
+    assert adjusted["a"].method.endswith("Holm-adjusted over 4 comparisons")
+    assert holm({"a": raw["a"]})["a"] == raw["a"]
 
 
 def test_the_runs_that_state_the_score_never_choose_the_pick(tmp_path):
@@ -288,7 +313,10 @@ def test_build_report_writes_summary_json_and_the_first_section(tmp_path):
         "steps_per_epoch": 128, "validation_split": 0.1}
     low, high = recommended["interval"]
     assert low < recommended["score"] < high and "test rows" in recommended["measured_on"]
-    assert summary["tied"] == ["05"] and summary["tie_test"] == "McNemar's exact test"
+    # Trial 21 ran three times, so the seeds' variance joins the test of every difference.
+    assert summary["tied"] == ["05"] and summary["tie_test"].startswith(
+        "a paired t test on per-row correctness with the seed-to-seed variance added")
+    assert summary["tie_test"].endswith("Holm-adjusted over 2 comparisons")
     assert set(summary["rules"]) == {"memory", "overfitting"}
     assert all(r["verdict"] in (HELD, DID_NOT_HOLD, CANNOT_TELL)
                for r in summary["rules"].values())

@@ -8,14 +8,19 @@ which the two disagree, and is much sharper.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from tuning.verdicts.stats import NO_SEED_SPREAD, SeedSpread
 
 #: Below this p a difference is called real.
 ALPHA = 0.05
 MCNEMAR = "McNemar's exact test"
 PERMUTATION = "a paired sign-flip permutation test on per-row {what}"
+SEEDED = ("a paired t test on per-row {what} with the seed-to-seed variance added (measured "
+          "on {dof} degree(s) of freedom)")
 
 
 @dataclass(frozen=True)
@@ -63,22 +68,55 @@ def sign_flip_p(differences: np.ndarray, n_resamples: int = 4000, seed: int = 0)
     return (hits + 1) / (n_resamples + 1)
 
 
-def compare(best: np.ndarray, other: np.ndarray, quantity: str) -> Paired:
+def compare(best: np.ndarray, other: np.ndarray, quantity: str,
+            seeds: SeedSpread = NO_SEED_SPREAD) -> Paired:
     """Paired comparison of per-row values (executions x rows, or rows) of two trials.
 
-    One run each of an accuracy: McNemar's exact test on the rows where exactly one is right.
-    Otherwise (repeats, losses, errors): a sign-flip permutation test on the per-row
-    differences of the values averaged over the executions.
+    With a measured seed-to-seed variance (`seeds`, see `tuning.verdicts.stats.seed_spread`):
+    a paired t test on the per-row differences
+    with the seeds' variance added, since the question is whether the configurations differ,
+    not the two trained models: two seeds of one configuration differ on a large holdout
+    too. Without it, the models are compared as they are: one run each of an accuracy with
+    McNemar's exact test on the rows where exactly one is right, otherwise (repeats, losses,
+    errors) a sign-flip permutation test on the per-row differences of the values averaged
+    over the executions.
     """
     best, other = np.atleast_2d(best), np.atleast_2d(other)
     if best.shape[1] != other.shape[1]:
         raise ValueError("the two trials were scored on different rows")
     mean_best, mean_other = best.mean(axis=0), other.mean(axis=0)
-    difference = float(np.mean(mean_other - mean_best))
-    if quantity == "accuracy" and len(best) == 1 and len(other) == 1:
-        p, _, _ = mcnemar_exact(best[0], other[0])
-        return Paired(difference, p, MCNEMAR, best.shape[1])
+    differences = mean_other - mean_best
+    difference = float(np.mean(differences))
     what = {"accuracy": "correctness", "loss": "losses", "mae": "absolute errors",
             "mse": "squared errors"}.get(quantity, quantity)
-    return Paired(difference, sign_flip_p(mean_other - mean_best),
-                  PERMUTATION.format(what=what), best.shape[1])
+    n = best.shape[1]
+    if seeds.variance > 0 and n > 1:
+        total, dof = seeds.added_to(float(differences.var(ddof=1)) / n, n - 1,
+                                    1 / len(best) + 1 / len(other))
+        return Paired(difference, two_sided_t_p(difference / math.sqrt(total), dof),
+                      SEEDED.format(what=what, dof=seeds.dof), n)
+    if quantity == "accuracy" and len(best) == 1 and len(other) == 1:
+        p, _, _ = mcnemar_exact(best[0], other[0])
+        return Paired(difference, p, MCNEMAR, n)
+    return Paired(difference, sign_flip_p(differences), PERMUTATION.format(what=what), n)
+
+
+def two_sided_t_p(statistic: float, dof: float) -> float:
+    from scipy.special import stdtr  # Student's t CDF, without scipy.stats' slow import
+
+    return float(2 * stdtr(dof, -abs(statistic)))
+
+
+def holm(paired: dict[str, Paired]) -> dict[str, Paired]:
+    """Holm's step-down adjustment over a family of comparisons with the same pick: every
+    trial is tested against it, so at 0.05 each, some trials would look different by chance.
+    The adjusted p-values keep the chance of any false difference at 0.05."""
+    order = sorted(paired, key=lambda k: paired[k].p_value)
+    m = len(order)
+    adjusted, running = {}, 0.0
+    for i, key in enumerate(order):
+        running = max(running, min(1.0, (m - i) * paired[key].p_value))
+        adjusted[key] = running
+    family = f", Holm-adjusted over {m} comparisons" if m > 1 else ""
+    return {k: replace(p, p_value=adjusted[k], method=p.method + family)
+            for k, p in paired.items()}

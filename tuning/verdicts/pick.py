@@ -20,8 +20,15 @@ import pandas as pd
 from tuning.records import predictions
 from tuning.records.confirmations import read_confirmations
 from tuning.spec.schema import Spec
-from tuning.verdicts.paired import Paired, compare
-from tuning.verdicts.stats import Z_95, t_quantile, wilson
+from tuning.verdicts.paired import Paired, compare, holm
+from tuning.verdicts.stats import (
+    NO_SEED_SPREAD,
+    Z_95,
+    SeedSpread,
+    seed_spread,
+    t_quantile,
+    wilson,
+)
 
 #: Default practical margin of a cheaper runner-up: half a point of accuracy, or this share
 #: of the best score for losses and errors.
@@ -115,14 +122,19 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
                 reason = (f"trial {first} ranked first on its own run, but over "
                           f"{dict((m[0], m[2]) for m in means)[pick]} runs each trial {pick} "
                           f"did best of the {len(means)} re-run configurations")
-    # Ties compare the search's own runs, as the ranking did; re-runs only choose the pick.
+    # Ties compare the search's own runs, as the ranking did; re-runs only choose the pick,
+    # and measure how far two seeds of one configuration differ on the holdout rows.
     best_rows = rows_of(pick, runs="own")
+    seeds = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
+                         "holdout")
     paired: dict[str, Paired] = {}
     if best_rows is not None:
         for trial_id in top["trial_id"].astype(str):
             other = rows_of(trial_id, runs="own") if trial_id != pick else None
             if other is not None and other.shape[1] == best_rows.shape[1]:
-                paired[trial_id] = compare(best_rows, other, predictions.quantity(paired_on))
+                paired[trial_id] = compare(best_rows, other, predictions.quantity(paired_on),
+                                           seeds)
+        paired = holm(paired)
     methods = sorted({p.method for p in paired.values()})
     tie_test = " / ".join(methods) if methods else "overlapping 95% intervals (no predictions)"
     if paired:
@@ -175,7 +187,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
     part = "test" if "test" in labels else "holdout"
     values = (rows_of(pick, part, "state" if fresh else "own") if fresh or part == "test"
               else None)
-    seed_var, dof = _seed_variance(rows_of, list(top["trial_id"].astype(str)), confirmations,
+    seeds = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
                                 part)
     what = {"accuracy": "accuracy", "loss": "loss", "mae": "mean absolute error",
             "mse": "mean squared error"}[quantity]
@@ -187,7 +199,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
                          "search.confirm_runs above 0 to state it without)",
                          _count(pick_row.get("executions"), 1), _count(info.get("n_holdout"), 0),
                          False)
-    score, low, high = interval(values, quantity, seed_var, dof)
+    score, low, high = interval(values, quantity, seeds)
     n_rows, n_runs = values.shape[1], values.shape[0]
     rows = (f"the {n_rows} test rows, which no trial was ranked or selected on" if part == "test"
             else f"the {n_rows} holdout rows, which also ranked the trials (so it may still "
@@ -200,8 +212,8 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
                else "search.confirm_runs = 0")
         runs = (f"{what} of trial {pick}'s own run (no fresh runs: {why}, "
                 "so it keeps the luck of the seed that made it win)")
-    spread = (f"; the interval adds the seed-to-seed spread measured over {dof} degree(s) of "
-              "freedom" if dof else "; the interval covers the rows' sampling only (no "
+    spread = (f"; the interval adds the seed-to-seed spread measured over {seeds.dof} degree(s) of "
+              "freedom" if seeds.dof else "; the interval covers the rows' sampling only (no "
               "configuration ran twice to measure the seeds' spread)")
     return Statement(score, low, high, f"{runs}, on {rows}{spread}", n_runs, n_rows,
                      bool(fresh) and part == "test")
@@ -211,53 +223,27 @@ def _count(value, default: int) -> int:
     return int(value) if value is not None and pd.notna(value) else default
 
 
-def _seed_variance(rows_of, trial_ids: list[str], confirmations: dict,
-                   part: str) -> tuple[float, int]:
-    """The seed variance of the configurations that ran more than once (fresh runs,
-    repeats) on `part`; see `seed_variance`."""
+def _seed_spread(rows_of, trial_ids: list[str], confirmations: dict,
+                 part: str) -> SeedSpread:
+    """The seed spread of the configurations that ran more than once (fresh runs, repeats)
+    on `part`."""
     stacks = []
     for trial_id in trial_ids:
         fresh = part == "test" and trial_id in confirmations
         values = rows_of(trial_id, part, "fresh" if fresh else "all")
         if values is not None and len(values) >= 2:
             stacks.append(values)
-    return seed_variance(stacks)
+    return seed_spread(stacks)
 
 
-def seed_variance(stacks: list[np.ndarray]) -> tuple[float, int]:
-    """Pooled seed-to-seed variance of a configuration's score, and its degrees of freedom,
-    from per-row values (runs x rows) of configurations that ran more than once.
-
-    Two runs on the same rows differ by their seeds and by which rows each happens to get
-    right; the second part is already in the rows' sampling error that `interval` counts, so
-    it is taken out here (its size: the rows' own run-to-run variance over the row count).
-    Counting it twice would make the interval too wide. The difference is an unbiased
-    estimate and may come out below zero when the seeds matter little; it is kept signed,
-    since cutting it at zero would bias the sum upward."""
-    between, within, dof = 0.0, 0.0, 0
-    for values in stacks:
-        runs, rows = values.shape
-        if runs < 2:
-            continue
-        scores = values.mean(axis=1)
-        between += float(np.sum((scores - scores.mean()) ** 2))
-        within += float(values.var(axis=0, ddof=1).mean()) / rows * (runs - 1)
-        dof += runs - 1
-    if not dof:
-        return 0.0, 0
-    return (between - within) / dof, dof
-
-
-def interval(values: np.ndarray, quantity: str, seed_var: float,
-             dof: int) -> tuple[float, float, float]:
+def interval(values: np.ndarray, quantity: str,
+             seeds: SeedSpread = NO_SEED_SPREAD) -> tuple[float, float, float]:
     """Mean of per-row values (runs x rows) and a 95% interval for the configuration's mean.
 
-    Two sources of error add: the rows are a sample (for an accuracy a Wilson interval, on
-    the rows' effective count when several runs average each row; otherwise the spread of
-    the per-row means) and each run's seed (the measured seed variance over the runs). The
-    seed variance is estimated on `dof` degrees of freedom, the rows' part on many: the two
-    add as variances, with a t quantile on the Welch-Satterthwaite degrees of freedom of the
-    sum. A t quantile on the seeds' part alone would make the interval too wide.
+    Two sources of error add as variances: the rows are a sample (for an accuracy a Wilson
+    interval, on the rows' effective count when several runs average each row; otherwise
+    the spread of the per-row means) and each run's seed (the measured seed variance over
+    the runs), with a t quantile on the Welch-Satterthwaite degrees of freedom of the sum.
     """
     values = np.atleast_2d(values)
     runs, n = values.shape
@@ -270,14 +256,10 @@ def interval(values: np.ndarray, quantity: str, seed_var: float,
     else:
         half = Z_95 * float(row_means.std(ddof=1)) / math.sqrt(n) if n > 1 else np.inf
         low, high = score - half, score + half
-    seed_part = seed_var / runs if dof else 0.0
 
     def widened(row_half: float) -> float:
-        if not seed_part or not math.isfinite(row_half):
-            return row_half
-        rows_part = (row_half / Z_95) ** 2
-        total = max(rows_part + seed_part, rows_part / 2)
-        return t_quantile(total ** 2 * dof / seed_part ** 2) * math.sqrt(total)
+        total, dof = seeds.added_to((row_half / Z_95) ** 2, math.inf, 1 / runs)
+        return row_half if not math.isfinite(dof) else t_quantile(dof) * math.sqrt(total)
 
     low, high = score - widened(score - low), score + widened(high - score)
     if quantity == "accuracy":
