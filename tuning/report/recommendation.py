@@ -140,15 +140,15 @@ def _ties(run: Run) -> list[str]:
     row = run.trials[run.trials["trial_id"].astype(str) == runner.trial_id].iloc[0]
     best = pick_row(run)
     saving = 1 - runner.wall_s / best["wall_s"]
-    test = (f"p = {fmt(runner.paired.p_value, 2)}" if runner.paired is not None
-            else "intervals overlapping")
+    test = ("a one-sided 95% bound on the paired difference" if runner.paired is not None
+            else "the far end of its 95% interval")
     sentences.append(
         f"A cheaper choice: trial {runner.trial_id} ({configuration(row, run.hp_names)}) scored "
         f"{run.objective} = {score_text(run, row)} in {fmt(runner.wall_s, 3)} s instead of "
         f"{fmt(best['wall_s'], 3)} s ({saving:.0%} less time, for "
-        f"{fmt(row.get('epochs_run'))} epochs and {fmt(row.get('updates'))} updates); it is "
-        f"not significantly worse ({test}) and gives up at most {fmt(choice.margin, 3)}, the "
-        "practical margin (search.margin).")
+        f"{fmt(row.get('epochs_run'))} epochs and {fmt(row.get('updates'))} updates); it "
+        f"gives up at most {fmt(runner.worst_case, 2)} ({test}), within the practical margin "
+        f"of {fmt(choice.margin, 3)} (search.margin).")
     return sentences
 
 

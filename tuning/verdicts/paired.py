@@ -31,10 +31,23 @@ class Paired:
     p_value: float
     method: str
     n: int
+    #: Standard error of `difference` and its degrees of freedom, for an equivalence bound.
+    se: float = math.nan
+    dof: float = math.nan
 
     @property
     def distinguishable(self) -> bool:
         return self.p_value < ALPHA
+
+    def worst_case(self, maximise: bool) -> float:
+        """How much worse than the pick `other` may be, at 95% confidence (one-sided): the
+        bound of an equivalence test (TOST). NaN where the standard error is unknown."""
+        from scipy.special import stdtrit
+
+        worse = -self.difference if maximise else self.difference
+        if not (math.isfinite(self.se) and self.dof > 0):
+            return math.nan
+        return worse + float(stdtrit(self.dof, 1 - ALPHA)) * self.se
 
 
 def mcnemar_exact(best: np.ndarray, other: np.ndarray) -> tuple[float, int, int]:
@@ -94,11 +107,13 @@ def compare(best: np.ndarray, other: np.ndarray, quantity: str,
         total, dof = seeds.added_to(float(differences.var(ddof=1)) / n, n - 1,
                                     1 / len(best) + 1 / len(other))
         return Paired(difference, two_sided_t_p(difference / math.sqrt(total), dof),
-                      SEEDED.format(what=what, dof=seeds.dof), n)
+                      SEEDED.format(what=what, dof=seeds.dof), n, math.sqrt(total), dof)
+    se = float(differences.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
     if quantity == "accuracy" and len(best) == 1 and len(other) == 1:
         p, _, _ = mcnemar_exact(best[0], other[0])
-        return Paired(difference, p, MCNEMAR, n)
-    return Paired(difference, sign_flip_p(differences), PERMUTATION.format(what=what), n)
+        return Paired(difference, p, MCNEMAR, n, se, n - 1)
+    return Paired(difference, sign_flip_p(differences), PERMUTATION.format(what=what), n, se,
+                  n - 1)
 
 
 def two_sided_t_p(statistic: float, dof: float) -> float:

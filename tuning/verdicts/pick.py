@@ -55,6 +55,8 @@ class RunnerUp:
     score: float
     wall_s: float
     paired: Paired | None  # None where the run kept no predictions to pair
+    #: What it gives up at most, at 95% confidence (an equivalence bound, below the margin).
+    worst_case: float
 
 
 @dataclass(frozen=True)
@@ -163,20 +165,29 @@ def split_fresh(records: list[str]) -> tuple[list[str], list[str]]:
 def _runner_up(top: pd.DataFrame, pick: pd.Series, paired: dict[str, Paired],
                tied: tuple[str, ...], margin: float, objective: str,
                maximise: bool) -> RunnerUp | None:
-    """The cheapest tied trial that gives up at most `margin` of the objective."""
+    """The cheapest tied trial shown to give up at most `margin` of the objective.
+
+    Not being significantly worse is no evidence of being about as good: the offer needs an
+    equivalence test. With predictions to pair, the one-sided 95% bound of what it gives up
+    (`Paired.worst_case`) must be within the margin; without them, its own interval's far
+    end must be."""
     wall = pd.to_numeric(top["wall_s"], errors="coerce")
     best_wall = float(pick.get("wall_s", np.nan))
     options = []
     for trial_id in tied:
         row = top[top["trial_id"].astype(str) == trial_id].iloc[0]
-        loss = (pick[objective] - row[objective]) * (1 if maximise else -1)
+        if trial_id in paired:
+            worst = paired[trial_id].worst_case(maximise)
+        else:
+            far = row.get("low" if maximise else "high", np.nan)
+            worst = (pick[objective] - far) * (1 if maximise else -1)
         time = float(wall.loc[row.name])
-        if loss <= margin + 1e-12 and math.isfinite(time) and time < best_wall:
-            options.append((time, trial_id, float(row[objective])))
+        if worst <= margin + 1e-12 and math.isfinite(time) and time < best_wall:
+            options.append((time, trial_id, float(row[objective]), float(worst)))
     if not options:
         return None
-    time, trial_id, score = min(options)
-    return RunnerUp(trial_id, score, time, paired.get(trial_id))
+    time, trial_id, score, worst = min(options)
+    return RunnerUp(trial_id, score, time, paired.get(trial_id), worst)
 
 
 def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec: Spec,

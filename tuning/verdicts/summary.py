@@ -68,7 +68,8 @@ def summarise(run: Run, rules: dict[str, Judged], found: list[str]) -> dict[str,
     if choice.runner_up is not None:
         runner = choice.runner_up
         summary["runner_up"] = {"trial_id": runner.trial_id, "score": _plain(runner.score),
-                                "wall_s": _plain(runner.wall_s), "margin": choice.margin}
+                                "wall_s": _plain(runner.wall_s), "margin": choice.margin,
+                                "worst_case": _plain(runner.worst_case)}
     return summary
 
 
