@@ -378,3 +378,29 @@ def test_a_workers_first_trial_stays_out_of_the_memory_rule(tmp_path):
     assert memory.verdict.verdict != HELD
     assert "2 trial(s) left out, each its worker's first" in memory.verdict.evidence
     assert "n = 10 observations" in memory.verdict.evidence
+
+
+def test_memory_noise_never_counts_a_change_of_steps_per_epoch_as_noise(tmp_path):
+    """One batch size for every trial (as under stream semantics) and memory that rises with
+    steps_per_epoch: the repeat of trial 00 and the same steps under another validation_split
+    measure noise (none but the repeat's 0.5 MiB), the trend over steps_per_epoch is not."""
+    from tuning.verdicts.folk import memory_noise
+    trials = [_trial(f"{i:02d}", s, 10, batch_size=32, peak_memory_mb=100.0 + 10 * math.log2(s),
+                     validation_split=[0.1, 0.2][i // 4])
+              for i, s in enumerate([2, 4, 8, 16] * 2)]
+    run = load_run(write_run(tmp_path, trials, confirm={"00": [(10, 10, 110.5)]}))
+    sd, repeats = memory_noise(run)
+    assert repeats == 10 and sd == pytest.approx(math.sqrt(0.125 / 5))
+
+
+def test_a_gap_is_never_extrapolated_before_a_curve_begins(tmp_path):
+    """Trial 01's first epoch already saw more samples than trial 00 saw in all: it has no
+    gap at 00's end, where a flat extrapolation would have made one up."""
+    from tuning.verdicts.folk import gap_at_equal_samples
+    curves = _curve("00", 2, 3, None, 0.0) + [
+        {**row, "samples_seen": row["samples_seen"] * 100} for row in _curve("01", 2, 3, 1, 0.1)]
+    run = load_run(write_run(tmp_path, [_trial("00", 2, 10), _trial("01", 2, 10)],
+                             curves=curves))
+    gaps, common = gap_at_equal_samples(run, run.ok)
+    assert common == max(r["samples_seen"] for r in curves if r["trial_id"] == "00")
+    assert math.isfinite(gaps.iloc[0]) and math.isnan(gaps.iloc[1])

@@ -119,7 +119,11 @@ def memory_noise(run: Run) -> tuple[float | None, int]:
              and n in trials]
     same = trials.assign(peak=pd.to_numeric(trials["peak_memory_mb"], errors="coerce"))
     same = same.dropna(subset=["peak", "batch_size"])
-    for _, group in same.groupby([*model, "batch_size"] if model else ["batch_size"]):
+    # Replicates share the model, the batch and steps_per_epoch: under stream semantics the
+    # batch is fixed, and grouping by it alone would count the very contrast the rule is
+    # about (steps_per_epoch) as noise.
+    keys = list(dict.fromkeys([*model, "batch_size", "steps_per_epoch"]))
+    for _, group in same.groupby(keys):
         groups.append(group["peak"].tolist())
     squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in groups if len(g) > 1)
     dof = sum(len(g) - 1 for g in groups if len(g) > 1)
@@ -187,10 +191,10 @@ def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
     curve = curve.assign(gap=pd.to_numeric(curve["val_loss"], errors="coerce")
                          - pd.to_numeric(curve["loss"], errors="coerce"))
     curve = curve.dropna(subset=["gap", "samples_seen"]).sort_values("samples_seen")
-    if curve.empty:
-        return float("nan")
-    return float(np.interp(samples, curve["samples_seen"].to_numpy(dtype=float),
-                           curve["gap"].to_numpy(dtype=float)))
+    seen = curve["samples_seen"].to_numpy(dtype=float)
+    if curve.empty or not seen[0] <= samples <= seen[-1]:
+        return float("nan")  # never extrapolated: outside its curve a trial has no gap here
+    return float(np.interp(samples, seen, curve["gap"].to_numpy(dtype=float)))
 
 
 def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float | None:
