@@ -7,6 +7,7 @@ from tuning.spec.builders import check_builder
 from tuning.spec.schema import Spec
 from tuning.spec.space import grid_points
 from tuning.training.budget import plan
+from tuning.verdicts.rules import ALPHA, permutation_floor
 
 
 def describe(spec: Spec) -> str:
@@ -48,9 +49,27 @@ def describe(spec: Spec) -> str:
             )
     lines.append(f"{len(points)} grid point(s):")
     lines.append(_table(header, rows))
+    warnings.extend(_rule_design(points))
     lines.extend(dict.fromkeys(warnings))
     lines.append("ok: spec and data are valid")
     return "\n".join(lines)
+
+
+def _rule_design(points: list[dict]) -> list[str]:
+    """A warning when the folk rules' trend test can never reach significance on this grid
+    (too few arrangements to permute), so that its "cannot tell" is not read as evidence."""
+    steps = [float(p["steps_per_epoch"]) for p in points]
+    cells = ["|".join(str(v) for k, v in sorted(p.items()) if k not in ("steps_per_epoch",
+                                                                        "batch_size"))
+             for p in points]
+    floor = permutation_floor(steps, cells)
+    if floor < ALPHA:
+        return []
+    return [f"warning: folk rules: with {len(set(steps))} value(s) of steps_per_epoch in "
+            f"{len(set(cells))} cell(s), the trend test can never reach p < {ALPHA} (its "
+            f"smallest possible p is {floor:.3g}, at best), so the rules can only read \"did "
+            "not hold\" or \"cannot tell\"; search more values of steps_per_epoch, or more "
+            "cells (validation_split values, seeds), to let \"held\" be possible"]
 
 
 def _table(header: list[str], rows: list[list]) -> str:
