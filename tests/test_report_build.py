@@ -47,7 +47,8 @@ def test_report_files_are_complete_self_contained_and_deterministic(tmp_path: Pa
     markdown = (run_dir / "report.md").read_text(encoding="utf-8")
     for name in PLOTS:
         assert f"(plots/{name})" in markdown
-    assert "## Recommendation" in markdown and "| rank | trial | status |" in markdown
+    assert markdown.index("## Answer") < markdown.index("## How the pick was made")
+    assert "| rank | trial | status |" in markdown
 
 
 def test_user_strings_are_escaped(tmp_path: Path) -> None:
@@ -110,24 +111,65 @@ def test_index_lists_every_run_and_survives_a_broken_one(tmp_path: Path) -> None
     assert build_index(tmp_path).read_bytes() == index.read_bytes()
 
 
+#: Measures the page as a reader sees it, run by Chromium in a copy of the report (the
+#: report itself carries no script): page-level horizontal overflow, where the answer's
+#: values and score end, and whether every image decoded.
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const dd = [...document.querySelectorAll(".answer dd")];
+  const bottom = (i) => dd[i] ? dd[i].getBoundingClientRect().bottom + window.scrollY : 1e9;
+  const images = [...document.images];
+  document.body.insertAdjacentHTML("beforeend", "<pre id='probe'>" + JSON.stringify({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    use_bottom: bottom(0), expect_bottom: bottom(1),
+    broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).length,
+    images: images.length}) + "</pre>");
+});
+</script>"""
+
+
+def browse(html: Path, width: int, height: int, folder: Path) -> dict:
+    """Screenshot `html` at one window size (kept in `folder`) and measure it."""
+    import json
+    import re
+
+    shot = folder / f"screen_{width}x{height}.png"
+    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+              "--disable-background-networking", f"--window-size={width},{height}",
+              f"--user-data-dir={folder / 'profile'}"]
+    subprocess.run([*common, f"--screenshot={shot}", html.as_uri()], capture_output=True,
+                   timeout=120, check=False)
+    probe = folder / f"probe_{width}.html"
+    probe.write_text(html.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+                     encoding="utf-8")
+    dom = subprocess.run([*common, "--dump-dom", probe.as_uri()], capture_output=True,
+                         text=True, timeout=120, check=False).stdout
+    found = re.search(r"<pre id=\"probe\">(.*?)</pre>", dom)
+    assert found, f"no measurement at {width} px: {dom[-300:]!r}"
+    return {**json.loads(found.group(1)), "shot": shot}
+
+
 @pytest.mark.skipif(CHROMIUM is None and os.environ.get("STEPS_TUNER_BROWSER_TEST") != "required",
                     reason="no Chromium installed (.ci/run installs it and requires this test)")
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    """At a phone's, a tablet's and a laptop's width: no sideways scroll of the page, the
+    recommended values and the score on the first 800 px, every figure shown. The
+    screenshots stay in the test's run directory (screens/)."""
     from matplotlib.image import imread
 
     run_dir = make_run(tmp_path, n_trials=20, statuses={5: "error"})
     html = build_report(run_dir)
-    shot = tmp_path / "shot.png"
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", f"--screenshot={shot}",
-               "--window-size=1280,2000", f"--user-data-dir={tmp_path / 'profile'}",
-               html.as_uri()]
-    subprocess.run(command, capture_output=True, timeout=120, check=False)
-    assert shot.is_file() and shot.stat().st_size > 0
-    pixels = imread(shot)[..., :3]
-    assert pixels.shape[:2] == (2000, 1280)
-    dark = (pixels.mean(axis=2) < 0.5).mean()
-    assert 0.005 < dark < 0.5, f"{dark:.3%} dark pixels: blank or broken page"
+    screens = run_dir / "screens"
+    screens.mkdir()
+    for width in (390, 800, 1280):
+        seen = browse(html, width, 800, screens)
+        assert seen["overflow"] <= 0, f"the page scrolls sideways at {width} px: {seen}"
+        assert seen["images"] == len(PLOTS) and seen["broken"] == 0, seen
+        assert seen["use_bottom"] <= 800 and seen["expect_bottom"] <= 800, (width, seen)
+        pixels = imread(seen["shot"])[..., :3]
+        assert pixels.shape[:2] == (800, width)
+        dark = (pixels.mean(axis=2) < 0.5).mean()
+        assert 0.005 < dark < 0.5, f"{dark:.3%} dark pixels at {width} px: blank or broken"
 
 
 def test_a_run_with_no_trials_yet_still_gets_a_report(tmp_path: Path) -> None:

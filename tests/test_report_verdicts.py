@@ -325,8 +325,9 @@ def test_build_report_writes_summary_json_and_the_first_section(tmp_path):
     assert all(r["verdict"] in (HELD, DID_NOT_HOLD, CANNOT_TELL)
                for r in summary["rules"].values())
     markdown = (run_dir / "report.md").read_text()
-    assert markdown.index("## Summary") < markdown.index("## Run")
-    assert f"{recommended['score']:.4g}" in markdown
+    answer = markdown[markdown.index("## Answer"):markdown.index("## How the pick was made")]
+    assert f"{recommended['score']:.3g}" in answer and "steps\\_per\\_epoch = 128" in answer
+    assert "test rows nothing was ranked on" in answer and "p = " not in answer
 
 
 def test_per_row_values_for_every_objective_and_stacked_executions():

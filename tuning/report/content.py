@@ -35,6 +35,13 @@ class Section:
     facts: tuple[tuple[str, str], ...] = ()
     table: Table | None = None
     plots: tuple[Plot, ...] = ()
+    #: "answer": the first screen, facts beside its figure; "details": folded away, one click
+    #: to open (the evidence behind the answer); "": an ordinary section.
+    kind: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return "-".join("".join(c if c.isalnum() else " " for c in self.title.lower()).split())
 
 
 @dataclass(frozen=True)
@@ -51,22 +58,116 @@ LIVE_INTERVAL_S = 30
 
 
 def document(run: Run, plots: list[Plot], judged: Verdicts) -> Document:
-    """The whole report for `run`, its plots already drawn."""
+    """The whole report for `run`, its plots already drawn: the answer first, then the
+    evidence behind it, each piece said once."""
     running = run.info.get("state") == "running"
+    summary = judged.summary
     sections = [
         *([Section("Still running", paragraphs=(_running_note(run),))] if running else []),
-        summary_section(judged.summary),
-        Section("Run", facts=_facts(run)),
-        Section("Recommendation", paragraphs=tuple(recommend(run, judged))),
+        answer_section(run, summary, plots),
+        *([warnings_section(summary)] if summary["warnings"] else []),
+        Section("How the pick was made", paragraphs=tuple(recommend(run, judged)),
+                facts=_measured(summary), kind="details"),
+        Section("Folk rules: the evidence", facts=_rules(summary), kind="details"),
         Section(f"Trials ranked on {run.objective}", paragraphs=(_legend(run),),
                 table=ranking_table(run)),
     ]
     failures = failure_table(run.trials)
     if failures is not None:
         sections.append(Section("Failures", table=failures))
-    sections.append(Section("Plots", plots=tuple(plots)))
+    sections.append(Section("Plots", plots=tuple(p for p in plots if p is not _lead_plot(plots))))
+    sections.append(Section("Run", facts=_facts(run), kind="details"))
     return Document(f"Tuning report: {run.spec.name}", tuple(sections),
                     refresh_s=LIVE_INTERVAL_S if running else None)
+
+
+#: The figure the first screen shows, by preference: where the score lies over the grid
+#: (with the failures), else the curves of the top trials.
+LEAD_PLOTS = ("heatmap", "curves_samples")
+
+
+def _lead_plot(plots: list[Plot]) -> Plot | None:
+    by_name = {p.name: p for p in plots}
+    return next((by_name[n] for n in LEAD_PLOTS if n in by_name), None)
+
+
+def answer_section(run: Run, summary: dict, plots: list[Plot]) -> Section:
+    """The first screen: what to use, what to expect, how sure, what to do next, and the
+    figure that shows why. Short clauses; the evidence is one click away."""
+    lead = _lead_plot(plots)
+    figure = (lead,) if lead is not None else ()
+    recommended = summary["recommended"]
+    if recommended is None:
+        return Section("Answer", paragraphs=("Nothing to recommend: no trial produced a score "
+                                             "(see Failures below).",), plots=figure,
+                       kind="answer")
+    values = ", ".join(f"{k} = {fmt(v, 4)}" for k, v in recommended["hyperparameters"].items())
+    low, high = recommended["interval"]
+    facts = [
+        ("Use", f"{values} (batch size {fmt(recommended['batch_size'])}, "
+                f"{fmt(recommended['epochs'])} epochs, {fmt(recommended['updates'])} updates; "
+                f"trial {recommended['trial_id']})"),
+        ("Expect", f"{summary['objective']} {fmt(recommended['score'], 3)}, 95% interval "
+                   f"{fmt(low, 3)} to {fmt(high, 3)}, {_measured_briefly(run)}"),
+        ("How sure", _how_sure(summary)),
+    ]
+    if summary["warnings"]:
+        more = len(summary["warnings"]) - 1
+        facts.append(("Next", _ending(summary["warnings"][0])
+                      + (f" ({more} more under Warnings.)" if more else "")))
+    rules = "; ".join(f"{name}: {rule['verdict']}" for name, rule in summary["rules"].items())
+    facts.append(("Folk rules", f"{rules} (evidence below)"))
+    if run.info.get("state") == "running":
+        facts.insert(0, ("Provisional", f"the search is still running ({len(run.trials)} "
+                                        "trials done): this answer may change"))
+    return Section("Answer", facts=tuple(facts), plots=figure, kind="answer")
+
+
+def _measured_briefly(run: Run) -> str:
+    statement = run.choice.statement if run.choice is not None else None
+    if statement is None:
+        return "measured on the holdout rows"
+    if statement.honest:
+        return (f"measured on {statement.rows} test rows nothing was ranked on, by "
+                f"{statement.runs} fresh training run(s) that chose nothing")
+    return (f"measured on the {statement.rows} rows that ranked it (so it may be optimistic: "
+            "see How the pick was made)")
+
+
+def _how_sure(summary: dict) -> str:
+    tied = summary["tied"]
+    text = (f"{len(tied)} other configuration(s) cannot be told apart from it" if tied
+            else "no other configuration ties with it")
+    runner = summary["runner_up"]
+    if runner is not None:
+        text += (f"; a cheaper one within the margin: trial {runner['trial_id']} "
+                 f"({fmt(runner['score'], 3)} in {fmt(runner['wall_s'], 3)} s)")
+    return text + "."
+
+
+def _ending(text: str) -> str:
+    """A warning as a sentence; not capitalised, since many begin with a spec key."""
+    return text if text.endswith(".") else text + "."
+
+
+def warnings_section(summary: dict) -> Section:
+    return Section(f"Warnings ({len(summary['warnings'])})",
+                   paragraphs=tuple(_ending(w) for w in summary["warnings"]),
+                   kind="details")
+
+
+def _measured(summary: dict) -> tuple[tuple[str, str], ...]:
+    recommended = summary["recommended"]
+    if recommended is None:
+        return ()
+    return (("score measured as", recommended["measured_on"]),
+            ("tied with it", (", ".join(summary["tied"]) or "none")
+             + f" ({summary['tie_test']})"))
+
+
+def _rules(summary: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{name} rule", f"{rule['verdict']}: {rule['evidence']}")
+                 for name, rule in summary["rules"].items())
 
 
 def _running_note(run: Run) -> str:
@@ -74,37 +175,6 @@ def _running_note(run: Run) -> str:
     return (f"The search is still running: {done} trial{'s' if done != 1 else ''} done so far. "
             f"This report is rebuilt as trials finish, at most every {LIVE_INTERVAL_S} s, and "
             "this page reloads itself; what it recommends may change until the search ends.")
-
-
-def summary_section(summary: dict) -> Section:
-    """summary.json in words, first: what to use, how sure, the rules, the warnings."""
-    facts = [("objective", f"{summary['objective']} ({summary['direction']})")]
-    recommended = summary["recommended"]
-    if recommended is None:
-        facts.append(("recommended", "nothing: no trial produced a score"))
-    else:
-        values = ", ".join(f"{k} = {fmt(v, 4)}" for k, v in recommended["hyperparameters"].items())
-        low, high = recommended["interval"]
-        facts += [
-            ("recommended", f"trial {recommended['trial_id']}: {values}, batch size "
-                            f"{fmt(recommended['batch_size'])}, {fmt(recommended['epochs'])} "
-                            f"epochs, {fmt(recommended['updates'])} updates"),
-            ("score", f"{fmt(recommended['score'], 4)} (95% interval [{fmt(low, 3)}, "
-                      f"{fmt(high, 3)}])"),
-            ("measured on", recommended["measured_on"]),
-            ("tied with it", (", ".join(summary["tied"]) or "none")
-             + f" ({summary['tie_test']})"),
-        ]
-        runner = summary["runner_up"]
-        if runner is not None:
-            facts.append(("cheaper runner-up", f"trial {runner['trial_id']}: "
-                                               f"{fmt(runner['score'], 4)} in "
-                                               f"{fmt(runner['wall_s'], 3)} s"))
-    for name, rule in summary["rules"].items():
-        facts.append((f"{name} rule", f"{rule['verdict']}: {rule['evidence']}"))
-    warnings = tuple(f"Warning: {w}." if not w.endswith(".") else f"Warning: {w}"
-                     for w in summary["warnings"])
-    return Section("Summary", paragraphs=warnings, facts=tuple(facts))
 
 
 def status_counts(trials: pd.DataFrame) -> str:

@@ -15,22 +15,35 @@ from pathlib import Path
 from tuning.report.content import Document, Section, Table
 
 CSS = """
-body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; color: #111;
+body { font-family: sans-serif; margin: 1em auto; max-width: 1200px; color: #111;
        line-height: 1.45; padding: 0 1em; }
-h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #999; }
-dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1.2em; }
+p, dd, figcaption { overflow-wrap: anywhere; }
+h1 { font-size: 1.4em; margin: 0.3em 0; }
+h2 { margin-top: 1.4em; border-bottom: 1px solid #999; font-size: 1.25em; }
+dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.2em 1.2em; }
 dt { font-weight: bold; } dd { margin: 0; }
-.scroll { overflow-x: auto; max-height: 70vh; overflow-y: auto; border: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.85em; }
+.answer { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.5em;
+          align-items: start; }
+.answer dl { font-size: 1.05em; } .answer dd:first-of-type { font-size: 1.15em; }
+.answer figure { margin: 0; } .answer figure img { max-height: 520px; object-fit: contain; }
+details { margin-top: 1.2em; border-top: 1px solid #999; }
+summary { cursor: pointer; font-size: 1.25em; font-weight: bold; padding: 0.3em 0; }
+.scroll { overflow: auto; max-height: 70vh; max-width: 100%; border: 1px solid #ccc; }
+table { border-collapse: separate; border-spacing: 0; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right;
-         vertical-align: top; white-space: nowrap; }
-th { position: sticky; top: 0; background: #eee; }
+         vertical-align: top; white-space: nowrap; background: #fff; }
+th { position: sticky; top: 0; background: #eee; z-index: 1; }
+th:first-child, td:first-child { position: sticky; left: 0; z-index: 2; }
+th:first-child { z-index: 3; }
 td.text { text-align: left; white-space: normal; min-width: 18em; }
 tr.best td { font-weight: bold; background: #e8e8e8; }
 tr.tied td:nth-child(4) { font-weight: bold; }
 tr.failed td { color: #555; font-style: italic; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: 0.9em; color: #333; }
+@media (max-width: 900px) { .answer { grid-template-columns: minmax(0, 1fr); } }
+@media (max-width: 600px) { dl { grid-template-columns: minmax(0, 1fr); }
+                            dt { margin-top: 0.5em; } body { padding: 0 0.5em; } }
 """
 #: Columns holding free text: left-aligned and allowed to wrap.
 TEXT_COLUMNS = ("message", "trial ids")
@@ -59,23 +72,31 @@ def to_html(doc: Document) -> str:
 
 
 def _html_section(section: Section) -> list[str]:
-    parts = [f"<h2>{_h(section.title)}</h2>"]
+    text = []
     if section.facts:
-        parts.append("<dl>")
-        parts += [f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in section.facts]
-        parts.append("</dl>")
-    parts += [f"<p>{_h(p)}</p>" for p in section.paragraphs]
+        text.append("<dl>")
+        text += [f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in section.facts]
+        text.append("</dl>")
+    text += [f"<p>{_h(p)}</p>" for p in section.paragraphs]
     if section.table is not None:
-        parts += _html_table(section.table)
-    for plot in section.plots:
-        data = base64.b64encode(plot.path.read_bytes()).decode("ascii")
-        parts += [
-            f'<figure id="{_h(plot.name)}">',
+        text += _html_table(section.table)
+    figures = [line for plot in section.plots for line in _html_figure(plot)]
+    anchor = _h(section.anchor)
+    if section.kind == "answer":  # the facts beside the figure on a wide screen
+        return [f'<section id="{anchor}" class="answer">', "<div>", *text, "</div>",
+                *figures, "</section>"]
+    if section.kind == "details":
+        return [f'<details id="{anchor}"><summary>{_h(section.title)}</summary>', *text,
+                *figures, "</details>"]
+    return [f'<h2 id="{anchor}">{_h(section.title)}</h2>', *text, *figures]
+
+
+def _html_figure(plot) -> list[str]:
+    data = base64.b64encode(plot.path.read_bytes()).decode("ascii")
+    return [f'<figure id="{_h(plot.name)}">',
             f'<img alt="{_h(plot.title)}" src="data:image/png;base64,{data}">',
             f"<figcaption><b>{_h(plot.title)}.</b> {_h(plot.caption)}</figcaption>",
-            "</figure>",
-        ]
-    return parts
+            "</figure>"]
 
 
 def _html_table(table: Table) -> list[str]:
