@@ -1,4 +1,4 @@
-"""The command line: `run`, `validate`, `report`, `probe`, `new`.
+"""The command line: `run`, `validate`, `report`, `compare`, `serve`, `probe`, `new`, ...
 
 TensorFlow is imported only by the commands that train (`run`, `probe`); `--help`,
 `validate` and `report` never load it. User mistakes end as one `error:` line and exit 2.
@@ -79,6 +79,17 @@ def _parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="rebuild the index of every run in a results folder")
     index.add_argument("results_dir", nargs="?", default="results")
+
+    compare = sub.add_parser("compare", help="two runs' recommendations, scores and intervals "
+                                             "side by side")
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+
+    serve = sub.add_parser("serve", help="serve the reports (live ones included) over HTTP")
+    serve.add_argument("folder", help="a run directory or a results folder")
+    serve.add_argument("--port", type=int, default=8000, help="0: any free port")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: this machine only)")
 
     probe = sub.add_parser("probe", help="find the out-of-memory frontier with short probes")
     probe.add_argument("spec")
@@ -236,6 +247,29 @@ def _index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from tuning.report.compare import compare_text
+
+    print(compare_text(Path(args.run_a), Path(args.run_b)))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tuning.report.serve import make_server, start_page
+
+    server = make_server(Path(args.folder), args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"serving {args.folder} at http://{host}:{port}/{start_page(Path(args.folder))} "
+          "(Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 def _probe(args: argparse.Namespace) -> int:
     from tuning.execution.run import probe_frontier
 
@@ -253,4 +287,4 @@ def _new(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"run": _run, "validate": _validate, "report": _report, "index": _index,
              "probe": _probe, "new": _new, "distributed": _distributed, "chief": _chief,
-             "worker": _worker}
+             "worker": _worker, "compare": _compare, "serve": _serve}
