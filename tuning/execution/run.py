@@ -24,6 +24,7 @@ from tuning.data.dataset import Dataset
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
+from tuning.execution.oracles import expected_trials
 from tuning.execution.pool import WorkerPool
 from tuning.execution.prepare import (
     Prepared,
@@ -76,6 +77,7 @@ def run_directory(prepared: Prepared, options: RunOptions,
             n_holdout=len(prepared.dataset.x_holdout), hp_names=prepared.hp_names,
             memory_budget_mb=mib(spec.resources.memory_budget), error=None,
             data_warnings=list(prepared.dataset.warnings),
+            planned=expected_trials(spec, options.max_trials),
         )
         predictions.save_labels(run_dir, prepared.dataset.y_holdout, prepared.dataset.y_test)
         yield run_dir
@@ -132,7 +134,6 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, 
                      tuner_id: str, rerun: bool = False) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready;
     with `rerun` (the search on this machine alone), then the fresh-seed re-runs."""
-    from tuning.execution.oracles import expected_trials
     from tuning.execution.rerun import run_confirmations
     from tuning.execution.search import SearchContext, drive
 

@@ -48,12 +48,12 @@ class Section:
 class Document:
     title: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
-    #: While the search runs, the page reloads itself this often (seconds); a finished
-    #: run's report does not.
+    #: While the search runs, the page re-reads itself this often (seconds) and updates its
+    #: sections in place; a finished run's report is static.
     refresh_s: int | None = None
 
 
-#: How often a running search rebuilds its report, and the open page reloads.
+#: How often a running search rebuilds its report, and the open page re-reads it.
 LIVE_INTERVAL_S = 30
 
 
@@ -118,8 +118,8 @@ def answer_section(run: Run, summary: dict, plots: list[Plot]) -> Section:
     rules = "; ".join(f"{name}: {rule['verdict']}" for name, rule in summary["rules"].items())
     facts.append(("Folk rules", f"{rules} (evidence below)"))
     if run.info.get("state") == "running":
-        facts.insert(0, ("Provisional", f"the search is still running ({len(run.trials)} "
-                                        "trials done): this answer may change"))
+        facts.insert(0, ("Provisional", f"the search is still running ({progress_text(run)}): "
+                                        "this answer may change"))
     return Section("Answer", facts=tuple(facts), plots=figure, kind="answer")
 
 
@@ -171,10 +171,26 @@ def _rules(summary: dict) -> tuple[tuple[str, str], ...]:
 
 
 def _running_note(run: Run) -> str:
+    return (f"The search is still running: {progress_text(run)}. This report is rebuilt as "
+            f"trials finish, at most every {LIVE_INTERVAL_S} s; opened through `steps-tuner "
+            "serve`, this page updates itself in place, and opened from the disk, reload it. "
+            "What it recommends may change until the search ends.")
+
+
+def progress_text(run: Run) -> str:
+    """`7 of 24 trials done, about 3 min left`: the time left from the mean wall time of the
+    trials done so far, over the workers (the re-runs after the search not counted)."""
     done = len(run.trials)
-    return (f"The search is still running: {done} trial{'s' if done != 1 else ''} done so far. "
-            f"This report is rebuilt as trials finish, at most every {LIVE_INTERVAL_S} s, and "
-            "this page reloads itself; what it recommends may change until the search ends.")
+    planned = run.info.get("planned")
+    if not isinstance(planned, int) or planned < done:
+        return f"{done} trial{'s' if done != 1 else ''} done so far"
+    text = f"{done} of {planned} trials done"
+    wall = pd.to_numeric(run.trials.get("wall_s", pd.Series(dtype=float)), errors="coerce")
+    workers = run.info.get("workers")
+    if done and wall.notna().any() and isinstance(workers, int) and workers > 0:
+        left = (planned - done) * float(wall.mean()) / workers
+        text += f", about {fmt(max(1.0, left / 60), 2)} min left"
+    return text
 
 
 def status_counts(trials: pd.DataFrame) -> str:

@@ -45,6 +45,30 @@ figcaption { font-size: 0.9em; color: #333; }
 @media (max-width: 600px) { dl { grid-template-columns: minmax(0, 1fr); }
                             dt { margin-top: 0.5em; } body { padding: 0 0.5em; } }
 """
+#: A running search's page re-reads itself and swaps its content in place, keeping the
+#: reader's scroll position and the sections they opened; where the browser will not let a
+#: page opened from the disk read a file, nothing reloads (the note says to reload by hand,
+#: or to open it through `steps-tuner serve`). A finished report carries no script.
+LIVE_SCRIPT = """<script>
+(function () {
+  async function update() {
+    let text;
+    try {
+      const reply = await fetch(location.pathname + "?t=" + Date.now(), {cache: "no-store"});
+      if (!reply.ok) return;
+      text = await reply.text();
+    } catch (e) { return; }
+    const fresh = new DOMParser().parseFromString(text, "text/html");
+    const opened = new Set([...document.querySelectorAll("details[open]")].map(d => d.id));
+    const y = window.scrollY;
+    document.querySelector("main").replaceWith(fresh.querySelector("main"));
+    opened.forEach(id => { const d = document.getElementById(id); if (d) d.open = true; });
+    window.scrollTo(0, y);
+    if (!fresh.querySelector("script")) clearInterval(timer);
+  }
+  const timer = setInterval(update, REFRESH_MS);
+})();
+</script>"""
 #: Columns holding free text: left-aligned and allowed to wrap.
 TEXT_COLUMNS = ("message", "trial ids")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#])")
@@ -58,15 +82,19 @@ def to_html(doc: Document) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        *([f'<meta http-equiv="refresh" content="{doc.refresh_s}">'] if doc.refresh_s else []),
+
         f"<title>{_h(doc.title)}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
         f"<h1>{_h(doc.title)}</h1>",
     ]
+    parts.append("<main>")
     for section in doc.sections:
         parts += _html_section(section)
+    parts.append("</main>")
+    if doc.refresh_s:
+        parts.append(LIVE_SCRIPT.replace("REFRESH_MS", str(doc.refresh_s * 1000)))
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
