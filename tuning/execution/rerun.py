@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from tuning.execution.messages import TrialTask
 from tuning.execution.pool import Job, WorkerPool
-from tuning.execution.rows import planned_row
 from tuning.execution.search import SearchContext, trial_seed
 from tuning.records import predictions
 from tuning.records.confirmations import read_confirm_rows, record_name, write_confirmation
+from tuning.records.rows import planned_row
 
 
 def candidates(run, limit: int) -> list[str]:

@@ -23,10 +23,10 @@ from tuning.execution.messages import TrialTask
 from tuning.execution.oracles import SavedOracle
 from tuning.execution.pool import Job, WorkerPool
 from tuning.execution.progress import Progress
-from tuning.execution.rows import planned_row, trial_row
 from tuning.records import predictions
 from tuning.records import trials as records
 from tuning.records.epochs import clear_files, read_epochs
+from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
 from tuning.report.live import LiveReport
 from tuning.spec.schema import Spec

@@ -20,8 +20,8 @@ from typing import Any
 from tuning.execution import memory
 from tuning.execution.failures import classify_exception, last_line
 from tuning.execution.messages import Outcome, ProbeTask, TrialTask
-from tuning.execution.rows import planned_row, trial_row
 from tuning.records import predictions
+from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
 from tuning.spec.sizes import format_mib, mib
 from tuning.training.budget import plan
