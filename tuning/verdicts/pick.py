@@ -19,6 +19,8 @@ import pandas as pd
 
 from tuning.records import predictions
 from tuning.records.confirmations import read_confirmations
+from tuning.records.trials import EXECUTIONS, TRIAL_ID, WALL_S
+from tuning.spec.objective import HOLDOUT
 from tuning.spec.schema import Spec
 from tuning.verdicts.paired import Paired, compare
 from tuning.verdicts.stats import Z_95, t_quantile, wilson
@@ -70,7 +72,7 @@ def margin_for(spec: Spec, best_score: float) -> float:
     """The practical margin: the spec's, or half a point of accuracy / 1% of a loss."""
     if spec.search.margin is not None:
         return float(spec.search.margin)
-    if predictions.quantity(spec.search.objective) == "accuracy":
+    if spec.search.goal.quantity == "accuracy":
         return ACCURACY_MARGIN
     return RELATIVE_MARGIN * abs(best_score) if math.isfinite(best_score) else 0.0
 
@@ -81,8 +83,8 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
     if top.empty:
         return None
     objective = spec.search.objective
-    maximise = spec.search.direction == "max"
-    paired_on = "holdout_" + predictions.quantity(objective)
+    maximise = spec.search.goal.maximise
+    paired_on = spec.search.goal.on(HOLDOUT)
     labels = predictions.load_labels(run_dir)
     confirmations = read_confirmations(run_dir)
 
@@ -91,14 +93,15 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
         ("fresh"), or both ("all"), stacked runs x rows."""
         records = ([f"trial_{trial_id}"] if runs != "fresh" else []) + (
             confirmations.get(trial_id, []) if runs != "own" else [])
-        stacks = [predictions.per_row(predictions.load(run_dir, r), labels, paired_on, part)
+        stacks = [predictions.per_row(predictions.load(run_dir, r), labels, paired_on.column,
+                                      part)
                   for r in records]
         stacks = [s for s in stacks if s is not None]
         return np.vstack(stacks) if stacks else None
 
-    first = str(top.iloc[0]["trial_id"])
+    first = str(top.iloc[0][TRIAL_ID])
     pick, reason, candidates = first, "", ()
-    rerun = [t for t in top["trial_id"].astype(str) if confirmations.get(t)]
+    rerun = [t for t in top[TRIAL_ID].astype(str) if confirmations.get(t)]
     if rerun:
         means = []
         for trial_id in rerun:
@@ -116,18 +119,18 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
     best_rows = rows_of(pick, runs="own")
     paired: dict[str, Paired] = {}
     if best_rows is not None:
-        for trial_id in top["trial_id"].astype(str):
+        for trial_id in top[TRIAL_ID].astype(str):
             other = rows_of(trial_id, runs="own") if trial_id != pick else None
             if other is not None and other.shape[1] == best_rows.shape[1]:
-                paired[trial_id] = compare(best_rows, other, predictions.quantity(paired_on))
+                paired[trial_id] = compare(best_rows, other, paired_on.quantity)
     methods = sorted({p.method for p in paired.values()})
     tie_test = " / ".join(methods) if methods else "overlapping 95% intervals (no predictions)"
     if paired:
         tied = tuple(t for t, p in paired.items() if not p.distinguishable)
     else:
-        tied = tuple(str(t) for t in top["trial_id"][top["tied"].astype(bool)]
+        tied = tuple(str(t) for t in top[TRIAL_ID][top["tied"].astype(bool)]
                      if str(t) != pick)
-    pick_row = top[top["trial_id"].astype(str) == pick].iloc[0]
+    pick_row = top[top[TRIAL_ID].astype(str) == pick].iloc[0]
     margin = margin_for(spec, float(pick_row[objective]))
     statement = _statement(rows_of, pick, pick_row, top, spec, info, labels, confirmations)
     runner = _runner_up(top, pick_row, paired, tied, margin, objective, maximise)
@@ -138,11 +141,11 @@ def _runner_up(top: pd.DataFrame, pick: pd.Series, paired: dict[str, Paired],
                tied: tuple[str, ...], margin: float, objective: str,
                maximise: bool) -> RunnerUp | None:
     """The cheapest tied trial that gives up at most `margin` of the objective."""
-    wall = pd.to_numeric(top["wall_s"], errors="coerce")
-    best_wall = float(pick.get("wall_s", np.nan))
+    wall = pd.to_numeric(top[WALL_S], errors="coerce")
+    best_wall = float(pick.get(WALL_S, np.nan))
     options = []
     for trial_id in tied:
-        row = top[top["trial_id"].astype(str) == trial_id].iloc[0]
+        row = top[top[TRIAL_ID].astype(str) == trial_id].iloc[0]
         loss = (pick[objective] - row[objective]) * (1 if maximise else -1)
         time = float(wall.loc[row.name])
         if loss <= margin + 1e-12 and math.isfinite(time) and time < best_wall:
@@ -156,12 +159,12 @@ def _runner_up(top: pd.DataFrame, pick: pd.Series, paired: dict[str, Paired],
 def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec: Spec,
                info: dict, labels: dict, confirmations: dict) -> Statement:
     """The pick's score without the selection's luck where the run allows it."""
-    quantity = predictions.quantity(spec.search.objective)
+    quantity = spec.search.goal.quantity
     fresh = len(confirmations.get(pick, []))
     part = "test" if "test" in labels else "holdout"
     values = (rows_of(pick, part, "fresh" if fresh else "own") if fresh or part == "test"
               else None)
-    seed_sd, dof = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
+    seed_sd, dof = _seed_spread(rows_of, list(top[TRIAL_ID].astype(str)), confirmations,
                                 part)
     what = {"accuracy": "accuracy", "loss": "loss", "mae": "mean absolute error",
             "mse": "mean squared error"}[quantity]
@@ -171,7 +174,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
                          f"trial {pick}'s own {spec.search.objective}, the score that ranked "
                          "it first: it carries the selection's luck (set data.test above 0 and "
                          "search.confirm_runs above 0 to state it without)",
-                         _count(pick_row.get("executions"), 1), _count(info.get("n_holdout"), 0),
+                         _count(pick_row.get(EXECUTIONS), 1), _count(info.get("n_holdout"), 0),
                          False)
     score, low, high = interval(values, quantity, seed_sd, dof)
     n_rows, n_runs = values.shape[1], values.shape[0]
