@@ -28,13 +28,21 @@ from tuning.records import trials as records
 from tuning.records.epochs import clear_files, read_epochs
 from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
-from tuning.records.trials import BATCH_SIZE, STATUS
+from tuning.records.trials import (
+    BATCH_SIZE,
+    GAP,
+    HOLDOUT_LOSS,
+    STATUS,
+    TRAIN_LOSS,
+    VAL_LOSS,
+    metric_columns,
+)
 from tuning.report.live import LiveReport
 from tuning.spec.schema import Spec
 from tuning.spec.sizes import mib
 from tuning.training.hypermodel import StepsHyperModel
 
-_METRIC_KEYS = (records.HOLDOUT_LOSS, records.TRAIN_LOSS, records.VAL_LOSS, records.GAP)
+_METRIC_KEYS = (HOLDOUT_LOSS, TRAIN_LOSS, VAL_LOSS, GAP)
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 
 
@@ -160,7 +168,7 @@ def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
     """Tell the Oracle how the trial ended, add it to the tables, print one line."""
     metric = ctx.spec.model.metric
     if row[STATUS] == Status.OK:
-        keys = (*_METRIC_KEYS, *records.metric_columns(metric))
+        keys = (*_METRIC_KEYS, *metric_columns(metric))
         metrics = {k: float(row[k]) for k in keys if row.get(k) is not None}
         ctx.oracle.update_trial(trial.trial_id, metrics)
         trial.status = TrialStatus.COMPLETED

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tuning.records.status import MEMORY_FAILURES, Status
+from tuning.records.status import MEMORY_FAILURES
 from tuning.records.trials import (
     BATCH_SIZE,
     EPOCHS_RUN,
@@ -20,7 +20,7 @@ from tuning.records.trials import (
     WALL_S,
     std_column,
 )
-from tuning.spec.objective import HOLDOUT
+from tuning.spec.objective import HOLDOUT, VALIDATION, score_column
 from tuning.verdicts.folk import MEMORY_RULE, OVERFITTING_RULE, Judged
 from tuning.verdicts.paired import ALPHA
 from tuning.verdicts.ranking import Run, oom_frontier
@@ -35,10 +35,11 @@ def recommend(run: Run, judged: Verdicts) -> list[str]:
     if run.choice is None:
         return [_nothing_scored(trials)]
     choice = [*_best(run), *_ties(run)]
-    if run.objective.startswith("val_"):
+    if run.goal.part == VALIDATION:
         choice.append(
             f"Ranked on {run.objective}, which each validation_split measures on a different "
-            f"validation set; the holdout_{run.metric} column compares all trials on one set."
+            f"validation set; the {score_column(HOLDOUT, run.metric)} column compares all "
+            "trials on one set."
         )
     memory = [*_memory_failures(run),
               f"The rule {MEMORY_RULE}: {_verdict(judged.rules['memory'])}"]
@@ -167,7 +168,7 @@ def _ties(run: Run) -> list[str]:
 
 def _memory_failures(run: Run) -> list[str]:
     trials = run.trials
-    ok = trials[trials[STATUS].eq(Status.OK)]
+    ok = run.ok
     failed = trials[trials[STATUS].isin(MEMORY_FAILURES)]
     if failed.empty:
         return []

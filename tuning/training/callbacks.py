@@ -7,7 +7,6 @@ import math
 
 import keras
 
-from tuning.records.trials import SAMPLES_SEEN
 from tuning.training.budget import Plan
 
 
@@ -31,7 +30,7 @@ class CurveRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._updates += self._batches
         row = {"epoch": epoch + 1, "updates": self._updates}
-        row[SAMPLES_SEEN] = self.plan.samples_seen(self._updates)
+        row["samples_seen"] = self.plan.samples_seen(self._updates)
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
         self.rows.append(row)
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tuning.records.status import Status
 from tuning.records.trials import (
     BATCH_SIZE,
     BEST_EPOCH,
     EFFECTIVE_STEPS,
     EPOCHS_RUN,
-    STATUS,
     STEPS_PER_EPOCH,
     TRIAL_ID,
 )
@@ -95,7 +93,7 @@ def still_improving(run: Run, pick: pd.Series) -> list[str]:
 
 def cut_short(run: Run) -> list[str]:
     """Asked steps_per_epoch the training rows could not give."""
-    ok = run.trials[run.trials[STATUS].eq(Status.OK)]
+    ok = run.ok
     asked = pd.to_numeric(ok[STEPS_PER_EPOCH], errors="coerce")
     ran = pd.to_numeric(ok[EFFECTIVE_STEPS], errors="coerce")
     batch = pd.to_numeric(ok[BATCH_SIZE], errors="coerce")

@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from pandas.core.groupby import DataFrameGroupBy
 
-from tuning.records.trials import BEST_EPOCH, TRIAL_ID, VAL_LOSS
+from tuning.records.trials import BEST_EPOCH, TRIAL_ID
 from tuning.report.plots.style import MARKERS, colours, empty, figure
 from tuning.verdicts.text import fmt
 
@@ -39,16 +39,16 @@ def overfitting_curves(trials: pd.DataFrame, curves: pd.DataFrame, *, x: str = "
     for i, row in enumerate(shown):
         ax = axes.flat[i]
         data = mean.get_group(row[TRIAL_ID])
-        ax.fill_between(data[x], data["loss"], data[VAL_LOSS], color="0.85", hatch="..",
+        ax.fill_between(data[x], data["loss"], data["val_loss"], color="0.85", hatch="..",
                         edgecolor="0.6", linewidth=0)
         ax.plot(data[x], data["loss"], linestyle="-", marker=MARKERS[0], markersize=3,
                 color=colour[i])
-        ax.plot(data[x], data[VAL_LOSS], linestyle="--", marker=MARKERS[1], markersize=3,
+        ax.plot(data[x], data["val_loss"], linestyle="--", marker=MARKERS[1], markersize=3,
                 color=colour[i])
         best = data[data["epoch"] == row.get(BEST_EPOCH)]
         if not best.empty:
             ax.axvline(best[x].iloc[0], color="0.3", linestyle=":", linewidth=1)
-            ax.plot(best[x], best[VAL_LOSS], linestyle="none", marker="*", markersize=13,
+            ax.plot(best[x], best["val_loss"], linestyle="none", marker="*", markersize=13,
                     color="black")
         ax.set_title(_title(row), fontsize=9)
         ax.set_xlabel(AXIS_LABELS.get(x, x))

@@ -40,10 +40,10 @@ def gap_by_steps(trials: pd.DataFrame, at_samples: pd.Series | None = None,
     if 1 < len(splits) <= MAX_SERIES:
         for i, (split, colour) in enumerate(zip(splits, colours(len(splits)), strict=True)):
             part = data[data["split"] == split]
-            ax.plot(part["steps"], part[GAP], linestyle="none", marker=MARKERS[i],
+            ax.plot(part["steps"], part["gap"], linestyle="none", marker=MARKERS[i],
                     color=colour, alpha=0.85, label=f"validation_split {fmt(split)}")
     else:
-        ax.plot(data["steps"], data[GAP], linestyle="none", marker="o", color="#31688e",
+        ax.plot(data["steps"], data["gap"], linestyle="none", marker="o", color="#31688e",
                 alpha=0.7, label="trial")
     median = data.groupby("steps")["gap"].median()
     ax.plot(median.index, median.to_numpy(), color="black", linestyle="-", linewidth=1.5,
