@@ -45,11 +45,6 @@ def test_every_unscored_status_has_a_hatch_and_memory_failures_their_own() -> No
     assert len(others) == 1 and not others & {Status.OOM.hatch, Status.SKIPPED_OOM.hatch}
 
 
-def test_a_table_cell_reads_as_its_status_or_none() -> None:
-    assert Status.of("skipped_oom") is Status.SKIPPED_OOM
-    assert Status.of("unknown") is None and Status.of(float("nan")) is None
-
-
 def test_the_widest_word_fits_the_terminal_column() -> None:
     assert len("skipped_oom") == WIDEST
 

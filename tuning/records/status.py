@@ -20,14 +20,6 @@ class Status(StrEnum):
     TIMEOUT = "timeout"           # passed the per-trial time limit
     PRUNED = "pruned"             # stopped early by search.prune; curve and samples seen kept
 
-    @classmethod
-    def of(cls, word: object) -> Status | None:
-        """The status a table cell holds; None for a blank or a word no run writes."""
-        try:
-            return cls(word)
-        except ValueError:
-            return None
-
     @property
     def scored(self) -> bool:
         """Trained to its budget: its score is ranked, can be recommended or tied."""

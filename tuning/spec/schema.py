@@ -133,6 +133,7 @@ class SearchSpec:
 
     @property
     def direction(self) -> str:
+        """`min` or `max`, keras-tuner's words (see `goal`)."""
         return self.goal.direction
 
 
