@@ -94,7 +94,7 @@ def metric_columns(metric: str) -> tuple[str, str]:
     return score_column(HOLDOUT, metric), score_column(VALIDATION, metric)
 
 
-RECORDS: Final = "records"
+RECORDS = "records"
 
 
 def column(name: str) -> str:
