@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tuning.execution.messages import Outcome, Ready, TrialTask
-from tuning.execution.rows import trial_row
 from tuning.execution.run import announce
 from tuning.records import rundir
+from tuning.records.rows import trial_row
 from tuning.records.status import Status
 
 

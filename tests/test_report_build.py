@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -207,3 +208,18 @@ def test_plots_a_failed_drawing_process_leaves_are_drawn_by_the_report(tmp_path:
     monkeypatch.setattr(plots, "_draw_all", lambda specs, folder: os._exit(3))
     build_report(run_dir)  # the forked child dies before drawing its half
     assert _outputs(run_dir) == drawn
+
+
+def test_a_pruned_trial_keeps_its_row_but_is_never_recommended_or_tied(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, n_trials=12, budget_mb=None)
+    trials = pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str})
+    best = trials["holdout_accuracy"].idxmax()
+    pruned_id = trials.loc[best, "trial_id"]
+    trials.loc[best, "status"] = "pruned"
+    trials.loc[best, "holdout_accuracy"] = 1.0  # its partial score would win if it counted
+    trials.to_csv(run_dir / "trials.csv", index=False)
+    build_report(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["recommended"]["trial_id"] != pruned_id
+    assert pruned_id not in summary["tied"]
+    assert f"<td>{pruned_id}</td>" in (run_dir / "report.html").read_text(encoding="utf-8")

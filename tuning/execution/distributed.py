@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tuning.execution.pool import threads_per_worker
 from tuning.execution.prepare import Prepared, make_pool, make_tuner, prepare
-from tuning.execution.rows import planned_row, trial_row
 from tuning.execution.run import RunOptions, run_directory, search_with_pool
 from tuning.records import rundir
 from tuning.records import trials as records
+from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
 from tuning.spec.schema import Spec
 

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from tuning.records.status import Status
-from tuning.records.trials import column
+from tuning.records.trials import BATCH_SIZE, MEMORY_BUDGET_MB, STATUS, column
 
 #: Names that change how a model is fed or optimised, not its size in memory.
 NOT_MODEL = ("steps_per_epoch", "validation_split", "batch_size", "shuffle", "learning_rate")
@@ -56,10 +56,10 @@ class Frontier:
         only those whose memory budget was no larger than this run's `budget_mb` (None: no
         budget, the device's memory): a larger budget may fit what a smaller one did not."""
         for row in rows:
-            if (row.get("status") == Status.OOM and row.get("batch_size")
-                    and _binds(row.get("memory_budget_mb"), budget_mb)):
+            if (row.get(STATUS) == Status.OOM and row.get(BATCH_SIZE)
+                    and _binds(row.get(MEMORY_BUDGET_MB), budget_mb)):
                 values = {n: row.get(column(n)) for n in hp_names}
-                self.record_oom(values, int(row["batch_size"]))
+                self.record_oom(values, int(row[BATCH_SIZE]))
 
 
 def _binds(failed_under_mb: float | None, budget_mb: float | None) -> bool:

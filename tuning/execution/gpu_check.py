@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from tuning.records.status import Status
 from tuning.spec.schema import load_spec
 
 SPEC = Path(__file__).resolve().parents[1] / "experiments" / "digits.toml"
@@ -36,7 +37,7 @@ def main() -> int:
         out = Path(tmp) / "gpu-check"
         code = run_search(spec, RunOptions(run_dir=out, max_trials=6))
         table = read_table(out / "trials.csv")
-    ok = table[table.status == "ok"]
+    ok = table[table.status == Status.OK]
     details = tf.config.experimental.get_device_details(gpus[0])
     print(f"device: {details.get('device_name', gpus[0].name)}")
     print(f"trials: {len(table)} ({len(ok)} ok) under a {budget // 2**20} MiB device budget")

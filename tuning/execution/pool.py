@@ -18,8 +18,8 @@ from typing import Any
 from tuning.execution import memory
 from tuning.execution.failures import classify_death
 from tuning.execution.messages import Begin, Outcome, Ready, StartFailed, Stop, Task
-from tuning.execution.rows import trial_row
 from tuning.execution.worker import WorkerConfig, main
+from tuning.records.rows import trial_row
 from tuning.records.status import Status
 from tuning.spec.sizes import mib
 

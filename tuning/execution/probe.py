@@ -19,6 +19,7 @@ from tuning.execution.frontier import NOT_MODEL, model_signature
 from tuning.execution.messages import PROBE_STEPS, ProbeTask
 from tuning.execution.pool import Job, WorkerPool
 from tuning.records.status import Status
+from tuning.records.trials import BATCH_SIZE, PEAK_MEMORY_MB, STATUS, TRIAL_ID
 from tuning.spec.schema import Spec
 from tuning.spec.sizes import format_mib
 from tuning.spec.space import declare_space, grid_points
@@ -67,7 +68,7 @@ def find_frontier(pool: WorkerPool, hypermodel, point: dict[str, Any], max_batch
         worker = pool.idle()[0]
         probe_id = f"probe-{len(result.probes)}"
         pool.submit(worker, Job(ProbeTask(probe_id, config, batch),
-                                {"trial_id": probe_id, "batch_size": batch}))
+                                {TRIAL_ID: probe_id, BATCH_SIZE: batch}))
         done: list = []
         while not done:
             done = pool.wait()
@@ -75,10 +76,10 @@ def find_frontier(pool: WorkerPool, hypermodel, point: dict[str, Any], max_batch
         result.probes.append(row)
         if on_probe:
             on_probe(row)
-        if row["status"] == Status.OK:
+        if row[STATUS] == Status.OK:
             result.largest_fit = max(batch, result.largest_fit or 0)
             return True
-        if row["status"] == Status.OOM:
+        if row[STATUS] == Status.OOM:
             result.smallest_oom = min(batch, result.smallest_oom or batch)
             return False
         raise RuntimeError(f"probe at batch {batch} failed: {row['message']}")
@@ -108,7 +109,7 @@ def describe(spec: Spec, dataset, results: list[ProbeResult], budget: int | None
         model = ", ".join(f"{k}={v}" for k, v in res.values.items()) or "the model"
         lines.append(f"  {model}:")
         for row in res.probes:
-            peak = row.get("peak_memory_mb")
+            peak = row.get(PEAK_MEMORY_MB)
             peak_text = "-" if peak is None else f"{peak:g} MiB"
             lines.append(f"    batch {row['batch_size']:>6}  {row['status']:<4}  peak {peak_text}")
         if res.smallest_oom is None:

@@ -11,8 +11,8 @@ import time
 from typing import Any, TextIO
 
 from tuning.records.epochs import StatusLine, eta_text, time_left
-from tuning.records.status import Status
-from tuning.records.trials import column
+from tuning.records.status import WIDEST, Status
+from tuning.records.trials import MESSAGE, STATUS, TRIAL_ID, WALL_S, column
 
 
 def _fmt(value: Any) -> str:
@@ -53,7 +53,7 @@ class Progress:
             print(f"resuming: {kept} finished trial(s) kept", file=self.out, flush=True)
 
     def started(self, row: dict[str, Any]) -> None:
-        self.running[str(row["trial_id"])] = time.monotonic()
+        self.running[str(row[TRIAL_ID])] = time.monotonic()
         if self.workers > 1:
             self.line.clear()
             print(f"          trial {row['trial_id']} started  {self._values(row)}",
@@ -62,20 +62,20 @@ class Progress:
     def finished(self, row: dict[str, Any], resumed: bool = False) -> None:
         if not resumed:
             self.done += 1
-            self.running.pop(str(row["trial_id"]), None)
-            if row.get("wall_s"):
-                self.walls.append(float(row["wall_s"]))
+            self.running.pop(str(row[TRIAL_ID]), None)
+            if row.get(WALL_S):
+                self.walls.append(float(row[WALL_S]))
         self.line.clear()
         count = f"{self.done}/{self.total}" if self.total else str(self.done)
-        if row["status"] == Status.OK:
+        if row[STATUS] == Status.OK:
             detail = f"{self.objective}={_fmt(row.get(self.objective))}"
-            if row.get("wall_s") is not None:
+            if row.get(WALL_S) is not None:
                 detail += f" in {row['wall_s']:.1f} s"
         else:
-            detail = str(row.get("message", ""))[:200]
+            detail = str(row.get(MESSAGE, ""))[:200]
         note = " (kept from an earlier run)" if resumed else ""
-        print(f"[{count:>7}] trial {row['trial_id']} {row['status']:<11} {self._values(row)}  "
-              f"{detail}{note}", file=self.out, flush=True)
+        print(f"[{count:>7}] trial {row['trial_id']} {row['status']:<{WIDEST}} "
+              f"{self._values(row)}  {detail}{note}", file=self.out, flush=True)
 
     def tick(self, epochs: dict[str, dict[str, Any]]) -> None:
         """Redraw the status line from the epochs the workers reported (terminal only)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from tuning.execution.messages import TrialTask
 from tuning.execution.pool import Job, WorkerPool
-from tuning.execution.rows import planned_row
 from tuning.execution.search import SearchContext, trial_seed
 from tuning.records import predictions
 from tuning.records.confirmations import read_confirm_rows, record_name, write_confirmation
+from tuning.records.rows import planned_row
+from tuning.records.trials import TRIAL_ID
 
 
 def candidates(run, limit: int) -> list[str]:
@@ -22,7 +23,7 @@ def candidates(run, limit: int) -> list[str]:
         return []
     top = run.trials[run.trials["rank"].notna() & run.trials["top"].astype(bool)]
     tied = set(run.choice.tied)
-    ordered = [str(t) for t in top["trial_id"] if str(t) in tied]
+    ordered = [str(t) for t in top[TRIAL_ID] if str(t) in tied]
     return [run.choice.trial_id, *ordered][:limit]
 
 

@@ -23,17 +23,26 @@ from tuning.execution.messages import TrialTask
 from tuning.execution.oracles import SavedOracle
 from tuning.execution.pool import Job, WorkerPool
 from tuning.execution.progress import Progress
-from tuning.execution.rows import planned_row, trial_row
 from tuning.records import predictions
 from tuning.records import trials as records
 from tuning.records.epochs import clear_files, read_epochs
+from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
+from tuning.records.trials import (
+    BATCH_SIZE,
+    GAP,
+    HOLDOUT_LOSS,
+    STATUS,
+    TRAIN_LOSS,
+    VAL_LOSS,
+    metric_columns,
+)
 from tuning.report.live import LiveReport
 from tuning.spec.schema import Spec
 from tuning.spec.sizes import mib
 from tuning.training.hypermodel import StepsHyperModel
 
-_METRIC_KEYS = ("holdout_loss", "train_loss", "val_loss", "gap")
+_METRIC_KEYS = (HOLDOUT_LOSS, TRAIN_LOSS, VAL_LOSS, GAP)
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 
 
@@ -107,7 +116,7 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
                 finish(ctx, trial, saved["row"], progress, saved["curves"], resumed=True)
                 continue
             planned = planned_row(trial.trial_id, ctx.hypermodel, trial.hyperparameters)
-            blocker = frontier.blocking_batch(trial.hyperparameters.values, planned["batch_size"])
+            blocker = frontier.blocking_batch(trial.hyperparameters.values, planned[BATCH_SIZE])
             if blocker is not None:
                 row = trial_row(
                     planned, Status.SKIPPED_OOM,
@@ -129,8 +138,8 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
             records.write_trial(ctx.run_dir, row, outcome.curves)
             if outcome.predictions:  # beside the record; a trial without them is not paired
                 predictions.save(ctx.run_dir, f"trial_{row['trial_id']}", outcome.predictions)
-            if row["status"] == Status.OOM and row.get("batch_size"):
-                frontier.record_oom(_hp_values(row, ctx.hp_names), int(row["batch_size"]))
+            if row[STATUS] == Status.OOM and row.get(BATCH_SIZE):
+                frontier.record_oom(_hp_values(row, ctx.hp_names), int(row[BATCH_SIZE]))
             if job.task_id in redone:
                 records.write_tables(ctx.run_dir, ctx.spec.model.metric, ctx.hp_names)
                 progress.finished(row)
@@ -158,8 +167,8 @@ def finish(ctx: SearchContext, trial, row: dict[str, Any], progress: Progress,
            curves: Sequence[dict[str, Any]] = (), resumed: bool = False) -> None:
     """Tell the Oracle how the trial ended, add it to the tables, print one line."""
     metric = ctx.spec.model.metric
-    if row["status"] == Status.OK:
-        keys = (*_METRIC_KEYS, f"holdout_{metric}", f"val_{metric}")
+    if row[STATUS] == Status.OK:
+        keys = (*_METRIC_KEYS, *metric_columns(metric))
         metrics = {k: float(row[k]) for k in keys if row.get(k) is not None}
         ctx.oracle.update_trial(trial.trial_id, metrics)
         trial.status = TrialStatus.COMPLETED

@@ -20,9 +20,10 @@ from typing import Any
 from tuning.execution import memory
 from tuning.execution.failures import classify_exception, last_line
 from tuning.execution.messages import Outcome, ProbeTask, TrialTask
-from tuning.execution.rows import planned_row, trial_row
 from tuning.records import predictions
+from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
+from tuning.records.trials import BATCH_SIZE, TRIAL_ID, std_column
 from tuning.spec.sizes import format_mib, mib
 from tuning.training.budget import plan
 from tuning.training.hypermodel import FitRun, StepsHyperModel, TrialFailure, make_stream
@@ -123,7 +124,7 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
     except Exception as exc:  # every failure becomes a record; none may end the worker silently
         status, message = ctx.failed(f"trial {task.trial_id}", exc)
         if status is Status.OOM:
-            message = oom_message(planned["batch_size"], ctx.budget, message)
+            message = oom_message(planned[BATCH_SIZE], ctx.budget, message)
     finally:
         ctx.unlimit()
     measured = summarise(runs, scores)
@@ -162,7 +163,7 @@ def run_probe(hypermodel: StepsHyperModel, hp, task: ProbeTask, ctx: Context) ->
         status, message = ctx.failed(f"probe at batch {batch}", exc)
     finally:
         ctx.unlimit()
-    row = trial_row({"trial_id": task.probe_id, "batch_size": batch}, status, message,
+    row = trial_row({TRIAL_ID: task.probe_id, BATCH_SIZE: batch}, status, message,
                     peak_memory_mb=ctx.peak_mb(), wall_s=round(time.perf_counter() - start, 3))
     keras.backend.clear_session()
     return Outcome(task.probe_id, row)
@@ -190,5 +191,5 @@ def summarise(runs: list[FitRun], scores: list[dict[str, float]]) -> dict[str, A
             values = [s[key] for s in scores]
             out[key] = sum(values) / len(values)
             if len(values) > 1:
-                out[f"{key}_std"] = statistics.stdev(values)
+                out[std_column(key)] = statistics.stdev(values)
     return out

@@ -32,6 +32,7 @@ from tuning.execution.messages import (
     TrialTask,
 )
 from tuning.records.status import Status
+from tuning.records.trials import MESSAGE, STATUS
 from tuning.spec import tensorflow_import
 from tuning.spec.schema import Spec
 
@@ -226,16 +227,16 @@ def main(config: WorkerConfig, conn) -> None:
                 log.info("trial %s: %s", message.trial_id, hp.values)
                 repeats = config.spec.search.executions_per_trial
                 outcome = run_trial(hypermodel, hp, message, repeats, ctx)
-                if config.run_dir is not None and outcome.row["status"] == Status.OK:
+                if config.run_dir is not None and outcome.row[STATUS] == Status.OK:
                     _tensorboard(config.run_dir, outcome, hp.values)
             case ProbeTask() as message:
                 hp = kt.HyperParameters.from_config(message.hp_config)
                 outcome = run_probe(hypermodel, hp, message, ctx)
             case other:
                 raise TypeError(f"a worker cannot handle {type(other).__name__}")
-        log.info("%s: %s %s", outcome.task_id, outcome.row["status"], outcome.row["message"])
+        log.info("%s: %s %s", outcome.task_id, outcome.row[STATUS], outcome.row[MESSAGE])
         now = anonymous()
-        exits = outcome.row["status"] == Status.OOM or _grown(settled, now)
+        exits = outcome.row[STATUS] == Status.OOM or _grown(settled, now)
         if settled is None:  # what the first trial left alive is Keras's, for good
             gc.freeze()
             settled = now

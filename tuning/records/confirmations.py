@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tuning.records.trials import RECORDS, write_record
+from tuning.records.status import Status
+from tuning.records.trials import RECORDS, STATUS, write_record
 
 _NAME = re.compile(r"^confirm_(?P<trial>.+)_(?P<run>\d+)$")
 
@@ -52,6 +53,6 @@ def read_confirmations(run_dir: Path) -> dict[str, list[str]]:
     """Record names of the finished (`ok`) re-runs, by the trial they re-run, in run order."""
     found: dict[str, list[str]] = {}
     for row in sorted(read_confirm_rows(run_dir), key=lambda r: r["run"]):
-        if row.get("status") == "ok":
+        if row.get(STATUS) == Status.OK:
             found.setdefault(row["confirms"], []).append(row["record"])
     return found

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.records.trials import RECORDS, atomic_write
+from tuning.spec.objective import Objective
 
 LABELS = "labels.npz"
 #: The parts of the rows every trial predicts: ranked on, and stated on.
@@ -65,11 +66,6 @@ def stack(runs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.stack([np.asarray(r[k]) for r in runs]) for k in keys}
 
 
-def quantity(objective: str) -> str:
-    """`accuracy`, `loss`, `mae` or `mse`: what an objective averages over the rows."""
-    return objective.removeprefix("holdout_").removeprefix("val_")
-
-
 def per_row(arrays: dict[str, np.ndarray] | None, labels: dict[str, np.ndarray],
             objective: str, part: str = "holdout") -> np.ndarray | None:
     """The objective's per-row values on `part`, shaped executions x rows (None if unknown).
@@ -79,7 +75,7 @@ def per_row(arrays: dict[str, np.ndarray] | None, labels: dict[str, np.ndarray],
     """
     if arrays is None or part not in labels:
         return None
-    name = quantity(objective)
+    name = Objective.parse(objective).quantity
     if name == "loss":
         values = arrays.get(f"{part}_loss")
         return None if values is None else np.asarray(values, dtype=float)

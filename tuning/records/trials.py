@@ -13,37 +13,87 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypedDict
 
 from tuning.records.status import Status
 from tuning.spec.errors import UserError
+from tuning.spec.objective import HOLDOUT, VALIDATION, score_column
 
-TRIAL_COLUMNS = (
-    "trial_id",
-    "status",
-    "steps_per_epoch",
-    "validation_split",
-    "batch_size",
-    "effective_steps_per_epoch",
-    "epochs_run",
-    "updates",
-    "samples_seen",
-    "best_epoch",
-    "train_loss",
-    "val_loss",
-    "holdout_loss",
-    "holdout_{metric}",
-    "val_{metric}",
-    "gap",
-    "peak_memory_mb",
-    "wall_s",
-    "message",
-)
+
+def std_column(column: str) -> str:
+    """The column of a score's standard deviation over a trial's repeated executions."""
+    return f"{column}_std"
+
+
+# The columns of trials.csv, named once; code reads and writes a row through these names.
+TRIAL_ID: Final = "trial_id"
+STATUS: Final = "status"
+STEPS_PER_EPOCH: Final = "steps_per_epoch"
+VALIDATION_SPLIT: Final = "validation_split"
+BATCH_SIZE: Final = "batch_size"
+EFFECTIVE_STEPS: Final = "effective_steps_per_epoch"
+EPOCHS_RUN: Final = "epochs_run"
+UPDATES: Final = "updates"
+SAMPLES_SEEN: Final = "samples_seen"
+BEST_EPOCH: Final = "best_epoch"
+TRAIN_LOSS: Final = "train_loss"
+VAL_LOSS: Final = score_column(VALIDATION, "loss")
+HOLDOUT_LOSS: Final = score_column(HOLDOUT, "loss")
+GAP: Final = "gap"
+PEAK_MEMORY_MB: Final = "peak_memory_mb"
+WALL_S: Final = "wall_s"
+MESSAGE: Final = "message"
+EXECUTIONS: Final = "executions"
+MEMORY_BUDGET_MB: Final = "memory_budget_mb"
+WORKER: Final = "worker"
+WORKER_TRIAL: Final = "worker_trial"
+
+#: The SPEC's columns in its order; `{metric}` stands for the model's metric.
+TRIAL_COLUMNS = (TRIAL_ID, STATUS, STEPS_PER_EPOCH, VALIDATION_SPLIT, BATCH_SIZE,
+                 EFFECTIVE_STEPS, EPOCHS_RUN, UPDATES, SAMPLES_SEEN, BEST_EPOCH, TRAIN_LOSS,
+                 VAL_LOSS, HOLDOUT_LOSS, score_column(HOLDOUT, "{metric}"),
+                 score_column(VALIDATION, "{metric}"), GAP, PEAK_MEMORY_MB, WALL_S, MESSAGE)
 #: Written after the SPEC columns and before the other hyperparameters.
-EXTRA_COLUMNS = ("executions", "holdout_{metric}_std", "memory_budget_mb", "worker",
-                 "worker_trial")
-CURVE_COLUMNS = ("trial_id", "execution", "epoch", "updates", "samples_seen", "loss", "val_loss",
-                 "{metric}", "val_{metric}")
+EXTRA_COLUMNS = (EXECUTIONS, std_column(score_column(HOLDOUT, "{metric}")), MEMORY_BUDGET_MB,
+                 WORKER, WORKER_TRIAL)
+CURVE_COLUMNS = (TRIAL_ID, "execution", "epoch", UPDATES, SAMPLES_SEEN, "loss", VAL_LOSS,
+                 "{metric}", score_column(VALIDATION, "{metric}"))
+
+
+class TrialRow(TypedDict, total=False):
+    """One trials.csv row as the records hold it. Besides these, a row holds
+    `holdout_<metric>` and `val_<metric>` (see `metric_columns`), `holdout_<metric>_std`
+    with repeats, and one column per hyperparameter (see `column`)."""
+
+    trial_id: str
+    status: str  # a `Status` word
+    steps_per_epoch: int
+    validation_split: float
+    batch_size: int
+    effective_steps_per_epoch: int
+    epochs_run: int
+    updates: int
+    samples_seen: int
+    best_epoch: int
+    train_loss: float
+    val_loss: float
+    holdout_loss: float
+    gap: float
+    peak_memory_mb: float | None
+    wall_s: float
+    message: str
+    executions: int
+    memory_budget_mb: float | None
+    worker: int
+    worker_trial: int
+
+
+def metric_columns(metric: str) -> tuple[str, str]:
+    """The row's columns for the model's metric: on the holdout set and on the trial's
+    validation rows."""
+    return score_column(HOLDOUT, metric), score_column(VALIDATION, metric)
+
+
 RECORDS = "records"
 
 
@@ -93,9 +143,9 @@ def atomic_write(path: Path, text: str | bytes) -> None:
         raise
 
 
-def write_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]]) -> None:
+def write_trial(run_dir: Path, row: TrialRow, curves: list[dict[str, Any]]) -> None:
     """Save one finished trial (its table row and its per-epoch curve)."""
-    write_record(trial_path(run_dir, str(row["trial_id"])), row, curves)
+    write_record(trial_path(run_dir, str(row[TRIAL_ID])), row, curves)
 
 
 def write_record(path: Path, row: dict[str, Any], curves: list[dict[str, Any]]) -> None:
@@ -131,9 +181,9 @@ def _load(path: Path) -> dict[str, Any]:
     row = payload.get("row") if isinstance(payload, dict) else None
     if not isinstance(row, dict) or not isinstance(payload.get("curves"), list):
         raise ValueError("no 'row' table and 'curves' list")
-    if str(row.get("trial_id")) != path.stem.removeprefix("trial_"):
+    if str(row.get(TRIAL_ID)) != path.stem.removeprefix("trial_"):
         raise ValueError(f"its trial_id {row.get('trial_id')!r} is not the file's")
-    if row.get("status") not in set(Status):
+    if row.get(STATUS) not in set(Status):
         raise ValueError(f"status {row.get('status')!r} is not one of: {', '.join(Status)}")
     return payload
 
@@ -184,7 +234,7 @@ def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path,
     return trials_csv, curves_csv
 
 
-def append_tables(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]],
+def append_tables(run_dir: Path, row: TrialRow, curves: list[dict[str, Any]],
                   metric: str, hp_names: list[str]) -> None:
     """Add one finished trial to trials.csv and curves.csv in a time that does not grow with
     the number of trials: a line appended to each. The records stay the source of truth: a
@@ -229,7 +279,7 @@ def _append(path: Path, frame) -> None:
 
 
 #: Read as text: a trial whose status is `nan` must not read as a missing status.
-TEXT_COLUMNS = ("trial_id", "status", "message")
+TEXT_COLUMNS = (TRIAL_ID, STATUS, MESSAGE)
 _NA_TOKENS = ("", "nan", "NaN", "NA", "N/A", "null", "None")
 
 
@@ -240,7 +290,7 @@ def read_table(path: Path):
 
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame({"trial_id": pd.Series(dtype=str)})
+        return pd.DataFrame({TRIAL_ID: pd.Series(dtype=str)})
     header = pd.read_csv(path, nrows=0).columns
     return pd.read_csv(
         path,

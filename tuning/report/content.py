@@ -10,6 +10,20 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tuning.records import predictions
+from tuning.records.status import Status
+from tuning.records.trials import (
+    BATCH_SIZE,
+    BEST_EPOCH,
+    EFFECTIVE_STEPS,
+    GAP,
+    MESSAGE,
+    PEAK_MEMORY_MB,
+    SAMPLES_SEEN,
+    STATUS,
+    TRIAL_ID,
+    WALL_S,
+    metric_columns,
+)
 from tuning.report.plots import Plot
 from tuning.report.recommendation import mean_text, recommend
 from tuning.verdicts.ranking import Run
@@ -185,7 +199,7 @@ def progress_text(run: Run) -> str:
     if not isinstance(planned, int) or planned < done:
         return f"{done} trial{'s' if done != 1 else ''} done so far"
     text = f"{done} of {planned} trials done"
-    wall = pd.to_numeric(run.trials.get("wall_s", pd.Series(dtype=float)), errors="coerce")
+    wall = pd.to_numeric(run.trials.get(WALL_S, pd.Series(dtype=float)), errors="coerce")
     workers = run.info.get("workers")
     if done and wall.notna().any() and isinstance(workers, int) and workers > 0:
         left = (planned - done) * float(wall.mean()) / workers
@@ -195,8 +209,8 @@ def progress_text(run: Run) -> str:
 
 def status_counts(trials: pd.DataFrame) -> str:
     """`30 ok, 4 oom, 2 skipped_oom`, in a fixed order."""
-    counts = trials["status"].fillna("unknown").value_counts()
-    order = sorted(counts.index, key=lambda s: (s != "ok", s))
+    counts = trials[STATUS].fillna("unknown").value_counts()
+    order = sorted(counts.index, key=lambda s: (s != Status.OK, s))
     return ", ".join(f"{counts[s]} {s}" for s in order) or "no trials yet"
 
 
@@ -240,28 +254,27 @@ def _legend(run: Run) -> str:
 def ranking_table(run: Run) -> Table:
     """Every trial, ranked ones first; failed ones keep their row and their message."""
     trials = run.trials
-    metric = run.metric
-    hp = [n for n in run.hp_names if n != "batch_size"]
+    holdout_metric, val_metric = metric_columns(run.metric)
+    also = [holdout_metric] if run.objective != holdout_metric else []
+    hp = [n for n in run.hp_names if n != BATCH_SIZE]
     header = ("rank", "trial", "status", "≈ best", *hp, "batch size", "effective steps",
-              "samples seen", "best epoch", run.objective, "95% interval",
-              *([f"holdout_{metric}"] if run.objective != f"holdout_{metric}" else []),
-              f"val_{metric}", "gap", "peak MiB", "wall s", "message")
+              "samples seen", "best epoch", run.objective, "95% interval", *also,
+              val_metric, "gap", "peak MiB", "wall s", "message")
     rows, marks = [], []
     for _, row in trials.iterrows():
         ranked = pd.notna(row["rank"])
         interval = (f"[{fmt(row['low'], 3)}, {fmt(row['high'], 3)}]" if pd.notna(row["low"])
                     else "–")
         cells = (
-            str(row["rank"]) if ranked else "–", str(row["trial_id"]),
-            str(row["status"]), "best" if _is_pick(run, row) else
+            str(row["rank"]) if ranked else "–", str(row[TRIAL_ID]),
+            str(row[STATUS]), "best" if _is_pick(run, row) else
             ("≈" if row["tied"] else ""),
-            *(fmt(row.get(n), 4) for n in hp), fmt(row["batch_size"]),
-            fmt(row["effective_steps_per_epoch"]), fmt(row["samples_seen"]),
-            fmt(row["best_epoch"]), mean_text(run, row), interval,
-            *([fmt(row.get(f"holdout_{metric}"), 4)]
-              if run.objective != f"holdout_{metric}" else []),
-            fmt(row.get(f"val_{metric}"), 4), fmt(row["gap"], 3), fmt(row["peak_memory_mb"], 4),
-            fmt(row["wall_s"], 3), "" if pd.isna(row["message"]) else str(row["message"]),
+            *(fmt(row.get(n), 4) for n in hp), fmt(row[BATCH_SIZE]),
+            fmt(row[EFFECTIVE_STEPS]), fmt(row[SAMPLES_SEEN]),
+            fmt(row[BEST_EPOCH]), mean_text(run, row), interval,
+            *(fmt(row.get(c), 4) for c in also),
+            fmt(row.get(val_metric), 4), fmt(row[GAP], 3), fmt(row[PEAK_MEMORY_MB], 4),
+            fmt(row[WALL_S], 3), "" if pd.isna(row[MESSAGE]) else str(row[MESSAGE]),
         )
         rows.append(cells)
         marks.append("failed" if not ranked else "best" if _is_pick(run, row)
@@ -270,19 +283,19 @@ def ranking_table(run: Run) -> Table:
 
 
 def _is_pick(run: Run, row: pd.Series) -> bool:
-    return run.choice is not None and str(row["trial_id"]) == run.choice.trial_id
+    return run.choice is not None and str(row[TRIAL_ID]) == run.choice.trial_id
 
 
 def failure_table(trials: pd.DataFrame) -> Table | None:
     """Failures grouped by status and message, so a hundred identical OOMs read as one line."""
-    failed = trials[~trials["status"].eq("ok")]
+    failed = trials[~trials[STATUS].eq(Status.OK)]
     if failed.empty:
         return None
-    failed = failed.assign(status=failed["status"].fillna("unknown"),
-                           message=failed["message"].fillna(""))
+    failed = failed.assign(status=failed[STATUS].fillna("unknown"),
+                           message=failed[MESSAGE].fillna(""))
     rows = []
     for (status, message), group in failed.groupby(["status", "message"], sort=True):
-        ids = sorted(group["trial_id"].astype(str))
+        ids = sorted(group[TRIAL_ID].astype(str))
         listed = ", ".join(ids[:MAX_IDS]) + (f" and {len(ids) - MAX_IDS} more"
                                               if len(ids) > MAX_IDS else "")
         rows.append((status, str(len(ids)), listed, message))

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tuning.records.status import MEMORY_FAILURES
+from tuning.records.trials import (
+    BATCH_SIZE,
+    EPOCHS_RUN,
+    EXECUTIONS,
+    MESSAGE,
+    STATUS,
+    STEPS_PER_EPOCH,
+    TRIAL_ID,
+    WALL_S,
+    std_column,
+)
+from tuning.spec.objective import HOLDOUT, VALIDATION, score_column
 from tuning.verdicts.folk import MEMORY_RULE, OVERFITTING_RULE, Judged
 from tuning.verdicts.paired import ALPHA
-from tuning.verdicts.ranking import MEMORY_FAILURES, Run, oom_frontier
+from tuning.verdicts.ranking import Run, oom_frontier
 from tuning.verdicts.summary import Verdicts
 from tuning.verdicts.text import fmt
 
@@ -22,10 +35,11 @@ def recommend(run: Run, judged: Verdicts) -> list[str]:
     if run.choice is None:
         return [_nothing_scored(trials)]
     choice = [*_best(run), *_ties(run)]
-    if run.objective.startswith("val_"):
+    if run.goal.part == VALIDATION:
         choice.append(
             f"Ranked on {run.objective}, which each validation_split measures on a different "
-            f"validation set; the holdout_{run.metric} column compares all trials on one set."
+            f"validation set; the {score_column(HOLDOUT, run.metric)} column compares all "
+            "trials on one set."
         )
     memory = [*_memory_failures(run),
               f"The rule {MEMORY_RULE}: {_verdict(judged.rules['memory'])}"]
@@ -53,7 +67,7 @@ def mean_text(run: Run, row: pd.Series) -> str:
     """`0.953`, or `0.953 ± 0.01` (mean ± standard deviation) when the trial was repeated."""
     text = fmt(row[run.objective], 4)
     if _repeats(run, row):
-        text += f" ± {fmt(row[f'{run.objective}_std'], 2)}"
+        text += f" ± {fmt(row[std_column(run.objective)], 2)}"
     return text
 
 
@@ -68,13 +82,13 @@ def score_text(run: Run, row: pd.Series) -> str:
 
 
 def _repeats(run: Run, row: pd.Series) -> bool:
-    executions = row.get("executions")
+    executions = row.get(EXECUTIONS)
     return (pd.notna(executions) and executions > 1
-            and pd.notna(row.get(f"{run.objective}_std")))
+            and pd.notna(row.get(std_column(run.objective))))
 
 
 def pick_row(run: Run) -> pd.Series:
-    return run.trials[run.trials["trial_id"].astype(str) == run.choice.trial_id].iloc[0]
+    return run.trials[run.trials[TRIAL_ID].astype(str) == run.choice.trial_id].iloc[0]
 
 
 def _best(run: Run) -> list[str]:
@@ -82,7 +96,7 @@ def _best(run: Run) -> list[str]:
     stated = choice.statement
     scored = int(run.trials["rank"].notna().sum())
     training = (f"{fmt(row.get('epochs_run'))} epochs, {fmt(row.get('updates'))} updates"
-                if pd.notna(row.get("epochs_run")) else "")
+                if pd.notna(row.get(EPOCHS_RUN)) else "")
     text = [f"Use {configuration(row, run.hp_names)} (trial {choice.trial_id}"
             + (f", {training}" if training else "") + ")."]
     if choice.reason:
@@ -92,7 +106,7 @@ def _best(run: Run) -> list[str]:
     text.append(f"Its score: {fmt(stated.score, 4)} ({interval}); measured as: "
                 f"{stated.measured_on}.")
     sample = (f" on the {run.info['n_holdout']}-sample holdout set"
-              if run.objective.startswith("holdout_") and run.info.get("n_holdout") else "")
+              if run.goal.part == HOLDOUT and run.info.get("n_holdout") else "")
     place = ("the best" if row["rank"] == 1 else f"number {row['rank']}") + f" of {scored}"
     if stated.honest:
         text.append(f"In the search it scored {run.objective} = {score_text(run, row)}{sample}, "
@@ -137,9 +151,9 @@ def _ties(run: Run) -> list[str]:
                              f"{fmt(choice.margin, 3)} (search.margin), so there is no cheaper "
                              "runner-up to offer.")
         return sentences
-    row = run.trials[run.trials["trial_id"].astype(str) == runner.trial_id].iloc[0]
+    row = run.trials[run.trials[TRIAL_ID].astype(str) == runner.trial_id].iloc[0]
     best = pick_row(run)
-    saving = 1 - runner.wall_s / best["wall_s"]
+    saving = 1 - runner.wall_s / best[WALL_S]
     test = ("a one-sided 95% bound on the paired difference" if runner.paired is not None
             else "the far end of its 95% interval")
     sentences.append(
@@ -154,8 +168,8 @@ def _ties(run: Run) -> list[str]:
 
 def _memory_failures(run: Run) -> list[str]:
     trials = run.trials
-    ok = trials[trials["status"].eq("ok")]
-    failed = trials[trials["status"].isin(MEMORY_FAILURES)]
+    ok = run.ok
+    failed = trials[trials[STATUS].isin(MEMORY_FAILURES)]
     if failed.empty:
         return []
     frontier = oom_frontier(trials)
@@ -164,7 +178,7 @@ def _memory_failures(run: Run) -> list[str]:
         fits, fails = frontier
         text += f" (from batch size {fmt(fails)} up"
         text += f"; the largest batch that trained was {fmt(fits)})" if pd.notna(fits) else ")"
-    steps = pd.to_numeric(ok["steps_per_epoch"], errors="coerce").dropna()
+    steps = pd.to_numeric(ok[STEPS_PER_EPOCH], errors="coerce").dropna()
     if not steps.empty:
         text += f"; the smallest steps_per_epoch that fit in memory was {fmt(steps.min())}"
     return [text + "."]
@@ -173,15 +187,15 @@ def _memory_failures(run: Run) -> list[str]:
 def _nothing_scored(trials: pd.DataFrame) -> str:
     if trials.empty:
         return "No trial has finished yet, so there is nothing to recommend."
-    counts = trials["status"].fillna("unknown").value_counts().sort_index()
+    counts = trials[STATUS].fillna("unknown").value_counts().sort_index()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    messages = trials["message"].dropna()
+    messages = trials[MESSAGE].dropna()
     reason = f" The first failure says: {messages.iloc[0]}" if not messages.empty else ""
     text = f"No trial produced a score ({summary}), so there is nothing to recommend.{reason}"
-    memory = trials[trials["status"].isin(MEMORY_FAILURES)]
+    memory = trials[trials[STATUS].isin(MEMORY_FAILURES)]
     if len(memory) == len(trials):
-        steps = pd.to_numeric(memory["steps_per_epoch"], errors="coerce").max()
-        batch = pd.to_numeric(memory["batch_size"], errors="coerce").min()
+        steps = pd.to_numeric(memory[STEPS_PER_EPOCH], errors="coerce").max()
+        batch = pd.to_numeric(memory[BATCH_SIZE], errors="coerce").min()
         text += (f" Every trial ran out of memory, down to batch size {fmt(batch)} at "
                  f"steps_per_epoch = {fmt(steps)}: search larger steps_per_epoch values or "
                  "give each trial a larger memory budget.")

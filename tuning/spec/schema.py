@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning.spec.errors import UserError
+from tuning.spec.objective import HOLDOUT, PARTS, Objective, score_column
 from tuning.spec.sizes import parse_size
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
@@ -25,8 +26,6 @@ SAMPLINGS = ("linear", "log", "reverse_log")
 #: Searched names that `fit` consumes; every other name is for the builder (and `learning_rate`
 #: also for the optimizer the tool compiles with).
 FIT_HYPERPARAMETERS = ("batch_size", "shuffle")
-#: Metrics where a smaller value is better; the others (accuracy) are maximised.
-_MINIMISED = ("loss", "mae", "mse")
 
 Scalar = int | float | str | bool
 
@@ -128,9 +127,14 @@ class SearchSpec:
         return next((d for d in self.space if d.name == name), None)
 
     @property
+    def goal(self) -> Objective:
+        """The objective's part, quantity and direction (`objective` is its column)."""
+        return Objective.parse(self.objective)
+
+    @property
     def direction(self) -> str:
-        """`min` for losses and errors, `max` for scores."""
-        return "min" if self.objective.endswith(_MINIMISED) else "max"
+        """`min` or `max`, keras-tuner's words (see `goal`)."""
+        return self.goal.direction
 
 
 @dataclass(frozen=True)
@@ -355,12 +359,8 @@ def _parse_budget(table: dict) -> BudgetSpec:
 def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSpec:
     tuner = _choice("search.tuner", _get(table, "search.tuner", str, "grid"), TUNERS)
     max_trials = _positive("search.max_trials", _get(table, "search.max_trials", int))
-    objective = _get(table, "search.objective", str, f"holdout_{model.metric}")
-    allowed = [
-        f"{prefix}{name}"
-        for prefix in ("holdout_", "val_")
-        for name in (model.metric, "loss")
-    ]
+    objective = _get(table, "search.objective", str, score_column(HOLDOUT, model.metric))
+    allowed = [score_column(part, name) for part in PARTS for name in (model.metric, "loss")]
     _choice("search.objective", objective, tuple(allowed))
     if "repeats" in table and "executions_per_trial" in table:
         raise UserError("search.repeats", "give either repeats or executions_per_trial, not both")

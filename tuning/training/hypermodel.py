@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tuning.data.dataset import ALIGNMENT, Dataset
 from tuning.records.status import Status
+from tuning.records.trials import GAP, HOLDOUT_LOSS, TRAIN_LOSS, VAL_LOSS, metric_columns
 from tuning.spec.builders import load_builder
 from tuning.spec.schema import Spec
 from tuning.spec.space import declare_space
@@ -181,14 +182,15 @@ class StepsHyperModel(kt.HyperModel):
                 run,
             )
         at_best = run.curves[max(run.best_epoch, 1) - 1]
+        holdout_metric, val_metric = metric_columns(metric)
         result = {
-            "holdout_loss": scored["loss"],
-            f"holdout_{metric}": scored[metric],
-            "train_loss": at_best.get("loss", np.nan),
-            "val_loss": at_best.get("val_loss", np.nan),
-            f"val_{metric}": at_best.get(f"val_{metric}", np.nan),
+            HOLDOUT_LOSS: scored["loss"],
+            holdout_metric: scored[metric],
+            TRAIN_LOSS: at_best.get("loss", np.nan),
+            VAL_LOSS: at_best.get(VAL_LOSS, np.nan),
+            val_metric: at_best.get(val_metric, np.nan),
         }
-        result["gap"] = result["val_loss"] - result["train_loss"]
+        result[GAP] = result[VAL_LOSS] - result[TRAIN_LOSS]
         return result
 
 

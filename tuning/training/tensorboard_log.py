@@ -13,11 +13,26 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from tuning.records.trials import (
+    BATCH_SIZE,
+    BEST_EPOCH,
+    EPOCHS_RUN,
+    GAP,
+    PEAK_MEMORY_MB,
+    SAMPLES_SEEN,
+    STATUS,
+    TRAIN_LOSS,
+    TRIAL_ID,
+    UPDATES,
+    WALL_S,
+)
+from tuning.spec.objective import PARTS
+
 #: Row columns that are not per-epoch values in a curve row.
 _CURVE_KEYS = ("trial_id", "execution", "epoch", "updates", "samples_seen")
 #: Final numbers of a row worth comparing across trials, besides holdout_* and val_*.
-_FINAL_KEYS = ("train_loss", "gap", "best_epoch", "epochs_run", "updates", "samples_seen",
-               "peak_memory_mb", "wall_s")
+_FINAL_KEYS = (TRAIN_LOSS, GAP, BEST_EPOCH, EPOCHS_RUN, UPDATES, SAMPLES_SEEN, PEAK_MEMORY_MB,
+               WALL_S)
 
 
 def log_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]],
@@ -33,11 +48,11 @@ def log_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]],
     writer = tf.summary.create_file_writer(str(logdir))
     try:
         with writer.as_default():
-            hparams_api.hparams(hparams(row, hp_values), trial_id=str(row["trial_id"]))
+            hparams_api.hparams(hparams(row, hp_values), trial_id=str(row[TRIAL_ID]))
             for updates, values in mean_curve(curves):
                 for name, value in values.items():
                     tf.summary.scalar(f"epoch/{name}", value, step=updates)
-            last = _number(row.get("updates"))
+            last = _number(row.get(UPDATES))
             step = int(last) if last is not None else 0
             for name, value in final_metrics(row).items():
                 tf.summary.scalar(f"final/{name}", value, step=step)
@@ -48,8 +63,8 @@ def log_trial(run_dir: Path, row: dict[str, Any], curves: list[dict[str, Any]],
 def hparams(row: dict[str, Any], hp_values: dict[str, Any]) -> dict[str, bool | int | float | str]:
     """The searched values plus status and batch size, as the types TensorBoard accepts."""
     values = {**hp_values}
-    values.setdefault("batch_size", row.get("batch_size"))
-    values["status"] = row.get("status", "unknown")
+    values.setdefault("batch_size", row.get(BATCH_SIZE))
+    values["status"] = row.get(STATUS, "unknown")
     return {str(k): _plain(v) for k, v in values.items() if v is not None}
 
 
@@ -76,7 +91,7 @@ def mean_curve(curves: list[dict[str, Any]]) -> list[tuple[int, dict[str, float]
 
 def final_metrics(row: dict[str, Any]) -> dict[str, float]:
     """The row's finite final numbers that compare trials (scores, gap, cost)."""
-    keys = [k for k in row if k.startswith(("holdout_", "val_")) or k in _FINAL_KEYS]
+    keys = [k for k in row if k.startswith(tuple(f"{p}_" for p in PARTS)) or k in _FINAL_KEYS]
     return {k: x for k in keys if (x := _number(row[k])) is not None}
 
 

@@ -18,6 +18,17 @@ import numpy as np
 import pandas as pd
 
 from tuning.records.confirmations import read_confirm_rows
+from tuning.records.status import Status
+from tuning.records.trials import (
+    BATCH_SIZE,
+    BEST_EPOCH,
+    EPOCHS_RUN,
+    PEAK_MEMORY_MB,
+    STATUS,
+    STEPS_PER_EPOCH,
+    TRIAL_ID,
+    WORKER_TRIAL,
+)
 from tuning.verdicts.ranking import Run
 from tuning.verdicts.rules import CANNOT_TELL, Verdict, judge_trend, noise_per_doubling, unresolved
 from tuning.verdicts.text import fmt
@@ -66,17 +77,17 @@ def after_first(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     A worker's first training pays TensorFlow's and Keras's first-use allocations, several
     MiB of peak memory that would read as an effect of its batch (a grid's first trials are
     its largest batches). When every trial was a first, all are kept."""
-    if "worker_trial" not in frame:
+    if WORKER_TRIAL not in frame:
         return frame, 0
-    first = pd.to_numeric(frame["worker_trial"], errors="coerce").eq(1).to_numpy()
+    first = pd.to_numeric(frame[WORKER_TRIAL], errors="coerce").eq(1).to_numpy()
     if first.all():
         return frame, 0
     return frame[~first], int(first.sum())
 
 
 def judge_memory(run: Run) -> Judged:
-    ok = run.ok.assign(steps=lambda f: pd.to_numeric(f["steps_per_epoch"], errors="coerce"),
-                       peak=lambda f: pd.to_numeric(f["peak_memory_mb"], errors="coerce"))
+    ok = run.ok.assign(steps=lambda f: pd.to_numeric(f[STEPS_PER_EPOCH], errors="coerce"),
+                       peak=lambda f: pd.to_numeric(f[PEAK_MEMORY_MB], errors="coerce"))
     ok, firsts = after_first(ok.dropna(subset=["steps", "peak"]))
     what = "peak memory per doubling of steps_per_epoch"
     sd, n_repeats = memory_noise(run)
@@ -104,25 +115,26 @@ def memory_noise(run: Run) -> tuple[float | None, int]:
     its fresh re-runs, or trials of the same model with the same batch size."""
     trials, _ = after_first(run.ok)
     groups: list[list[float]] = []
-    peaks = dict(zip(trials["trial_id"].astype(str),
-                     pd.to_numeric(trials["peak_memory_mb"], errors="coerce")))
+    peaks = dict(zip(trials[TRIAL_ID].astype(str),
+                     pd.to_numeric(trials[PEAK_MEMORY_MB], errors="coerce")))
     by_trial: dict[str, list[float]] = {}
     for row in read_confirm_rows(run.path):
-        peak = row.get("peak_memory_mb")
-        first = row.get("worker_trial") == 1
-        if row.get("status") == "ok" and not first and peak is not None and math.isfinite(peak):
+        peak = row.get(PEAK_MEMORY_MB)
+        first = row.get(WORKER_TRIAL) == 1
+        measured = peak is not None and math.isfinite(peak)
+        if row.get(STATUS) == Status.OK and not first and measured:
             by_trial.setdefault(row["confirms"], []).append(float(peak))
     for trial_id, fresh in by_trial.items():
         own = peaks.get(trial_id)
         groups.append(fresh + ([float(own)] if own is not None and math.isfinite(own) else []))
     model = [n for n in run.hp_names if n not in ("steps_per_epoch", "validation_split")
              and n in trials]
-    same = trials.assign(peak=pd.to_numeric(trials["peak_memory_mb"], errors="coerce"))
-    same = same.dropna(subset=["peak", "batch_size"])
+    same = trials.assign(peak=pd.to_numeric(trials[PEAK_MEMORY_MB], errors="coerce"))
+    same = same.dropna(subset=["peak", BATCH_SIZE])
     # Replicates share the model, the batch and steps_per_epoch: under stream semantics the
     # batch is fixed, and grouping by it alone would count the very contrast the rule is
     # about (steps_per_epoch) as noise.
-    keys = list(dict.fromkeys([*model, "batch_size", "steps_per_epoch"]))
+    keys = list(dict.fromkeys([*model, BATCH_SIZE, STEPS_PER_EPOCH]))
     for _, group in same.groupby(keys):
         groups.append(group["peak"].tolist())
     squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in groups if len(g) > 1)
@@ -134,8 +146,8 @@ def memory_noise(run: Run) -> tuple[float | None, int]:
 
 def judge_overfitting(run: Run) -> Judged:
     top = run.ok[run.ok["top"]] if "top" in run.ok else run.ok
-    best = pd.to_numeric(top["best_epoch"], errors="coerce")
-    last = pd.to_numeric(top.get("epochs_run", pd.Series(np.nan, index=top.index)),
+    best = pd.to_numeric(top[BEST_EPOCH], errors="coerce")
+    last = pd.to_numeric(top.get(EPOCHS_RUN, pd.Series(np.nan, index=top.index)),
                          errors="coerce")
     known = best.notna() & last.notna()
     improving = int((best[known] >= last[known]).sum())
@@ -149,9 +161,9 @@ def judge_overfitting(run: Run) -> Judged:
             f"(budget.epochs = {3 * epochs}) to see where it turns"),
             None, None, None, int(known.sum())))
     gaps, common = gap_at_equal_samples(run, top)
-    frame = top.assign(steps=pd.to_numeric(top["steps_per_epoch"], errors="coerce"),
+    frame = top.assign(steps=pd.to_numeric(top[STEPS_PER_EPOCH], errors="coerce"),
                        gap_s=gaps).dropna(subset=["steps", "gap_s"])
-    sd = _gap_noise(run, dict(zip(top["trial_id"].astype(str), gaps)), common)
+    sd = _gap_noise(run, dict(zip(top[TRIAL_ID].astype(str), gaps)), common)
     noise = 0.0 if sd is None else noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, frame["steps"])
     judged = _judge(frame, frame["steps"], frame["gap_s"], cells(run, frame), expect=+1,
                     noise=noise, what=what, unit="")
@@ -175,14 +187,14 @@ def gap_at_equal_samples(run: Run, trials: pd.DataFrame) -> tuple[pd.Series, flo
         return missing
     if "execution" in curves:
         curves = curves[pd.to_numeric(curves["execution"], errors="coerce").fillna(0) == 0]
-    by_trial = {str(k): g for k, g in curves.groupby(curves["trial_id"].astype(str))}
+    by_trial = {str(k): g for k, g in curves.groupby(curves[TRIAL_ID].astype(str))}
     ends = [pd.to_numeric(by_trial[t]["samples_seen"]).max()
-            for t in trials["trial_id"].astype(str) if t in by_trial]
+            for t in trials[TRIAL_ID].astype(str) if t in by_trial]
     if not ends:
         return missing
     common = float(min(ends))
     return pd.Series([_interpolated_gap(by_trial.get(t), common)
-                      for t in trials["trial_id"].astype(str)], index=trials.index), common
+                      for t in trials[TRIAL_ID].astype(str)], index=trials.index), common
 
 
 def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
@@ -203,7 +215,7 @@ def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float | None:
     squares, dof = 0.0, 0
     by_trial: dict[str, list[float]] = {}
     for row in read_confirm_rows(run.path):
-        if row.get("status") == "ok" and row["curves"] and math.isfinite(common):
+        if row.get(STATUS) == Status.OK and row["curves"] and math.isfinite(common):
             gap = _interpolated_gap(pd.DataFrame(row["curves"]), common)
             if math.isfinite(gap):
                 by_trial.setdefault(row["confirms"], []).append(gap)
@@ -234,7 +246,7 @@ def _judge(frame: pd.DataFrame, x: pd.Series, y: pd.Series, groups: np.ndarray, 
     verdict = judge(np.ones(len(frame), dtype=bool), 2000)
     if verdict.verdict == CANNOT_TELL or len(frame) > LEAVE_ONE_OUT:
         return Judged(verdict)
-    ids = frame["trial_id"].astype(str).to_numpy()
+    ids = frame[TRIAL_ID].astype(str).to_numpy()
     for i in range(len(frame)):
         again = judge(np.arange(len(frame)) != i, 400)
         if again.verdict != verdict.verdict:

@@ -19,6 +19,8 @@ import pandas as pd
 
 from tuning.records import predictions
 from tuning.records.confirmations import read_confirmations
+from tuning.records.trials import EXECUTIONS, TRIAL_ID, WALL_S
+from tuning.spec.objective import HOLDOUT
 from tuning.spec.schema import Spec
 from tuning.verdicts.paired import Paired, compare, holm
 from tuning.verdicts.stats import (
@@ -79,7 +81,7 @@ def margin_for(spec: Spec, best_score: float) -> float:
     """The practical margin: the spec's, or half a point of accuracy / 1% of a loss."""
     if spec.search.margin is not None:
         return float(spec.search.margin)
-    if predictions.quantity(spec.search.objective) == "accuracy":
+    if spec.search.goal.quantity == "accuracy":
         return ACCURACY_MARGIN
     return RELATIVE_MARGIN * abs(best_score) if math.isfinite(best_score) else 0.0
 
@@ -90,8 +92,8 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
     if top.empty:
         return None
     objective = spec.search.objective
-    maximise = spec.search.direction == "max"
-    paired_on = "holdout_" + predictions.quantity(objective)
+    maximise = spec.search.goal.maximise
+    paired_on = spec.search.goal.on(HOLDOUT)
     labels = predictions.load_labels(run_dir)
     confirmations = read_confirmations(run_dir)
 
@@ -103,14 +105,15 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
         records = {"own": [f"trial_{trial_id}"], "choose": [f"trial_{trial_id}", *choose_on],
                    "state": state_on, "fresh": [*choose_on, *state_on],
                    "all": [f"trial_{trial_id}", *choose_on, *state_on]}[runs]
-        stacks = [predictions.per_row(predictions.load(run_dir, r), labels, paired_on, part)
+        stacks = [predictions.per_row(predictions.load(run_dir, r), labels, paired_on.column,
+                                      part)
                   for r in records]
         stacks = [s for s in stacks if s is not None]
         return np.vstack(stacks) if stacks else None
 
-    first = str(top.iloc[0]["trial_id"])
+    first = str(top.iloc[0][TRIAL_ID])
     pick, reason, candidates = first, "", ()
-    rerun = [t for t in top["trial_id"].astype(str) if confirmations.get(t)]
+    rerun = [t for t in top[TRIAL_ID].astype(str) if confirmations.get(t)]
     if rerun:
         means = []
         for trial_id in rerun:
@@ -127,24 +130,23 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
     # Ties compare the search's own runs, as the ranking did; re-runs only choose the pick,
     # and measure how far two seeds of one configuration differ on the holdout rows.
     best_rows = rows_of(pick, runs="own")
-    seeds = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
+    seeds = _seed_spread(rows_of, list(top[TRIAL_ID].astype(str)), confirmations,
                          "holdout")
     paired: dict[str, Paired] = {}
     if best_rows is not None:
-        for trial_id in top["trial_id"].astype(str):
+        for trial_id in top[TRIAL_ID].astype(str):
             other = rows_of(trial_id, runs="own") if trial_id != pick else None
             if other is not None and other.shape[1] == best_rows.shape[1]:
-                paired[trial_id] = compare(best_rows, other, predictions.quantity(paired_on),
-                                           seeds)
+                paired[trial_id] = compare(best_rows, other, paired_on.quantity, seeds)
         paired = holm(paired)
     methods = sorted({p.method for p in paired.values()})
     tie_test = " / ".join(methods) if methods else "overlapping 95% intervals (no predictions)"
     if paired:
         tied = tuple(t for t, p in paired.items() if not p.distinguishable)
     else:
-        tied = tuple(str(t) for t in top["trial_id"][top["tied"].astype(bool)]
+        tied = tuple(str(t) for t in top[TRIAL_ID][top["tied"].astype(bool)]
                      if str(t) != pick)
-    pick_row = top[top["trial_id"].astype(str) == pick].iloc[0]
+    pick_row = top[top[TRIAL_ID].astype(str) == pick].iloc[0]
     margin = margin_for(spec, float(pick_row[objective]))
     statement = _statement(rows_of, pick, pick_row, top, spec, info, labels, confirmations)
     runner = _runner_up(top, pick_row, paired, tied, margin, objective, maximise)
@@ -171,11 +173,11 @@ def _runner_up(top: pd.DataFrame, pick: pd.Series, paired: dict[str, Paired],
     equivalence test. With predictions to pair, the one-sided 95% bound of what it gives up
     (`Paired.worst_case`) must be within the margin; without them, its own interval's far
     end must be."""
-    wall = pd.to_numeric(top["wall_s"], errors="coerce")
-    best_wall = float(pick.get("wall_s", np.nan))
+    wall = pd.to_numeric(top[WALL_S], errors="coerce")
+    best_wall = float(pick.get(WALL_S, np.nan))
     options = []
     for trial_id in tied:
-        row = top[top["trial_id"].astype(str) == trial_id].iloc[0]
+        row = top[top[TRIAL_ID].astype(str) == trial_id].iloc[0]
         if trial_id in paired:
             worst = paired[trial_id].worst_case(maximise)
         else:
@@ -193,12 +195,12 @@ def _runner_up(top: pd.DataFrame, pick: pd.Series, paired: dict[str, Paired],
 def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec: Spec,
                info: dict, labels: dict, confirmations: dict) -> Statement:
     """The pick's score without the selection's luck where the run allows it."""
-    quantity = predictions.quantity(spec.search.objective)
+    quantity = spec.search.goal.quantity
     fresh = len(confirmations.get(pick, []))
     part = "test" if "test" in labels else "holdout"
     values = (rows_of(pick, part, "state" if fresh else "own") if fresh or part == "test"
               else None)
-    seeds = _seed_spread(rows_of, list(top["trial_id"].astype(str)), confirmations,
+    seeds = _seed_spread(rows_of, list(top[TRIAL_ID].astype(str)), confirmations,
                                 part)
     what = {"accuracy": "accuracy", "loss": "loss", "mae": "mean absolute error",
             "mse": "mean squared error"}[quantity]
@@ -208,7 +210,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
                          f"trial {pick}'s own {spec.search.objective}, the score that ranked "
                          "it first: it carries the selection's luck (set data.test above 0 and "
                          "search.confirm_runs above 0 to state it without)",
-                         _count(pick_row.get("executions"), 1), _count(info.get("n_holdout"), 0),
+                         _count(pick_row.get(EXECUTIONS), 1), _count(info.get("n_holdout"), 0),
                          False)
     score, low, high = interval(values, quantity, seeds)
     n_rows, n_runs = values.shape[1], values.shape[0]

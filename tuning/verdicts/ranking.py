@@ -17,17 +17,33 @@ import numpy as np
 import pandas as pd
 
 from tuning.data.splits import validation_rows
-from tuning.records.trials import read_table
+from tuning.records.status import Status
+from tuning.records.trials import (
+    BATCH_SIZE,
+    BEST_EPOCH,
+    EFFECTIVE_STEPS,
+    EXECUTIONS,
+    GAP,
+    MEMORY_BUDGET_MB,
+    MESSAGE,
+    PEAK_MEMORY_MB,
+    SAMPLES_SEEN,
+    STATUS,
+    STEPS_PER_EPOCH,
+    TRIAL_ID,
+    VALIDATION_SPLIT,
+    WALL_S,
+    read_table,
+    std_column,
+)
+from tuning.spec.objective import HOLDOUT, Objective
 from tuning.spec.schema import Spec, load_spec
 from tuning.verdicts.pick import Choice, choose
 from tuning.verdicts.stats import t_quantile, wilson
 
-#: Statuses of trials that never produced a usable score because of memory.
-MEMORY_FAILURES = ("oom", "skipped_oom")
 #: Columns every ranked table has, blank where a record lacks them, so no reader checks.
-NUMERIC_COLUMNS = ("steps_per_epoch", "validation_split", "batch_size",
-                   "effective_steps_per_epoch", "samples_seen", "best_epoch", "gap",
-                   "peak_memory_mb", "wall_s", "executions")
+NUMERIC_COLUMNS = (STEPS_PER_EPOCH, VALIDATION_SPLIT, BATCH_SIZE, EFFECTIVE_STEPS, SAMPLES_SEEN,
+                   BEST_EPOCH, GAP, PEAK_MEMORY_MB, WALL_S, EXECUTIONS)
 
 
 @dataclass(frozen=True)
@@ -53,11 +69,15 @@ class Run:
     @property
     def ok(self) -> pd.DataFrame:
         """The trials that trained to their budget."""
-        return self.trials[self.trials["status"].eq("ok")]
+        return self.trials[self.trials[STATUS].eq(Status.OK)]
+
+    @property
+    def goal(self) -> Objective:
+        return self.spec.search.goal
 
     @property
     def maximise(self) -> bool:
-        return self.spec.search.direction == "max"
+        return self.goal.maximise
 
     @property
     def hp_names(self) -> list[str]:
@@ -69,8 +89,8 @@ class Run:
     @property
     def memory_budget_mb(self) -> float | None:
         budget = self.info.get("memory_budget_mb")
-        if budget is None and "memory_budget_mb" in self.trials:
-            budget = self.trials["memory_budget_mb"].dropna().max()
+        if budget is None and MEMORY_BUDGET_MB in self.trials:
+            budget = self.trials[MEMORY_BUDGET_MB].dropna().max()
         return None if budget is None or pd.isna(budget) else float(budget)
 
 
@@ -85,7 +105,7 @@ def load_run(run_dir: Path) -> Run:
     ranked = rank(trials, spec, info)
     choice = choose(ranked, run_dir, spec, info)
     if choice is not None:  # "tied" now means: a paired test cannot tell it from the pick
-        tied = ranked["trial_id"].astype(str).isin({choice.trial_id, *choice.tied})
+        tied = ranked[TRIAL_ID].astype(str).isin({choice.trial_id, *choice.tied})
         ranked["tied"] = tied.to_numpy() & ranked["top"].to_numpy()
     return Run(run_dir, spec, info, ranked, curves, choice)
 
@@ -100,15 +120,15 @@ def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame
     """
     frame = trials.copy()
     objective = spec.search.objective
-    for column in ("status", "message"):
+    for column in (STATUS, MESSAGE):
         if column not in frame:
             frame[column] = pd.Series(dtype=str)
     for column in (*NUMERIC_COLUMNS, objective):
         if column not in frame:
             frame[column] = np.nan
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    maximise = spec.search.direction == "max"
-    scored = frame["status"].eq("ok") & np.isfinite(frame[objective])
+    maximise = spec.search.goal.maximise
+    scored = frame[STATUS].eq(Status.OK) & np.isfinite(frame[objective])
     key = frame[objective].where(scored)
     frame["budget"] = budgets(frame)
     frame["top"] = scored & (frame["budget"].isna()
@@ -116,7 +136,7 @@ def rank(trials: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> pd.DataFrame
     frame["_key"] = -key if maximise else key
     frame["_lower"] = ~frame["top"]
     frame["_budget"] = -frame["budget"].fillna(0)
-    frame = frame.sort_values(["_lower", "_budget", "_key", "trial_id"], na_position="last",
+    frame = frame.sort_values(["_lower", "_budget", "_key", TRIAL_ID], na_position="last",
                               kind="mergesort")
     frame = frame.drop(columns=["_key", "_lower", "_budget"]).reset_index(drop=True)
     n_scored = int(scored.sum())
@@ -156,7 +176,7 @@ def intervals(frame: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> tuple[np
     high = np.fmax(high, spread_high)
     if objective.endswith("accuracy"):
         low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
-    not_ok = ~frame["status"].eq("ok").to_numpy()
+    not_ok = ~frame[STATUS].eq(Status.OK).to_numpy()
     low[not_ok] = np.nan
     high[not_ok] = np.nan
     return low, high
@@ -167,23 +187,23 @@ def _sample_sizes(frame: pd.DataFrame, spec: Spec, info: dict[str, Any]) -> np.n
     n_holdout = info.get("n_holdout")
     if n_holdout is None and n_pool:
         n_holdout = round(n_pool * spec.data.holdout / (1 - spec.data.holdout))
-    if spec.search.objective.startswith("holdout_"):
+    if spec.search.goal.part == HOLDOUT:
         return np.full(len(frame), np.nan if n_holdout is None else float(n_holdout))
     if not n_pool:
         return np.full(len(frame), np.nan)
-    splits = pd.to_numeric(frame["validation_split"], errors="coerce")
+    splits = pd.to_numeric(frame[VALIDATION_SPLIT], errors="coerce")
     return np.array([np.nan if pd.isna(s) else validation_rows(int(n_pool), float(s))
                      for s in splits])
 
 
 def _seed_spread(frame: pd.DataFrame, objective: str, score: np.ndarray) -> tuple[np.ndarray, ...]:
     """Mean ± t·std/√k over k > 1 executions, where the records hold the spread."""
-    std_column = f"{objective}_std"
+    spread = std_column(objective)
     nan = np.full(len(frame), np.nan)
-    if std_column not in frame or "executions" not in frame:
+    if spread not in frame or EXECUTIONS not in frame:
         return nan, nan.copy()
-    k = pd.to_numeric(frame["executions"], errors="coerce").to_numpy(dtype=float)
-    std = pd.to_numeric(frame[std_column], errors="coerce").to_numpy(dtype=float)
+    k = pd.to_numeric(frame[EXECUTIONS], errors="coerce").to_numpy(dtype=float)
+    std = pd.to_numeric(frame[spread], errors="coerce").to_numpy(dtype=float)
     half = np.array([
         t_quantile(int(ki) - 1) * s / math.sqrt(ki) if ki > 1 and np.isfinite(s) else np.nan
         for ki, s in zip(k, std, strict=True)
@@ -221,12 +241,12 @@ def oom_frontier(trials: pd.DataFrame) -> tuple[float, float] | None:
     Only batches below the first failure count as fitting: a larger one that trained with a
     smaller model says nothing about this frontier.
     """
-    if "batch_size" not in trials:
+    if BATCH_SIZE not in trials:
         return None
-    batch = pd.to_numeric(trials["batch_size"], errors="coerce")
-    failed = batch[trials["status"].eq("oom")].dropna()
+    batch = pd.to_numeric(trials[BATCH_SIZE], errors="coerce")
+    failed = batch[trials[STATUS].eq(Status.OOM)].dropna()
     if failed.empty:
         return None
     smallest_failure = float(failed.min())
-    fitted = batch[trials["status"].eq("ok") & (batch < smallest_failure)].dropna()
+    fitted = batch[trials[STATUS].eq(Status.OK) & (batch < smallest_failure)].dropna()
     return (float(fitted.max()) if not fitted.empty else float("nan"), smallest_failure)

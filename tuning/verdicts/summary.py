@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from tuning.records.trials import atomic_write
+from tuning.records.trials import BATCH_SIZE, EPOCHS_RUN, TRIAL_ID, UPDATES, atomic_write
 from tuning.verdicts.folk import Judged, judge_rules
 from tuning.verdicts.ranking import Run
 from tuning.verdicts.text import fmt
@@ -39,7 +39,7 @@ def summarise(run: Run, rules: dict[str, Judged], found: list[str]) -> dict[str,
     choice = run.choice
     summary: dict[str, Any] = {
         "objective": run.objective,
-        "direction": run.spec.search.direction,
+        "direction": run.goal.direction,
         "recommended": None,
         "tied": [],
         "tie_test": None,
@@ -50,14 +50,14 @@ def summarise(run: Run, rules: dict[str, Judged], found: list[str]) -> dict[str,
     }
     if choice is None:
         return summary
-    row = run.trials[run.trials["trial_id"].astype(str) == choice.trial_id].iloc[0]
+    row = run.trials[run.trials[TRIAL_ID].astype(str) == choice.trial_id].iloc[0]
     stated = choice.statement
     summary["recommended"] = {
         "trial_id": choice.trial_id,
         "hyperparameters": {n: _plain(row.get(n)) for n in run.hp_names if n != "batch_size"},
-        "batch_size": _plain(row.get("batch_size")),
-        "epochs": _plain(row.get("epochs_run")),
-        "updates": _plain(row.get("updates")),
+        "batch_size": _plain(row.get(BATCH_SIZE)),
+        "epochs": _plain(row.get(EPOCHS_RUN)),
+        "updates": _plain(row.get(UPDATES)),
         "score": _plain(stated.score),
         "interval": [_plain(stated.low), _plain(stated.high)],
         "measured_on": stated.measured_on,

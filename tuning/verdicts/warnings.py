@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tuning.records.trials import (
+    BATCH_SIZE,
+    BEST_EPOCH,
+    EFFECTIVE_STEPS,
+    EPOCHS_RUN,
+    STEPS_PER_EPOCH,
+    TRIAL_ID,
+)
 from tuning.spec.space import grid_values
 from tuning.verdicts.folk import Judged
 from tuning.verdicts.ranking import Run
@@ -14,7 +22,7 @@ def warnings(run: Run, rules: dict[str, Judged]) -> list[str]:
     """Every warning for this run, most important first."""
     if run.choice is None:
         return [f"data: {w}" for w in run.info.get("data_warnings", [])]
-    pick = run.trials[run.trials["trial_id"].astype(str) == run.choice.trial_id].iloc[0]
+    pick = run.trials[run.trials[TRIAL_ID].astype(str) == run.choice.trial_id].iloc[0]
     found = [*edges(run, pick), *still_improving(run, pick), *cut_short(run), *cut_by_budget(run)]
     for name, judged in rules.items():
         if judged.decided_by is not None:
@@ -64,14 +72,14 @@ def _beyond(edge: float, neighbour: float, name: str) -> float | None:
 def still_improving(run: Run, pick: pd.Series) -> list[str]:
     """Most trials (or the pick) reached their lowest validation loss at their last epoch."""
     top = run.ok[run.ok["top"]]
-    if "epochs_run" not in top:
+    if EPOCHS_RUN not in top:
         return []
-    best = pd.to_numeric(top["best_epoch"], errors="coerce")
-    last = pd.to_numeric(top["epochs_run"], errors="coerce")
+    best = pd.to_numeric(top[BEST_EPOCH], errors="coerce")
+    last = pd.to_numeric(top[EPOCHS_RUN], errors="coerce")
     known = best.notna() & last.notna()
     improving = int((best[known] >= last[known]).sum())
-    pick_improving = pd.notna(pick.get("best_epoch")) and pick.get("best_epoch") >= pick.get(
-        "epochs_run", float("inf"))
+    pick_improving = pd.notna(pick.get(BEST_EPOCH)) and pick.get(BEST_EPOCH) >= pick.get(
+        EPOCHS_RUN, float("inf"))
     if not known.sum() or (improving * 2 <= known.sum() and not pick_improving):
         return []
     epochs = run.spec.budget.epochs
@@ -85,17 +93,17 @@ def still_improving(run: Run, pick: pd.Series) -> list[str]:
 
 def cut_short(run: Run) -> list[str]:
     """Asked steps_per_epoch the training rows could not give."""
-    ok = run.trials[run.trials["status"].eq("ok")]
-    asked = pd.to_numeric(ok["steps_per_epoch"], errors="coerce")
-    ran = pd.to_numeric(ok["effective_steps_per_epoch"], errors="coerce")
-    batch = pd.to_numeric(ok["batch_size"], errors="coerce")
+    ok = run.ok
+    asked = pd.to_numeric(ok[STEPS_PER_EPOCH], errors="coerce")
+    ran = pd.to_numeric(ok[EFFECTIVE_STEPS], errors="coerce")
+    batch = pd.to_numeric(ok[BATCH_SIZE], errors="coerce")
     # Rounding the batch up costs a step or two; "cut short by the data" is a batch of one
     # row, or a tenth of the steps asked gone.
     cut = (ran < asked) & ((batch <= 1) | (ran <= 0.9 * asked))
     short = ok[cut]
     found = []
     for steps, group in short.groupby(asked[cut]):
-        runs = sorted({int(v) for v in pd.to_numeric(group["effective_steps_per_epoch"])})
+        runs = sorted({int(v) for v in pd.to_numeric(group[EFFECTIVE_STEPS])})
         found.append(
             f"steps_per_epoch = {fmt(steps)} was cut short by the data in {len(group)} trial(s): "
             f"only {', '.join(map(str, runs))} step(s) per epoch ran (batch size "
@@ -107,13 +115,13 @@ def cut_short(run: Run) -> list[str]:
 def cut_by_budget(run: Run) -> list[str]:
     """Trials that trained fewer epochs than asked because max_steps ran out first."""
     budget = run.spec.budget
-    if not budget.max_steps or "epochs_run" not in run.ok:
+    if not budget.max_steps or EPOCHS_RUN not in run.ok:
         return []
-    epochs = pd.to_numeric(run.ok["epochs_run"], errors="coerce")
+    epochs = pd.to_numeric(run.ok[EPOCHS_RUN], errors="coerce")
     cut = run.ok[epochs < budget.epochs]
     if cut.empty:
         return []
-    steps = sorted({int(s) for s in pd.to_numeric(cut["steps_per_epoch"], errors="coerce")
+    steps = sorted({int(s) for s in pd.to_numeric(cut[STEPS_PER_EPOCH], errors="coerce")
                     .dropna()})
     return [f"max_steps = {budget.max_steps} stopped {len(cut)} trial(s) before their "
             f"{budget.epochs} epochs (steps_per_epoch {', '.join(map(str, steps))}): they "

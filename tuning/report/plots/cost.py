@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from tuning.records.status import Status
+from tuning.records.trials import STATUS, WALL_S
 from tuning.report.plots.style import empty, figure
 
 #: Interval bars and trial ids only up to this many trials: beyond, they hide the points.
@@ -20,8 +22,8 @@ def score_by_time(trials: pd.DataFrame, *, objective: str, maximise: bool) -> Fi
     """Each scored trial at its wall time, with its interval; the best starred."""
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
-    ok = trials[trials["status"].eq("ok")].copy()
-    ok["wall"] = pd.to_numeric(ok["wall_s"], errors="coerce")
+    ok = trials[trials[STATUS].eq(Status.OK)].copy()
+    ok["wall"] = pd.to_numeric(ok[WALL_S], errors="coerce")
     ok["score"] = pd.to_numeric(ok[objective], errors="coerce")
     ok = ok.dropna(subset=["wall", "score"])
     if ok.empty:

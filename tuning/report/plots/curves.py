@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from pandas.core.groupby import DataFrameGroupBy
 
+from tuning.records.trials import BEST_EPOCH, TRIAL_ID
 from tuning.report.plots.style import MARKERS, colours, empty, figure
 from tuning.verdicts.text import fmt
 
@@ -26,7 +27,7 @@ def overfitting_curves(trials: pd.DataFrame, curves: pd.DataFrame, *, x: str = "
     """One panel per top-ranked trial: train and validation loss, best epoch, gap shaded."""
     ranked = trials[trials["rank"].notna()]
     mean = _mean_curves(curves, x)
-    shown = [row for _, row in ranked.iterrows() if row["trial_id"] in mean.groups][:top]
+    shown = [row for _, row in ranked.iterrows() if row[TRIAL_ID] in mean.groups][:top]
     if not shown:
         fig, axes = figure(8, 3)
         empty(axes[0, 0], "No scored trial has recorded curves.")
@@ -37,14 +38,14 @@ def overfitting_curves(trials: pd.DataFrame, curves: pd.DataFrame, *, x: str = "
     colour = colours(len(shown))
     for i, row in enumerate(shown):
         ax = axes.flat[i]
-        data = mean.get_group(row["trial_id"])
+        data = mean.get_group(row[TRIAL_ID])
         ax.fill_between(data[x], data["loss"], data["val_loss"], color="0.85", hatch="..",
                         edgecolor="0.6", linewidth=0)
         ax.plot(data[x], data["loss"], linestyle="-", marker=MARKERS[0], markersize=3,
                 color=colour[i])
         ax.plot(data[x], data["val_loss"], linestyle="--", marker=MARKERS[1], markersize=3,
                 color=colour[i])
-        best = data[data["epoch"] == row.get("best_epoch")]
+        best = data[data["epoch"] == row.get(BEST_EPOCH)]
         if not best.empty:
             ax.axvline(best[x].iloc[0], color="0.3", linestyle=":", linewidth=1)
             ax.plot(best[x], best["val_loss"], linestyle="none", marker="*", markersize=13,

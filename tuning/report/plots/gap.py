@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from tuning.records.status import Status
+from tuning.records.trials import GAP, STATUS, STEPS_PER_EPOCH, VALIDATION_SPLIT
 from tuning.report.plots.style import MARKERS, colours, empty, figure, log_if_wide
 from tuning.verdicts.text import fmt
 
@@ -23,13 +25,13 @@ def gap_by_steps(trials: pd.DataFrame, at_samples: pd.Series | None = None,
     when `at_samples` holds those gaps (by trial index), else at each trial's best epoch."""
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
-    ok = trials[trials["status"].eq("ok")]
-    steps = pd.to_numeric(ok["steps_per_epoch"], errors="coerce")
+    ok = trials[trials[STATUS].eq(Status.OK)]
+    steps = pd.to_numeric(ok[STEPS_PER_EPOCH], errors="coerce")
     equal = at_samples is not None and at_samples.notna().any()
     gap = (at_samples.reindex(ok.index) if equal
-           else pd.to_numeric(ok["gap"], errors="coerce"))
+           else pd.to_numeric(ok[GAP], errors="coerce"))
     data = pd.DataFrame({"steps": steps, "gap": gap,
-                         "split": pd.to_numeric(ok["validation_split"], errors="coerce")})
+                         "split": pd.to_numeric(ok[VALIDATION_SPLIT], errors="coerce")})
     data = data.dropna(subset=["steps", "gap"])
     if data.empty:
         empty(ax, "No scored trial recorded a gap.")

@@ -12,7 +12,9 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from tuning.report.plots.style import HATCHES, empty, figure, levels
+from tuning.records.status import Status
+from tuning.records.trials import STATUS, STEPS_PER_EPOCH, VALIDATION_SPLIT
+from tuning.report.plots.style import empty, figure, levels
 from tuning.verdicts.text import fmt
 
 
@@ -23,11 +25,11 @@ def objective_heatmap(trials: pd.DataFrame, *, objective: str, maximise: bool) -
         fig, axes = figure(6, 3)
         empty(axes[0, 0], "No trial recorded steps_per_epoch and validation_split.")
         return fig
-    cols = levels(frame["steps_per_epoch"])
-    rows = levels(frame["validation_split"])
-    grid = pd.DataFrame({"col": cols, "row": rows, "status": frame["status"].to_numpy(),
+    cols = levels(frame[STEPS_PER_EPOCH])
+    rows = levels(frame[VALIDATION_SPLIT])
+    grid = pd.DataFrame({"col": cols, "row": rows, "status": frame[STATUS].to_numpy(),
                          "score": pd.to_numeric(frame[objective], errors="coerce").to_numpy()})
-    scored = grid[grid["status"].eq("ok")].dropna(subset=["score"])
+    scored = grid[grid[STATUS].eq(Status.OK)].dropna(subset=["score"])
     best = scored.groupby(["row", "col"], observed=True)["score"]
     best = best.max() if maximise else best.min()
     row_labels = list(grid["row"].cat.categories)
@@ -44,7 +46,7 @@ def objective_heatmap(trials: pd.DataFrame, *, objective: str, maximise: bool) -
         bar.set_label(f"{objective} ({'higher' if maximise else 'lower'} is better)")
     norm = image.norm
     failed: dict[tuple[str, str], dict[str, int]] = {}
-    not_ok = grid[~grid["status"].eq("ok")].fillna({"status": "unknown"})
+    not_ok = grid[~grid[STATUS].eq(Status.OK)].fillna({"status": "unknown"})
     counts_by_cell = not_ok.groupby(["row", "col", "status"], observed=True).size()
     for (row, col, status), n in counts_by_cell.items():
         failed.setdefault((row, col), {})[status] = int(n)
@@ -74,11 +76,11 @@ def objective_heatmap(trials: pd.DataFrame, *, objective: str, maximise: bool) -
 
 
 def _hatch(counts: dict[str, int]) -> str:
-    if "oom" in counts:
-        return HATCHES["oom"]
-    if "skipped_oom" in counts:
-        return HATCHES["skipped_oom"]
-    return HATCHES["failed"]
+    """The hatch of the first status, in the enum's order, among a cell's failures: a cell
+    with any out-of-memory trial reads as out of memory. A word no run writes reads as an
+    error, as the SPEC has it for anything else."""
+    present = [s for s in Status if s in counts] or [Status.ERROR]
+    return next(s.hatch for s in present if s.hatch is not None)
 
 
 def _luminance(rgba: tuple) -> float:

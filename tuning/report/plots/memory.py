@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tuning.report.plots.style import HATCHES, empty, figure, log_if_wide
+from tuning.records.status import FITS, MEMORY_FAILURES, Status
+from tuning.records.trials import BATCH_SIZE, PEAK_MEMORY_MB, STATUS
+from tuning.report.plots.style import empty, figure, log_if_wide
 from tuning.verdicts.ranking import oom_frontier
 from tuning.verdicts.text import fmt
 
@@ -18,9 +20,9 @@ def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:
     """Measured peaks of the scored trials, the failures at their batch, the budget line."""
     fig, axes = figure(8, 4.6)
     ax = axes[0, 0]
-    batch = pd.to_numeric(trials["batch_size"], errors="coerce")
-    peak = pd.to_numeric(trials["peak_memory_mb"], errors="coerce")
-    status = trials["status"]
+    batch = pd.to_numeric(trials[BATCH_SIZE], errors="coerce")
+    peak = pd.to_numeric(trials[PEAK_MEMORY_MB], errors="coerce")
+    status = trials[STATUS]
     frontier = oom_frontier(trials)
     if batch.isna().all() or (peak.isna().all() and budget_mb is None):
         text = "No memory measurement or budget was recorded."
@@ -29,23 +31,23 @@ def memory_frontier(trials: pd.DataFrame, *, budget_mb: float | None) -> Figure:
         empty(ax, text)
         return fig
     ceiling = budget_mb if budget_mb is not None else peak.max()
-    ran = status.isin(["ok", "nan", "timeout", "error"]) & peak.notna()
-    ax.plot(batch[ran], peak[ran], linestyle="none", marker="o", color="#31688e",
+    fits = status.isin(FITS) & peak.notna()
+    ax.plot(batch[fits], peak[fits], linestyle="none", marker="o", color="#31688e",
             label="trained (peak memory)")
-    for name, marker in (("oom", "X"), ("skipped_oom", "v")):
-        mask = status.eq(name) & batch.notna()
+    for failure in MEMORY_FAILURES:
+        mask = status.eq(failure) & batch.notna()
         if mask.any():
             height = peak[mask].fillna(ceiling if pd.notna(ceiling) else 0.0)
-            ax.plot(batch[mask], height, linestyle="none", marker=marker, markersize=9,
-                    markerfacecolor="none" if name == "skipped_oom" else "black",
-                    markeredgecolor="black", label=name.replace("_", " "))
+            ax.plot(batch[mask], height, linestyle="none", marker=failure.marker, markersize=9,
+                    markerfacecolor="black" if failure.ran else "none",
+                    markeredgecolor="black", label=failure.replace("_", " "))
     if budget_mb is not None:
         ax.axhline(budget_mb, color="black", linestyle="--", linewidth=1.2,
                    label=f"budget {fmt(budget_mb)} MiB")
     if frontier is not None:
         fits, fails = frontier
         ax.axvspan(fails, batch.max() * 1.05, facecolor="none", edgecolor="0.5",
-                   hatch=HATCHES["oom"], linewidth=0,
+                   hatch=Status.OOM.hatch, linewidth=0,
                    label=f"out of memory from batch {fmt(fails)}")
         if pd.notna(fits):
             ax.axvline(fits, color="0.3", linestyle=":",

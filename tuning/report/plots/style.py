@@ -15,8 +15,6 @@ from matplotlib.ticker import ScalarFormatter
 from tuning.verdicts.text import fmt
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-#: Hatches for cells and regions that hold no score, by status.
-HATCHES = {"oom": "xx", "skipped_oom": "//", "failed": ".."}
 #: Above this many distinct values a numeric axis is cut into ranges.
 MAX_LEVELS = 10
 

@@ -12,27 +12,37 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuning.records.status import Status
-from tuning.records.trials import hp_columns
+from tuning.records.trials import (
+    BATCH_SIZE,
+    EFFECTIVE_STEPS,
+    MESSAGE,
+    STATUS,
+    STEPS_PER_EPOCH,
+    TRIAL_ID,
+    VALIDATION_SPLIT,
+    TrialRow,
+    hp_columns,
+)
 
 
-def planned_row(trial_id: str, hypermodel, hp) -> dict[str, Any]:
+def planned_row(trial_id: str, hypermodel, hp) -> TrialRow:
     """The part of a row known before training: the values asked for (as table columns)
     and the batch size and steps per epoch that will really run."""
     trial_plan = hypermodel.plan_for(hp)
     return {
-        "trial_id": trial_id,
+        TRIAL_ID: trial_id,
         **hp_columns(hp.values),
-        "steps_per_epoch": int(hp.get("steps_per_epoch")),
-        "validation_split": float(hp.get("validation_split")),
-        "batch_size": trial_plan.batch_size,
-        "effective_steps_per_epoch": trial_plan.steps_per_epoch,
+        STEPS_PER_EPOCH: int(hp.get("steps_per_epoch")),
+        VALIDATION_SPLIT: float(hp.get("validation_split")),
+        BATCH_SIZE: trial_plan.batch_size,
+        EFFECTIVE_STEPS: trial_plan.steps_per_epoch,
     }
 
 
 def trial_row(planned: Mapping[str, Any], status: Status | str, message: str = "",
-              **measured: Any) -> dict[str, Any]:
+              **measured: Any) -> TrialRow:
     """A finished row: the planned part, how it ended and what was measured.
 
     `status` must be one of `Status` (a stray word raises ValueError here, not in a report
     weeks later); it is stored as its plain word."""
-    return {**planned, **measured, "status": Status(status).value, "message": message}
+    return {**planned, **measured, STATUS: Status(status).value, MESSAGE: message}
