@@ -12,8 +12,8 @@ from tuning.training.hypermodel import StepsHyperModel
 
 
 def test_a_users_random_search_drives_the_hypermodel(tmp_path, write_spec):
-    spec = load_spec(write_spec(spec_text(source="sklearn:iris", epochs=2, steps="[2, 8]",
-                                          splits="[0.1, 0.3]")))
+    spec = load_spec(write_spec(spec_text(source="sklearn:iris", epochs=2, steps=[2, 8],
+                                          splits=[0.1, 0.3])))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     tuner = kt.RandomSearch(hypermodel, objective=kt.Objective("holdout_accuracy", "max"),
                             max_trials=3, seed=1, directory=str(tmp_path), project_name="mine")

@@ -113,7 +113,7 @@ def test_a_search_on_a_source_that_imports_tensorflow_itself(tmp_path, source):
     import half-done, on any order of the two."""
     (tmp_path / "loaders.py").write_text("import keras  # noqa: F401\n" + LOADERS)
     _image_folder(tmp_path / "pictures")
-    text = spec_text(source=source, steps="[2]").replace(
+    text = spec_text(source=source, steps=[2]).replace(
         "holdout = 0.2", "holdout = 0.2\nimage_size = [8, 6]" if "images" in source
         else "holdout = 0.2")
     spec = tmp_path / "spec.toml"

@@ -14,7 +14,7 @@ from tuning.training.hypermodel import StepsHyperModel, TrialFailure
 
 
 def _fit(write_spec, steps: int, split: float, **spec_kwargs):
-    text = spec_text(builder="counting_builder:build", steps=f"[{steps}]", splits=f"[{split}]",
+    text = spec_text(builder="counting_builder:build", steps=[steps], splits=[split],
                      **spec_kwargs)
     spec = load_spec(write_spec(text))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
@@ -45,11 +45,9 @@ def test_partition_never_cut_short_behind_the_records_back(write_spec):
 
 
 def test_stream_epochs_are_steps_of_a_repeating_stream(write_spec):
-    extra = spec_text().replace('semantics = "partition"', 'semantics = "stream"')
-    text = extra.replace("epochs = 2", "epochs = 3\nbatch_size = 16")
-    path = write_spec(text.replace('"tuning.models:mlp"', '"counting_builder:build"')
-                      .replace("[4, 8]", "[7]"))
-    spec = load_spec(path)
+    spec = load_spec(write_spec(spec_text(
+        builder="counting_builder:build", steps=[7], epochs=3,
+        budget={"semantics": "stream", "batch_size": 16})))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
@@ -66,8 +64,8 @@ def test_stream_epochs_are_steps_of_a_repeating_stream(write_spec):
 ])
 def test_whichever_of_epochs_and_max_steps_ends_first(write_spec, epochs, max_steps,
                                                       expected_updates, expected_epochs):
-    text = spec_text(builder="counting_builder:build", steps="[4]", epochs=epochs).replace(
-        f"epochs = {epochs}", f"epochs = {epochs}\nmax_steps = {max_steps}")
+    text = spec_text(builder="counting_builder:build", steps=[4], epochs=epochs,
+                     budget={"max_steps": max_steps})
     spec = load_spec(write_spec(text))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
@@ -104,8 +102,8 @@ def build(hp, input_shape, n_outputs):
 
 def test_a_nan_trial_curve_counts_only_the_batches_that_ran(write_spec, tmp_path):
     (tmp_path / "linear_builder.py").write_text(LINEAR_BUILDER)
-    text = spec_text(source="sklearn:diabetes", builder="linear_builder:build", steps="[200]",
-                     epochs=2).replace("[model]\n", '[model]\ntask = "regression"\n')
+    text = spec_text(source="sklearn:diabetes", builder="linear_builder:build", steps=[200],
+                     epochs=2, model={"task": "regression"})
     spec = load_spec(write_spec(text))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
