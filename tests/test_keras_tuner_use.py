@@ -1,4 +1,4 @@
-"""The project's HyperModel inside a user's own KerasTuner code (README: "Using the
+"""The project's HyperModel inside a user's own KerasTuner code (docs/python.md: "Using the
 HyperModel in your own KerasTuner code")."""
 
 from __future__ import annotations
