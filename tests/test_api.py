@@ -17,6 +17,7 @@ import tuning
 from tuning.spec.tomlwrite import to_toml
 
 
+@pytest.mark.slow
 def test_notebook_session_runs_as_a_script(tmp_path):
     """docs/notebook_session.py: builder and data defined in the script (no main guard),
     arrays with one worker, a tf.data pipeline with two, an image folder; DataFrames back."""

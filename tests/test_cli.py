@@ -16,12 +16,14 @@ BAD_RUNS = [
     ("missing csv", spec_text(source="csv:gone.csv", data={"target": "y"}),
      "gone.csv: no such file"),
     ("builder module missing", spec_text(builder="no_such_module:build"), "model.builder"),
-    ("builder function missing", spec_text(builder="tuning.models:nothing"), "model.builder"),
+    pytest.param("builder function missing", spec_text(builder="tuning.models:nothing"),
+                 "model.builder", marks=pytest.mark.slow),  # imports tuning.models: TensorFlow
     ("too few samples", spec_text(data={"holdout": 0.0001}), "data.holdout"),
 ]
 
 
-@pytest.mark.parametrize("label,text,expected", BAD_RUNS, ids=[b[0] for b in BAD_RUNS])
+@pytest.mark.parametrize("label,text,expected", BAD_RUNS,
+                         ids=[getattr(b, "values", b)[0] for b in BAD_RUNS])
 def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, label, text, expected):
     spec = tmp_path / "spec.toml"
     spec.write_text(text)
@@ -34,6 +36,7 @@ def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, label, text
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_builder_that_fails_to_import_is_a_user_error(tmp_path):
     (tmp_path / "broken_builder.py").write_text(
         "import not_installed_anywhere\n\ndef build(hp, s, n):\n    pass\n")
@@ -85,6 +88,7 @@ def test_help_and_validate_do_not_import_tensorflow(tmp_path):
     assert run_cli("--help").returncode == 0
 
 
+@pytest.mark.slow
 def test_a_search_refused_in_process_leaves_the_callers_stderr_alone(tmp_path):
     """Refused while TensorFlow is still being imported in the background (here: its data
     cannot be read), in the caller's own process, as from a notebook: the stream the caller
@@ -110,6 +114,7 @@ def test_a_search_refused_in_process_leaves_the_callers_stderr_alone(tmp_path):
     assert "cannot read as .npz" in result.stderr and "ok tensorflow" in result.stderr
 
 
+@pytest.mark.slow
 def test_tensorflow_warnings_of_a_worker_go_to_its_log_not_the_terminal(tmp_path):
     (tmp_path / "noisy_builder.py").write_text(
         "import multiprocessing\n"

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import run_cli, spec_text
 
 from tuning.records import predictions
 from tuning.records.trials import read_table
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def test_re_runs_state_the_score_on_test_rows_and_survive_a_resume(tmp_path):

@@ -10,10 +10,13 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from conftest import ROOT, spec_text
 
 from tuning.execution.distributed import free_port
 from tuning.records.trials import read_table
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def _popen(*args: str) -> subprocess.Popen:

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pytest
 from conftest import ROOT, run_cli, spec_text
 
 from tuning.records.rundir import RunLock
 from tuning.records.trials import read_table
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def _table(run_dir: Path) -> pd.DataFrame:

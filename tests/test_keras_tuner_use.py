@@ -4,11 +4,14 @@ HyperModel in your own KerasTuner code")."""
 from __future__ import annotations
 
 import keras_tuner as kt
+import pytest
 from conftest import spec_text
 
 from tuning.data.dataset import load_dataset
 from tuning.spec.schema import load_spec
 from tuning.training.hypermodel import StepsHyperModel
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def test_a_users_random_search_drives_the_hypermodel(tmp_path, write_spec):

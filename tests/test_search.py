@@ -9,6 +9,8 @@ from conftest import run_cli, spec_text
 
 from tuning.records.trials import TRIAL_COLUMNS, read_table
 
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
+
 SPEC_COLUMNS = [c.format(metric="accuracy") for c in TRIAL_COLUMNS]
 
 

@@ -106,6 +106,7 @@ def test_python_function_found_beside_the_spec(tmp_path, write_spec, function):
     assert sorted(x[:, 0].tolist()) == [scale * 2 * i for i in range(100)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["python:loaders:pipeline", "images:pictures"])
 def test_a_search_on_a_source_that_imports_tensorflow_itself(tmp_path, source):
     """The search imports TensorFlow in the background while it reads the data; a loader

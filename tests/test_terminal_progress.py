@@ -9,7 +9,10 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, spec_text
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def test_a_terminal_gets_a_status_line_redrawn_in_place(tmp_path):
