@@ -9,7 +9,7 @@ RESULTS ?= results
 # Test processes: most tests wait on the searches they start, so two share two cores well.
 TEST_PROCESSES ?= 2
 
-.PHONY: venv tune tune-all tune-distributed test lint report bench study gpu-check clean
+.PHONY: venv tune tune-all tune-distributed test test-fast lint report bench study gpu-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ tune-distributed: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) $(ARGS)
+
+# The pure logic only: no test that trains a model or runs a search (marked `slow`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) -m "not slow" $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tuning tests bench study docs

@@ -22,24 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import print_table, write_csv
+from tuning.spec.tomlwrite import to_toml
 
 SIZES = (200, 2_000, 10_000)
 
-_SPEC = """[experiment]
-name = "bookkeeping"
-seed = 1
-
-[data]
-source = "sklearn:iris"
-
-[search]
-tuner = "random"
-
-[search.space]
-steps_per_epoch = { min = 1, max = 1000000 }
-validation_split = { min = 0.05, max = 0.5 }
-units = [8, 16, 32, 64]
-"""
+_SPEC = {
+    "experiment": {"name": "bookkeeping", "seed": 1},
+    "data": {"source": "sklearn:iris"},
+    "search": {"tuner": "random", "space": {
+        "steps_per_epoch": {"min": 1, "max": 1000000},
+        "validation_split": {"min": 0.05, "max": 0.5},
+        "units": [8, 16, 32, 64],
+    }},
+}
 
 
 def _row(trial, metric: str = "accuracy") -> dict[str, Any]:
@@ -69,7 +64,7 @@ def _one_size(n: int, measured: int, folder: Path) -> dict[str, Any]:
     from tuning.spec.space import declare_space
 
     spec_path = folder / "spec.toml"
-    spec_path.write_text(_SPEC)
+    spec_path.write_text(to_toml(_SPEC))
     spec = load_spec(spec_path)
     run_dir = folder / "run"
     oracle = make_oracle(spec, n)

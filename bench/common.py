@@ -15,41 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuning.spec.tomlwrite import to_toml
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-
-_SPEC = """[experiment]
-name = "{name}"
-seed = 7
-
-[data]
-source = "sklearn:digits"
-holdout = 0.2
-test = 0
-
-[model]
-builder = "tuning.models:mlp"
-task = "classification"
-metric = "accuracy"
-
-[budget]
-semantics = "partition"
-epochs = {epochs}
-
-[search]
-tuner = "{tuner}"
-objective = "holdout_accuracy"
-confirm_runs = 0
-{max_trials}
-[search.space]
-steps_per_epoch = {steps}
-validation_split = {splits}
-
-[resources]
-device = "cpu"
-workers = 1
-"""
-
 
 @dataclass(frozen=True)
 class Grid:
@@ -72,11 +41,18 @@ def write_spec(folder: Path, grid: Grid, name: str = "bench", tuner: str = "grid
     the comparisons does."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
-    path.write_text(_SPEC.format(
-        name=name, epochs=grid.epochs, tuner=tuner,
-        max_trials="" if max_trials is None else f"max_trials = {max_trials}\n",
-        steps=list(grid.steps), splits=list(grid.splits),
-    ))
+    search: dict[str, Any] = {"tuner": tuner, "objective": "holdout_accuracy", "confirm_runs": 0}
+    if max_trials is not None:
+        search["max_trials"] = max_trials
+    search["space"] = {"steps_per_epoch": list(grid.steps), "validation_split": list(grid.splits)}
+    path.write_text(to_toml({
+        "experiment": {"name": name, "seed": 7},
+        "data": {"source": "sklearn:digits", "holdout": 0.2, "test": 0},
+        "model": {"builder": "tuning.models:mlp", "task": "classification", "metric": "accuracy"},
+        "budget": {"semantics": "partition", "epochs": grid.epochs},
+        "search": search,
+        "resources": {"device": "cpu", "workers": 1},
+    }))
     return path
 
 

@@ -37,38 +37,13 @@ from typing import Any
 import numpy as np
 
 from bench.common import ROOT, print_table, write_csv
+from tuning.spec.tomlwrite import to_toml
 
 ROWS, FEATURES = 400_000, 64
 STEPS = (16, 32, 64, 128)
 SPLIT = 0.2
 EPOCHS = 2
 SEED = 7
-
-_SPEC = """[experiment]
-name = "data-bench"
-seed = {seed}
-
-[data]
-source = "npz:{data}"
-holdout = 0.2
-test = 0
-
-[budget]
-semantics = "partition"
-epochs = {epochs}
-
-[search]
-tuner = "grid"
-confirm_runs = 0
-
-[search.space]
-steps_per_epoch = {steps}
-validation_split = [{split}]
-
-[resources]
-device = "cpu"
-"""
-
 
 def write_case(folder: Path, rows: int = ROWS) -> Path:
     """The .npz: features from a seeded normal, a label that depends on two of them."""
@@ -173,8 +148,14 @@ def run(rows: int = ROWS, workers: tuple[int, ...] = (1, 2), repeats: int = 3,
     work.mkdir(parents=True, exist_ok=True)
     data = write_case(work, rows)
     spec = work / "data.toml"
-    spec.write_text(_SPEC.format(seed=SEED, data=data, epochs=EPOCHS, steps=list(STEPS),
-                                 split=SPLIT))
+    spec.write_text(to_toml({
+        "experiment": {"name": "data-bench", "seed": SEED},
+        "data": {"source": f"npz:{data}", "holdout": 0.2, "test": 0},
+        "budget": {"semantics": "partition", "epochs": EPOCHS},
+        "search": {"tuner": "grid", "confirm_runs": 0,
+                   "space": {"steps_per_epoch": list(STEPS), "validation_split": [SPLIT]}},
+        "resources": {"device": "cpu"},
+    }))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     bare_command = [sys.executable, "-c", f"from bench.data import bare; bare({str(data)!r})"]
     order: list[tuple[str, list[str]]] = [("bare_fit_1", bare_command)]

@@ -24,42 +24,12 @@ from typing import Any
 import numpy as np
 
 from bench.common import print_table, run_cli, write_csv
+from tuning.spec.tomlwrite import to_toml
 
 #: Rows of generated data the search sees, and fresh rows that measure the truth.
 GENERATED_ROWS = 3000
 FRESH_ROWS = 20000
 FLIPPED = 0.15
-
-_SPEC = """[experiment]
-name = "{name}"
-seed = {seed}
-
-[data]
-source = "{source}"
-holdout = 0.2
-
-[model]
-builder = "tuning.models:mlp"
-task = "classification"
-metric = "accuracy"
-
-[budget]
-semantics = "partition"
-epochs = {epochs}
-
-[search]
-tuner = "grid"
-objective = "holdout_accuracy"
-
-[search.space]
-steps_per_epoch = {steps}
-validation_split = {splits}
-
-[resources]
-device = "cpu"
-workers = 1
-"""
-
 
 @dataclass(frozen=True)
 class Case:
@@ -127,10 +97,17 @@ def one(case: Case, seed: int, truth_seeds: int, work: Path,
     folder = work / f"{case.name}-{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     spec_path = folder / "spec.toml"
-    spec_path.write_text(_SPEC.format(
-        name=f"{case.name}-{seed}", seed=seed, epochs=case.epochs, steps=list(case.steps),
-        splits=list(case.splits),
-        source=case.source.replace("npz:", f"npz:{work}/") if case.generated else case.source))
+    source = case.source.replace("npz:", f"npz:{work}/") if case.generated else case.source
+    spec_path.write_text(to_toml({
+        "experiment": {"name": f"{case.name}-{seed}", "seed": seed},
+        "data": {"source": source, "holdout": 0.2},
+        "model": {"builder": "tuning.models:mlp", "task": "classification", "metric": "accuracy"},
+        "budget": {"semantics": "partition", "epochs": case.epochs},
+        "search": {"tuner": "grid", "objective": "holdout_accuracy",
+                   "space": {"steps_per_epoch": list(case.steps),
+                             "validation_split": list(case.splits)}},
+        "resources": {"device": "cpu", "workers": 1},
+    }))
     out = folder / "run"
     wall = run_cli(spec_path, out)
     summary = json.loads((out / "summary.json").read_text())

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from study.datasets import NoisyTable
 from tuning.data.splits import validation_rows
+from tuning.spec.tomlwrite import to_toml
 from tuning.training.budget import Plan, plan
 
 #: The memory model: digits (64 features, 10 classes) through one very wide layer, so the
@@ -23,6 +25,8 @@ DIGITS = "sklearn:digits"
 DIGITS_ROWS, DIGITS_FEATURES, DIGITS_CLASSES = 1797, 64, 10
 #: The spec's seed: one shuffle, holdout and validation split shared by every trial.
 DATA_SEED = 7
+_HEADER = ("# Written by the study (python -m study); an ordinary spec: "
+           "`python -m tuning run` resumes it.\n")
 
 
 @dataclass(frozen=True)
@@ -69,37 +73,33 @@ class Experiment:
 
     def spec_text(self, source: str) -> str:
         """The TOML spec of the run; `source` is relative to the spec file."""
-        space = [
-            f"steps_per_epoch = {list(self.steps)}",
-            f"replicate = {list(self.seeds)}",
-            f"validation_split = [{self.validation_split}]",
-            f"units = [{self.units}]",
-            f"layers = [{self.layers}]",
-            f"learning_rate = [{self.learning_rate}]",
-        ]
+        space: dict[str, Any] = {
+            "steps_per_epoch": list(self.steps),
+            "replicate": list(self.seeds),
+            "validation_split": [self.validation_split],
+            "units": [self.units],
+            "layers": [self.layers],
+            "learning_rate": [self.learning_rate],
+        }
         if len(self.batch_sizes) > 1:
-            space.append(f"batch_size = {list(self.batch_sizes)}")
-        budget = [f'semantics = "{self.semantics}"', f"epochs = {self.epochs}"]
+            space["batch_size"] = list(self.batch_sizes)
+        budget: dict[str, Any] = {"semantics": self.semantics, "epochs": self.epochs}
         if self.max_steps:
-            budget.append(f"max_steps = {self.max_steps}")
+            budget["max_steps"] = self.max_steps
         if len(self.batch_sizes) == 1:
-            budget.append(f"batch_size = {self.batch_sizes[0]}")
-        resources = [f"workers = {self.workers}"]
+            budget["batch_size"] = self.batch_sizes[0]
+        resources: dict[str, Any] = {"workers": self.workers}
         if self.memory_budget:
-            resources.append(f'memory_budget = "{self.memory_budget}"')
-        return "\n".join([
-            "# Written by the study (python -m study); an ordinary spec: "
-            "`python -m tuning run` resumes it.",
-            "[experiment]", f'name = "{self.key}"', f"seed = {DATA_SEED}",
-            f'description = "{self.note}"', "",
-            "[data]", f'source = "{source}"', f"holdout = {self.holdout}", "",
-            "[model]", 'builder = "tuning.models:mlp"', 'task = "classification"',
-            'metric = "accuracy"', "",
-            "[budget]", *budget, "",
-            "[search]", 'tuner = "grid"', 'objective = "holdout_accuracy"', "",
-            "[search.space]", *space, "",
-            "[resources]", *resources, "",
-        ])
+            resources["memory_budget"] = self.memory_budget
+        return _HEADER + to_toml({
+            "experiment": {"name": self.key, "seed": DATA_SEED, "description": self.note},
+            "data": {"source": source, "holdout": self.holdout},
+            "model": {"builder": "tuning.models:mlp", "task": "classification",
+                      "metric": "accuracy"},
+            "budget": budget,
+            "search": {"tuner": "grid", "objective": "holdout_accuracy", "space": space},
+            "resources": resources,
+        })
 
     def trials(self) -> list[Plan]:
         """The training plan of every trial, as the tool makes it (for the time estimate)."""

@@ -6,51 +6,49 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tuning.spec.tomlwrite import to_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
-BASE_SPEC = """
-[experiment]
-name = "{name}"
-seed = 3
 
-[data]
-source = "{source}"
-holdout = 0.2
-test = 0.0
-
-[model]
-builder = "{builder}"
-
-[budget]
-semantics = "partition"
-epochs = {epochs}
-
-[search]
-tuner = "grid"
-confirm_runs = 0
-
-[search.space]
-steps_per_epoch = {steps}
-validation_split = {splits}
-"""
-
-
-def spec_text(
+def spec_dict(
     name: str = "t",
     source: str = "sklearn:digits",
     builder: str = "tuning.models:mlp",
-    epochs: int = 2,
-    steps: str = "[4, 8]",
-    splits: str = "[0.2]",
-    extra: str = "",
-) -> str:
-    return BASE_SPEC.format(
-        name=name, source=source, builder=builder, epochs=epochs, steps=steps, splits=splits
-    ) + extra
+    epochs: Any = 2,
+    steps: Any = (4, 8),
+    splits: Any = (0.2,),
+    **tables: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """The tests' base spec as tables: a two-point grid on digits that trains in seconds.
+
+    `tables` add or replace keys of a table (`data={"test": 0.1}`), `search={"space": ...}`
+    included; values may be wrong on purpose, to test what the spec reader says."""
+    raw: dict[str, dict[str, Any]] = {
+        "experiment": {"name": name, "seed": 3},
+        "data": {"source": source, "holdout": 0.2, "test": 0.0},
+        "model": {"builder": builder},
+        "budget": {"semantics": "partition", "epochs": epochs},
+        "search": {"tuner": "grid", "confirm_runs": 0,
+                   "space": {"steps_per_epoch": steps, "validation_split": splits}},
+    }
+    for table, values in tables.items():
+        current = raw.setdefault(table, {})
+        for key, value in values.items():
+            inner = current.get(key)
+            current[key] = {**inner, **value} if isinstance(inner, dict) else value
+    return raw
+
+
+def spec_text(extra: str = "", **kwargs: Any) -> str:
+    """`spec_dict(**kwargs)` written through the tool's own TOML writer, then `extra` (text
+    appended to the last table, `[search.space]`, or new tables after it)."""
+    return to_toml(spec_dict(**kwargs)) + extra
 
 
 @pytest.fixture

@@ -10,13 +10,14 @@ import time
 import tomllib
 
 import pytest
-from conftest import ROOT, run_cli, spec_text
+from conftest import ROOT, run_cli, spec_dict, spec_text
 from test_report_data import make_run
 
 import tuning
 from tuning.spec.tomlwrite import to_toml
 
 
+@pytest.mark.slow
 def test_notebook_session_runs_as_a_script(tmp_path):
     """docs/notebook_session.py: builder and data defined in the script (no main guard),
     arrays with one worker, a tf.data pipeline with two, an image folder; DataFrames back."""
@@ -62,13 +63,7 @@ BAD = {
 @pytest.mark.parametrize("case", BAD)
 def test_bad_input_raises_spec_error_with_the_command_line_message(tmp_path, case):
     change, data = BAD[case]
-    raw = tomllib.loads(spec_text(source="sklearn:iris"))
-    for section, table in change.items():
-        for key, value in table.items():
-            if isinstance(value, dict):
-                raw[section][key].update(value)
-            else:
-                raw[section][key] = value
+    raw = spec_dict(source="sklearn:iris", **change)
     out = tmp_path / "run"
     kwargs = {}
     if data == "rows":  # five labels for four rows

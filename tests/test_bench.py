@@ -6,8 +6,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from bench import overhead
 from bench.common import Grid
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def _columns(path: Path) -> tuple[list[str], list[dict[str, str]]]:

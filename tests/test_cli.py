@@ -10,19 +10,20 @@ from conftest import ROOT, run_cli, spec_text
 
 BAD_RUNS = [
     ("malformed toml", "[data\n", "not valid TOML"),
-    ("unknown key", spec_text().replace("seed = 3", "seed = 3\ncolour = 1"), "experiment.colour"),
-    ("split out of range", spec_text(splits="[1.2]"), "search.space.validation_split"),
-    ("empty list", spec_text(steps="[]"), "empty list"),
-    ("missing csv", spec_text(source="csv:gone.csv").replace(
-        "holdout = 0.2", 'holdout = 0.2\ntarget = "y"'), "gone.csv: no such file"),
+    ("unknown key", spec_text(experiment={"colour": 1}), "experiment.colour"),
+    ("split out of range", spec_text(splits=[1.2]), "search.space.validation_split"),
+    ("empty list", spec_text(steps=[]), "empty list"),
+    ("missing csv", spec_text(source="csv:gone.csv", data={"target": "y"}),
+     "gone.csv: no such file"),
     ("builder module missing", spec_text(builder="no_such_module:build"), "model.builder"),
-    ("builder function missing", spec_text(builder="tuning.models:nothing"), "model.builder"),
-    ("too few samples", spec_text().replace("holdout = 0.2", "holdout = 0.0001"),
-     "data.holdout"),
+    pytest.param("builder function missing", spec_text(builder="tuning.models:nothing"),
+                 "model.builder", marks=pytest.mark.slow),  # imports tuning.models: TensorFlow
+    ("too few samples", spec_text(data={"holdout": 0.0001}), "data.holdout"),
 ]
 
 
-@pytest.mark.parametrize("label,text,expected", BAD_RUNS, ids=[b[0] for b in BAD_RUNS])
+@pytest.mark.parametrize("label,text,expected", BAD_RUNS,
+                         ids=[getattr(b, "values", b)[0] for b in BAD_RUNS])
 def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, label, text, expected):
     spec = tmp_path / "spec.toml"
     spec.write_text(text)
@@ -35,6 +36,7 @@ def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, label, text
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_builder_that_fails_to_import_is_a_user_error(tmp_path):
     (tmp_path / "broken_builder.py").write_text(
         "import not_installed_anywhere\n\ndef build(hp, s, n):\n    pass\n")
@@ -65,7 +67,7 @@ def test_bad_command_line_values(tmp_path):
 
 def test_validate_prints_the_grid_and_warns_when_steps_are_cut(tmp_path):
     spec = tmp_path / "spec.toml"
-    spec.write_text(spec_text(steps="[4, 5000]", splits="[0.1, 0.3]"))
+    spec.write_text(spec_text(steps=[4, 5000], splits=[0.1, 0.3]))
     result = run_cli("validate", str(spec))
     assert result.returncode == 0, result.stderr
     assert "4 grid point(s)" in result.stdout
@@ -86,6 +88,7 @@ def test_help_and_validate_do_not_import_tensorflow(tmp_path):
     assert run_cli("--help").returncode == 0
 
 
+@pytest.mark.slow
 def test_a_search_refused_in_process_leaves_the_callers_stderr_alone(tmp_path):
     """Refused while TensorFlow is still being imported in the background (here: its data
     cannot be read), in the caller's own process, as from a notebook: the stream the caller
@@ -111,6 +114,7 @@ def test_a_search_refused_in_process_leaves_the_callers_stderr_alone(tmp_path):
     assert "cannot read as .npz" in result.stderr and "ok tensorflow" in result.stderr
 
 
+@pytest.mark.slow
 def test_tensorflow_warnings_of_a_worker_go_to_its_log_not_the_terminal(tmp_path):
     (tmp_path / "noisy_builder.py").write_text(
         "import multiprocessing\n"
@@ -121,7 +125,7 @@ def test_tensorflow_warnings_of_a_worker_go_to_its_log_not_the_terminal(tmp_path
         "        tf.get_logger().warning('noisy builder in a worker')\n"
         "    return mlp(hp, input_shape, n_outputs)\n")
     spec = tmp_path / "spec.toml"
-    spec.write_text(spec_text(builder="noisy_builder:build", steps="[4]"))
+    spec.write_text(spec_text(builder="noisy_builder:build", steps=[4]))
     result = run_cli("run", str(spec), "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     assert "noisy builder" not in result.stdout + result.stderr

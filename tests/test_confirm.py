@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import run_cli, spec_text
 
 from tuning.records import predictions
 from tuning.records.trials import read_table
 
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
+
 
 def test_re_runs_state_the_score_on_test_rows_and_survive_a_resume(tmp_path):
-    text = spec_text(source="sklearn:wine", steps="[2, 8]", epochs=3).replace(
-        "test = 0.0", "test = 0.2").replace("confirm_runs = 0", "confirm_runs = 1\nrepeats = 2")
+    text = spec_text(source="sklearn:wine", steps=[2, 8], epochs=3, data={"test": 0.2},
+                     search={"confirm_runs": 1, "repeats": 2})
     spec = tmp_path / "wine.toml"
     spec.write_text(text)
     out = tmp_path / "run"

@@ -22,8 +22,8 @@ def _sorted_csv(path, n=300, classes=3):
 
 def test_sorted_data_still_gives_mixed_validation_sets(tmp_path, write_spec):
     _sorted_csv(tmp_path / "sorted.csv")
-    spec = load_spec(write_spec(spec_text(source="csv:sorted.csv", splits="[0.1, 0.3]")
-                                .replace("holdout = 0.2", 'holdout = 0.2\ntarget = "label"')))
+    spec = load_spec(write_spec(spec_text(source="csv:sorted.csv", splits=[0.1, 0.3],
+                                          data={"target": "label"})))
     data = load_dataset(spec)
     for split in (0.1, 0.3):
         y_val = data.split(split)[3]
@@ -35,7 +35,7 @@ def test_sorted_data_still_gives_mixed_validation_sets(tmp_path, write_spec):
 def test_holdout_is_fixed_and_never_in_training(tmp_path, write_spec):
     ids = np.arange(200, dtype=np.float64)
     np.savez(tmp_path / "ids.npz", x=np.stack([ids, ids % 7], axis=1), y=(ids % 2).astype(int))
-    spec = load_spec(write_spec(source="npz:ids.npz", splits="[0.1, 0.4]"))
+    spec = load_spec(write_spec(source="npz:ids.npz", splits=[0.1, 0.4]))
     first, second = load_dataset(spec), load_dataset(spec)
     np.testing.assert_array_equal(first.x_holdout, second.x_holdout)
     holdout_ids = set(first.x_holdout[:, 0].tolist())
@@ -76,8 +76,7 @@ def test_bad_csv_data_is_named(tmp_path, write_spec, csv, extra, expected):
 
 
 def test_missing_csv_file_is_named(write_spec):
-    text = spec_text(source="csv:nowhere.csv").replace(
-        "holdout = 0.2", 'holdout = 0.2\ntarget = "y"')
+    text = spec_text(source="csv:nowhere.csv", data={"target": "y"})
     with pytest.raises(UserError, match="nowhere.csv: no such file"):
         load_dataset(load_spec(write_spec(text)))
 

@@ -10,10 +10,13 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from conftest import ROOT, spec_text
 
 from tuning.execution.distributed import free_port
 from tuning.records.trials import read_table
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def _popen(*args: str) -> subprocess.Popen:
@@ -36,7 +39,7 @@ def _started(out: Path, trial: str) -> bool:
 def _spec(tmp_path: Path) -> Path:
     # Trial 0 is long (batch 1, thousands of steps); the others are short.
     spec = tmp_path / "dist.toml"
-    spec.write_text(spec_text(steps="[5000, 4, 8]", epochs=6))
+    spec.write_text(spec_text(steps=[5000, 4, 8], epochs=6))
     return spec
 
 

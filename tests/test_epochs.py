@@ -10,6 +10,7 @@ import select
 
 import keras
 import numpy as np
+import pytest
 
 from tuning.records.epochs import (
     StatusLine,
@@ -21,6 +22,7 @@ from tuning.records.epochs import (
 )
 
 
+@pytest.mark.slow
 def test_a_fit_reports_each_finished_epoch(tmp_path):
     path = progress_file(tmp_path, 1)
     seen = []

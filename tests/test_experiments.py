@@ -67,6 +67,7 @@ def test_stream_experiment_is_bounded_by_steps_and_epochs() -> None:
     assert bound_by == {"epochs", "max_steps"}
 
 
+@pytest.mark.slow
 def test_user_builder_follows_its_conditional_hyperparameters() -> None:
     spec = load_spec(EXPERIMENTS / "breast_cancer.toml")
     builder = load_builder(spec)

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pytest
 from conftest import ROOT, run_cli, spec_text
 
 from tuning.records.rundir import RunLock
 from tuning.records.trials import read_table
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def _table(run_dir: Path) -> pd.DataFrame:
@@ -39,7 +42,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _held_spec(tmp_path: Path, steps: str) -> tuple[Path, Path]:
+def _held_spec(tmp_path: Path, steps: list[int]) -> tuple[Path, Path]:
     """A spec whose trials from steps_per_epoch 8 on wait while the returned file exists:
     the search is surely in the middle of a trial when the test acts, however fast the
     machine. Remove the file to let it go."""
@@ -74,13 +77,12 @@ def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
             if "spawn_main" in " ".join(c.cmdline())]
 
 
-def _run_wide_under_budget(tmp_path: Path, splits: str, probe: bool = False):
+def _run_wide_under_budget(tmp_path: Path, splits: list[float], probe: bool = False):
     """A 32,768-unit layer under 200 MiB: a batch of ~1000 rows needs far more than the
     budget, 60 rows far less (steps_per_epoch 1 and 16)."""
-    text = spec_text(steps="[1, 16]", splits=splits, epochs=1) + (
-        "units = [32768]\n[resources]\nmemory_budget = \"200MiB\"\n")
-    if probe:
-        text = text.replace('tuner = "grid"', 'tuner = "grid"\nprobe = true')
+    search = {"space": {"units": [32768]}, **({"probe": True} if probe else {})}
+    text = spec_text(steps=[1, 16], splits=splits, epochs=1, search=search,
+                     resources={"memory_budget": "200MiB"})
     spec = tmp_path / "mem.toml"
     spec.write_text(text)
     out = tmp_path / "run"
@@ -90,7 +92,7 @@ def _run_wide_under_budget(tmp_path: Path, splits: str, probe: bool = False):
 
 
 def test_budget_oom_is_recorded_skipped_and_survived(tmp_path):
-    out, result = _run_wide_under_budget(tmp_path, "[0.3, 0.1]")
+    out, result = _run_wide_under_budget(tmp_path, [0.3, 0.1])
     table = _table(out)
     by_id = table.set_index("trial_id")
     assert list(table.status) == ["oom", "skipped_oom", "ok", "ok"], table[["status", "message"]]
@@ -105,9 +107,9 @@ def test_budget_oom_is_recorded_skipped_and_survived(tmp_path):
 
 def test_nan_loss_stops_at_once_and_the_search_goes_on(tmp_path):
     spec = tmp_path / "nan.toml"
-    text = spec_text(source="sklearn:diabetes", steps="[8]", epochs=3).replace(
-        "[model]\n", '[model]\ntask = "regression"\n')
-    spec.write_text(text + "learning_rate = [1e12, 1e-3]\n")
+    spec.write_text(spec_text(source="sklearn:diabetes", steps=[8], epochs=3,
+                              model={"task": "regression"},
+                              search={"space": {"learning_rate": [1e12, 1e-3]}}))
     out = tmp_path / "run"
     result = run_cli("run", str(spec), "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -120,7 +122,7 @@ def test_nan_loss_stops_at_once_and_the_search_goes_on(tmp_path):
 def test_killed_worker_is_recorded_and_replaced(tmp_path):
     # First trial is long (batch 1, thousands of steps), the second short.
     spec = tmp_path / "kill.toml"
-    spec.write_text(spec_text(steps="[5000, 4]", epochs=30))
+    spec.write_text(spec_text(steps=[5000, 4], epochs=30))
     out = tmp_path / "run"
     proc = _start(spec, out)
     _wait_for(lambda: (out / "tuner").is_dir() and list((out / "tuner").glob("trial_0*")),
@@ -138,7 +140,7 @@ def test_killed_worker_is_recorded_and_replaced(tmp_path):
 
 
 def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
-    spec, hold = _held_spec(tmp_path, "[2, 4, 8, 16, 32]")
+    spec, hold = _held_spec(tmp_path, [2, 4, 8, 16, 32])
     out = tmp_path / "run"
     proc = _start(spec, out)
     _wait_for(lambda: len(_records(out)) >= 2, what="two finished trials")
@@ -169,7 +171,7 @@ def test_kill_9_of_the_search_loses_no_finished_trial(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
-    spec, hold = _held_spec(tmp_path, "[2, 4, 8, 16, 32, 64]")
+    spec, hold = _held_spec(tmp_path, [2, 4, 8, 16, 32, 64])
     out = tmp_path / "run"
     proc = _start(spec, out, interruptible=True)
     _wait_for(lambda: len(_records(out)) >= 1, what="one finished trial")
@@ -192,7 +194,7 @@ def _workers_left(proc: subprocess.Popen) -> bool:
 
 
 def test_probe_first_turns_known_failures_into_skipped_trials(tmp_path):
-    out, result = _run_wide_under_budget(tmp_path, "[0.3]", probe=True)
+    out, result = _run_wide_under_budget(tmp_path, [0.3], probe=True)
     assert "probe: batch 1006 oom" in result.stdout
     table = _table(out)
     assert list(table.status) == ["skipped_oom", "ok"]  # the big batch never trained
@@ -200,7 +202,7 @@ def test_probe_first_turns_known_failures_into_skipped_trials(tmp_path):
 
 def test_probe_command_prints_the_frontier(tmp_path):
     spec = tmp_path / "fits.toml"
-    spec.write_text(spec_text(steps="[4, 16]", splits="[0.2]"))
+    spec.write_text(spec_text(steps=[4, 16], splits=[0.2]))
     result = run_cli("probe", str(spec))
     assert result.returncode == 0, result.stderr
     assert "batch    288  ok" in result.stdout
@@ -236,7 +238,7 @@ def test_a_run_directory_that_cannot_be_written_ends_in_one_line(tmp_path):
     workers' logs (they fall back to the temporary folder) nor the report's plots: the error
     the user sees is the first, run.json says the search failed, and the lock is released."""
     spec = tmp_path / "s.toml"
-    spec.write_text(spec_text(steps="[4]"))
+    spec.write_text(spec_text(steps=[4]))
     out = tmp_path / "run"
     out.mkdir()
     (out / "records").write_text("in the way")

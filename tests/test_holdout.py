@@ -10,6 +10,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 from tuning.training import holdout
 
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
+
 
 def _standardised(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean(0)) / (x.std(0) + 1e-9)).astype(np.float32)

@@ -1,19 +1,22 @@
-"""The project's HyperModel inside a user's own KerasTuner code (README: "Using the
+"""The project's HyperModel inside a user's own KerasTuner code (docs/python.md: "Using the
 HyperModel in your own KerasTuner code")."""
 
 from __future__ import annotations
 
 import keras_tuner as kt
+import pytest
 from conftest import spec_text
 
 from tuning.data.dataset import load_dataset
 from tuning.spec.schema import load_spec
 from tuning.training.hypermodel import StepsHyperModel
 
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
+
 
 def test_a_users_random_search_drives_the_hypermodel(tmp_path, write_spec):
-    spec = load_spec(write_spec(spec_text(source="sklearn:iris", epochs=2, steps="[2, 8]",
-                                          splits="[0.1, 0.3]")))
+    spec = load_spec(write_spec(spec_text(source="sklearn:iris", epochs=2, steps=[2, 8],
+                                          splits=[0.1, 0.3])))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     tuner = kt.RandomSearch(hypermodel, objective=kt.Objective("holdout_accuracy", "max"),
                             max_trials=3, seed=1, directory=str(tmp_path), project_name="mine")

@@ -10,6 +10,8 @@ from sklearn.datasets import load_diabetes, load_digits
 
 from tuning import models
 
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
+
 
 def _hp(**values) -> kt.HyperParameters:
     hp = kt.HyperParameters()

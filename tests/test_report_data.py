@@ -10,35 +10,24 @@ import numpy as np
 import pandas as pd
 
 from tuning.spec.schema import Spec, parse_spec
+from tuning.spec.tomlwrite import to_toml
 from tuning.verdicts.ranking import rank
 
-SPEC = """\
-[experiment]
-name = "{name}"
-seed = 7
 
-[data]
-source = "sklearn:digits"
-holdout = 0.2
-
-[model]
-task = "{task}"
-metric = "{metric}"
-
-[budget]
-semantics = "partition"
-epochs = 4
-
-[search]
-tuner = "{tuner}"
-objective = "{objective}"
-{repeats}
-
-[search.space]
-steps_per_epoch = {steps}
-validation_split = {splits}
-learning_rate = [0.001, 0.01]
-"""
+def run_spec(name: str, *, steps: list[int], splits: list[float], metric: str = "accuracy",
+             objective: str | None = None, tuner: str = "grid", search: dict | None = None,
+             space: dict | None = None) -> str:
+    """The spec.toml of a hand-made run: a digits search as the report reads it back."""
+    return to_toml({
+        "experiment": {"name": name, "seed": 7},
+        "data": {"source": "sklearn:digits", "holdout": 0.2},
+        "model": {"task": "classification" if metric == "accuracy" else "regression",
+                  "metric": metric},
+        "budget": {"semantics": "partition", "epochs": 4},
+        "search": {"tuner": tuner, "objective": objective or f"holdout_{metric}", **(search or {}),
+                   "space": {"steps_per_epoch": steps, "validation_split": splits,
+                             **(space or {})}},
+    })
 
 
 def make_run(root: Path, *, n_trials: int = 12, metric: str = "accuracy", executions: int = 1,
@@ -56,12 +45,11 @@ def make_run(root: Path, *, n_trials: int = 12, metric: str = "accuracy", execut
     run_dir.mkdir(parents=True)
     steps_values = [1, 2, 4, 8, 16, 32]
     split_values = [0.1, 0.2, 0.3]
-    task = "classification" if metric == "accuracy" else "regression"
-    objective = objective or f"holdout_{metric}"
-    repeats = f"executions_per_trial = {executions}" if executions > 1 else ""
-    (run_dir / "spec.toml").write_text(SPEC.format(
-        name=name, task=task, metric=metric, objective=objective, repeats=repeats,
-        tuner="grid" if n_trials <= 36 else "random", steps=steps_values, splits=split_values))
+    (run_dir / "spec.toml").write_text(run_spec(
+        name, steps=steps_values, splits=split_values, metric=metric, objective=objective,
+        tuner="grid" if n_trials <= 36 else "random",
+        search={"executions_per_trial": executions} if executions > 1 else None,
+        space={"learning_rate": [0.001, 0.01]}))
     info = {"experiment": name, "started": "2025-01-02T03:04:05", "finished":
             "2025-01-02T03:30:00", "state": "finished", "workers": 2,
             "memory_budget_mb": budget_mb, "n_holdout": n_holdout, "n_pool": 1437}

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_report_data import SPEC
+from test_report_data import run_spec
 
 from tuning.records import predictions
 from tuning.records.confirmations import record_name
@@ -33,7 +33,7 @@ def _correct(n: int, errors: int, order: np.ndarray) -> np.ndarray:
     return right
 
 
-def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=None,
+def write_run(root: Path, trials: list[dict], *, search: dict | None = None, confirm=None,
               curves=None, test: bool = True, seed: int = 0,
               n_holdout: int = N_HOLDOUT) -> Path:
     """A run directory whose predictions say what each trial got right.
@@ -47,10 +47,8 @@ def write_run(root: Path, trials: list[dict], *, extra_spec: str = "", confirm=N
     (run_dir / "records").mkdir(parents=True)
     steps = sorted({t["steps_per_epoch"] for t in trials})
     splits = sorted({t.get("validation_split", 0.1) for t in trials})
-    (run_dir / "spec.toml").write_text(SPEC.format(
-        name="hand", task="classification", metric="accuracy", objective="holdout_accuracy",
-        repeats=extra_spec, tuner="grid", steps=steps, splits=splits).replace(
-        "learning_rate = [0.001, 0.01]\n", ""))
+    (run_dir / "spec.toml").write_text(run_spec("hand", steps=steps, splits=splits,
+                                                search=search))
     (run_dir / "run.json").write_text(json.dumps({"n_holdout": n_holdout, "n_pool": 1000,
                                                   "state": "finished"}))
     y_hold = rng.integers(0, 10, n_holdout)
@@ -210,10 +208,10 @@ def test_a_cheaper_runner_up_needs_a_tie_and_an_equivalence_bound_within_the_mar
     # what it gives up is 0.0074: not shown to be within the default margin of 0.005.
     default = load_run(write_run(tmp_path / "default", trials))
     assert default.choice.margin == 0.005 and default.choice.runner_up is None
-    wide = load_run(write_run(tmp_path / "a", trials, extra_spec="margin = 0.01"))
+    wide = load_run(write_run(tmp_path / "a", trials, search={"margin": 0.01}))
     runner = wide.choice.runner_up
     assert runner.trial_id == "01" and 1 / 359 < runner.worst_case <= 0.01
-    strict = load_run(write_run(tmp_path / "b", trials, extra_spec="margin = 0.001"))
+    strict = load_run(write_run(tmp_path / "b", trials, search={"margin": 0.001}))
     assert strict.choice.runner_up is None and strict.choice.margin == 0.001
 
 

@@ -180,9 +180,9 @@ def test_a_permutation_test_alone_does_not_carry_held_when_the_interval_reaches_
 
 def test_validate_warns_when_the_grid_can_never_reach_held(write_spec):
     from conftest import run_cli
-    few = run_cli("validate", str(write_spec(steps="[2, 4, 8, 16]", splits="[0.2]")))
+    few = run_cli("validate", str(write_spec(steps=[2, 4, 8, 16], splits=[0.2])))
     assert few.returncode == 0, few.stderr
     assert "can never reach p < 0.05 (its smallest possible p is 0.0833" in few.stdout
-    enough = run_cli("validate", str(write_spec(steps="[2, 4, 8, 16, 32]", splits="[0.1, 0.2]",
+    enough = run_cli("validate", str(write_spec(steps=[2, 4, 8, 16, 32], splits=[0.1, 0.2],
                                                 filename="enough.toml")))
     assert enough.returncode == 0 and "can never reach" not in enough.stdout

@@ -9,6 +9,8 @@ from conftest import run_cli, spec_text
 
 from tuning.records.trials import TRIAL_COLUMNS, read_table
 
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
+
 SPEC_COLUMNS = [c.format(metric="accuracy") for c in TRIAL_COLUMNS]
 
 
@@ -17,7 +19,7 @@ def searched(tmp_path_factory):
     """One small grid searched twice: with one worker and with two."""
     folder = tmp_path_factory.mktemp("search")
     spec = folder / "grid.toml"
-    spec.write_text(spec_text(steps="[2, 8]", splits="[0.1, 0.3]", epochs=3))
+    spec.write_text(spec_text(steps=[2, 8], splits=[0.1, 0.3], epochs=3))
     runs = {}
     for workers in (1, 2):
         out = folder / f"run{workers}"
@@ -84,8 +86,7 @@ def test_a_changed_spec_is_not_mixed_into_an_old_run(searched, tmp_path):
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "hyperband"])
 def test_other_tuners_run_to_the_end(tmp_path, tuner):
-    text = spec_text(steps="[2, 8, 32]", epochs=2).replace(
-        'tuner = "grid"', f'tuner = "{tuner}"\nmax_trials = 3')
+    text = spec_text(steps=[2, 8, 32], epochs=2, search={"tuner": tuner, "max_trials": 3})
     spec = tmp_path / f"{tuner}.toml"
     spec.write_text(text)
     result = run_cli("run", str(spec), "--out", str(tmp_path / "run"))

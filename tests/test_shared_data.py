@@ -4,6 +4,7 @@ that starts over (--fresh) in a directory that holds them."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import run_cli, spec_text
 
 from tuning.data import store
@@ -26,9 +27,10 @@ def test_written_rows_come_back_memory_mapped_and_equal(tmp_path, write_spec):
             np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.slow
 def test_a_fresh_start_over_a_run_with_shared_rows_forgets_what_the_last_run_left(tmp_path):
     spec = tmp_path / "s.toml"
-    spec.write_text(spec_text(source="sklearn:iris", steps="[2]", epochs=1))
+    spec.write_text(spec_text(source="sklearn:iris", steps=[2], epochs=1))
     out = tmp_path / "run"
     stale = out / "progress" / "worker-7.json"  # a worker of an earlier, wider search
     for extra in ([], ["--fresh"]):

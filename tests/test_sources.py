@@ -106,6 +106,7 @@ def test_python_function_found_beside_the_spec(tmp_path, write_spec, function):
     assert sorted(x[:, 0].tolist()) == [scale * 2 * i for i in range(100)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["python:loaders:pipeline", "images:pictures"])
 def test_a_search_on_a_source_that_imports_tensorflow_itself(tmp_path, source):
     """The search imports TensorFlow in the background while it reads the data; a loader
@@ -113,7 +114,7 @@ def test_a_search_on_a_source_that_imports_tensorflow_itself(tmp_path, source):
     import half-done, on any order of the two."""
     (tmp_path / "loaders.py").write_text("import keras  # noqa: F401\n" + LOADERS)
     _image_folder(tmp_path / "pictures")
-    text = spec_text(source=source, steps="[2]").replace(
+    text = spec_text(source=source, steps=[2]).replace(
         "holdout = 0.2", "holdout = 0.2\nimage_size = [8, 6]" if "images" in source
         else "holdout = 0.2")
     spec = tmp_path / "spec.toml"

@@ -9,7 +9,7 @@ from tuning.execution.oracles import expected_trials, make_oracle
 from tuning.spec.schema import load_spec
 from tuning.spec.space import declare_space, grid_points
 
-STEPPED = "{ min = 2, max = 16, step = 2 }"
+STEPPED = {"min": 2, "max": 16, "step": 2}
 
 
 def _oracle(spec, folder):
@@ -41,7 +41,7 @@ def _handed_out(spec, tmp_path, oracle=None, limit: int | None = None) -> list[d
 
 
 def test_a_stepped_range_contributes_every_step_to_the_grid(write_spec, tmp_path):
-    spec = load_spec(write_spec(steps=STEPPED, splits="[0.1, 0.2]"))
+    spec = load_spec(write_spec(steps=STEPPED, splits=[0.1, 0.2]))
     points = grid_points(spec.search.space)
     assert len(points) == 16 and expected_trials(spec) == 16
     assert sorted({p["steps_per_epoch"] for p in points}) == list(range(2, 17, 2))
@@ -52,7 +52,7 @@ def test_a_stepped_range_contributes_every_step_to_the_grid(write_spec, tmp_path
 
 
 def test_a_log_stepped_range_matches_keras_tuner(write_spec, tmp_path):
-    spec = load_spec(write_spec(steps="{ min = 2, max = 64, step = 2, sampling = \"log\" }"))
+    spec = load_spec(write_spec(steps={"min": 2, "max": 64, "step": 2, "sampling": "log"}))
     points = grid_points(spec.search.space)
     assert [p["steps_per_epoch"] for p in points] == [2, 4, 8, 16, 32, 64]
     assert len(_handed_out(spec, tmp_path)) == 6
@@ -74,9 +74,8 @@ def test_a_reloaded_oracle_never_hands_out_what_ran_after_its_last_save(
 
     from tuning.execution import oracles
 
-    text = spec_text(steps=STEPPED, splits="[0.1, 0.2]")
-    spec = load_spec(write_spec(text.replace('tuner = "grid"',
-                                             f'tuner = "{tuner}"\nmax_trials = 16')))
+    spec = load_spec(write_spec(steps=STEPPED, splits=[0.1, 0.2],
+                                search={"tuner": tuner, "max_trials": 16}))
     monkeypatch.setattr(oracles, "SAVE_SHARE", 1e-12)  # after the first save, none
     oracle = _oracle(spec, tmp_path)
     first = _handed_out(spec, tmp_path, oracle=oracle, limit=5)

@@ -22,11 +22,10 @@ def test_defaults_fill_the_optional_fields(write_spec):
 
 
 def test_ranges_conditions_and_regression_defaults(write_spec):
-    text = spec_text(steps="{ min = 1, max = 64, sampling = \"log\" }").replace(
-        'tuner = "grid"', 'tuner = "random"'
-    ).replace("[model]\n", '[model]\ntask = "regression"\n') + (
-        'units = [16, 32]\ndropout = { values = [0.1, 0.3], when = { units = 32 } }\n'
-    )
+    text = spec_text(steps={"min": 1, "max": 64, "sampling": "log"}, model={"task": "regression"},
+                     search={"tuner": "random", "space": {
+                         "units": [16, 32],
+                         "dropout": {"values": [0.1, 0.3], "when": {"units": 32}}}})
     spec = load_spec(write_spec(text))
     dim = spec.search.dimension("steps_per_epoch")
     assert dim.is_range and dim.integer and dim.sampling == "log"
@@ -38,25 +37,25 @@ def test_ranges_conditions_and_regression_defaults(write_spec):
 BAD = [
     ("malformed", "[experiment\nname = 1", "not valid TOML"),
     ("unknown section", spec_text() + "[extra]\na = 1\n", "extra: unknown section"),
-    ("unknown key", spec_text().replace("seed = 3", "seed = 3\nsed = 4"), "experiment.sed"),
-    ("wrong type", spec_text(epochs='"ten"'), "budget.epochs: expected an integer"),
-    ("split above 1", spec_text(splits="[0.2, 1.5]"), "search.space.validation_split"),
-    ("split zero", spec_text(splits="[0.0]"), "search.space.validation_split"),
-    ("steps zero", spec_text(steps="[0, 4]"), "search.space.steps_per_epoch: must be at least 1"),
-    ("steps float", spec_text(steps="[2.5]"), "search.space.steps_per_epoch"),
-    ("empty list", spec_text(steps="[]"), "search.space.steps_per_epoch: empty list"),
-    ("bad tuner", spec_text().replace('"grid"', '"anneal"'), "search.tuner"),
+    ("unknown key", spec_text(experiment={"sed": 4}), "experiment.sed"),
+    ("wrong type", spec_text(epochs="ten"), "budget.epochs: expected an integer"),
+    ("split above 1", spec_text(splits=[0.2, 1.5]), "search.space.validation_split"),
+    ("split zero", spec_text(splits=[0.0]), "search.space.validation_split"),
+    ("steps zero", spec_text(steps=[0, 4]), "search.space.steps_per_epoch: must be at least 1"),
+    ("steps float", spec_text(steps=[2.5]), "search.space.steps_per_epoch"),
+    ("empty list", spec_text(steps=[]), "search.space.steps_per_epoch: empty list"),
+    ("bad tuner", spec_text(search={"tuner": "anneal"}), "search.tuner"),
     ("bad source", spec_text(source="http://x"), "data.source"),
     ("csv without target", spec_text(source="csv:a.csv"), "data.target: required"),
     ("bad builder form", spec_text(builder="nocolon"), "model.builder"),
-    ("batch in partition", spec_text().replace("epochs = 2", "epochs = 2\nbatch_size = 8"),
+    ("batch in partition", spec_text(budget={"batch_size": 8}),
      "budget.batch_size"),
-    ("grid on a range", spec_text(steps="{ min = 1, max = 8 }"), "search.space.steps_per_epoch"),
+    ("grid on a range", spec_text(steps={"min": 1, "max": 8}), "search.space.steps_per_epoch"),
     ("missing split", spec_text().replace("validation_split = [0.2]", ""),
      "search.space.validation_split: required"),
-    ("bad budget size", spec_text() + '[resources]\nmemory_budget = "lots"\n',
+    ("bad budget size", spec_text(resources={"memory_budget": "lots"}),
      "resources.memory_budget"),
-    ("bad objective", spec_text().replace('tuner = "grid"', 'tuner = "grid"\nobjective = "f1"'),
+    ("bad objective", spec_text(search={"objective": "f1"}),
      "search.objective"),
 ]
 

@@ -92,8 +92,8 @@ def test_the_dataset_is_stratified_and_warns_about_a_rare_class(tmp_path, write_
     lines = ["f1,f2,f3,label"] + [",".join(f"{v:.3f}" for v in row) + f",{lab}"
                                   for row, lab in zip(x, labels)]
     (tmp_path / "rare.csv").write_text("\n".join(lines) + "\n")
-    spec = load_spec(write_spec(spec_text(source="csv:rare.csv", splits="[0.1, 0.3]")
-                                .replace("holdout = 0.2", 'holdout = 0.2\ntarget = "label"')))
+    spec = load_spec(write_spec(spec_text(source="csv:rare.csv", splits=[0.1, 0.3],
+                                          data={"target": "label"})))
     data = load_dataset(spec)
     assert data.stratify
     rare = 2  # codes follow the sorted labels
@@ -108,7 +108,7 @@ def test_the_dataset_is_stratified_and_warns_about_a_rare_class(tmp_path, write_
 
 
 def test_test_rows_are_cut_beside_the_holdout_and_scaled_like_the_rest(write_spec):
-    spec = load_spec(write_spec(spec_text().replace("test = 0.0", "test = 0.1")))
+    spec = load_spec(write_spec(spec_text(data={"test": 0.1})))
     data = load_dataset(spec)
     assert (len(data.x_holdout), len(data.x_test)) == (359, 180)
     assert len(data.x_pool) == 1797 - 359 - 180
@@ -124,4 +124,4 @@ def test_a_test_share_that_leaves_nothing_to_train_on_is_refused(write_spec, tes
     from tuning.spec.errors import UserError
 
     with pytest.raises(UserError, match="data.test"):
-        load_spec(write_spec(spec_text().replace("test = 0.0", f"test = {test}")))
+        load_spec(write_spec(spec_text(data={"test": test})))

@@ -35,6 +35,7 @@ def quick(tmp_path_factory):
     return folder, args, first
 
 
+@pytest.mark.slow
 def test_quick_study_writes_findings_from_its_runs(quick):
     folder, _, first = quick
     assert re.search(r"should take about \d", first.stdout)  # the estimate comes first
@@ -57,6 +58,7 @@ def test_quick_study_writes_findings_from_its_runs(quick):
     assert set(memory.status) == {"oom", "ok"}  # the budget binds at the large batch
 
 
+@pytest.mark.slow
 def test_second_run_resumes_without_training(quick):
     folder, args, _ = quick
     again = _study(*args)

@@ -9,12 +9,15 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, spec_text
+
+pytestmark = pytest.mark.slow  # every test here trains or runs a search
 
 
 def test_a_terminal_gets_a_status_line_redrawn_in_place(tmp_path):
     spec = tmp_path / "slow.toml"
-    spec.write_text(spec_text(name="slow", steps="[256]", epochs=4))
+    spec.write_text(spec_text(name="slow", steps=[256], epochs=4))
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "tuning", "run", str(spec), "--out", str(tmp_path / "run")],

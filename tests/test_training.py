@@ -14,7 +14,7 @@ from tuning.training.hypermodel import StepsHyperModel, TrialFailure
 
 
 def _fit(write_spec, steps: int, split: float, **spec_kwargs):
-    text = spec_text(builder="counting_builder:build", steps=f"[{steps}]", splits=f"[{split}]",
+    text = spec_text(builder="counting_builder:build", steps=[steps], splits=[split],
                      **spec_kwargs)
     spec = load_spec(write_spec(text))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
@@ -25,6 +25,7 @@ def _fit(write_spec, steps: int, split: float, **spec_kwargs):
     return hypermodel, metrics
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps", [3, 5, 300])
 def test_partition_batches_match_the_record(write_spec, steps):
     hypermodel, _ = _fit(write_spec, steps, 0.2, epochs=2)
@@ -37,6 +38,7 @@ def test_partition_batches_match_the_record(write_spec, steps):
     assert [c["updates"] for c in run.curves] == [run.plan.steps_per_epoch * e for e in (1, 2)]
 
 
+@pytest.mark.slow
 def test_partition_never_cut_short_behind_the_records_back(write_spec):
     hypermodel, _ = _fit(write_spec, 5000, 0.2, epochs=1)  # more steps than rows
     plan = hypermodel.last_run.plan
@@ -44,12 +46,11 @@ def test_partition_never_cut_short_behind_the_records_back(write_spec):
     assert counting_builder.COUNTS.numpy()[0] == plan.steps_per_epoch
 
 
+@pytest.mark.slow
 def test_stream_epochs_are_steps_of_a_repeating_stream(write_spec):
-    extra = spec_text().replace('semantics = "partition"', 'semantics = "stream"')
-    text = extra.replace("epochs = 2", "epochs = 3\nbatch_size = 16")
-    path = write_spec(text.replace('"tuning.models:mlp"', '"counting_builder:build"')
-                      .replace("[4, 8]", "[7]"))
-    spec = load_spec(path)
+    spec = load_spec(write_spec(spec_text(
+        builder="counting_builder:build", steps=[7], epochs=3,
+        budget={"semantics": "stream", "batch_size": 16})))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
@@ -60,14 +61,15 @@ def test_stream_epochs_are_steps_of_a_repeating_stream(write_spec):
     assert hypermodel.last_run.curves[-1]["samples_seen"] == 21 * 16
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("epochs,max_steps,expected_updates,expected_epochs", [
     (10, 10, 10, 3),  # max_steps ends first, in the middle of the third epoch
     (2, 1000, 8, 2),  # epochs end first
 ])
 def test_whichever_of_epochs_and_max_steps_ends_first(write_spec, epochs, max_steps,
                                                       expected_updates, expected_epochs):
-    text = spec_text(builder="counting_builder:build", steps="[4]", epochs=epochs).replace(
-        f"epochs = {epochs}", f"epochs = {epochs}\nmax_steps = {max_steps}")
+    text = spec_text(builder="counting_builder:build", steps=[4], epochs=epochs,
+                     budget={"max_steps": max_steps})
     spec = load_spec(write_spec(text))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
@@ -79,6 +81,7 @@ def test_whichever_of_epochs_and_max_steps_ends_first(write_spec, epochs, max_st
     assert run.epochs_run == expected_epochs
 
 
+@pytest.mark.slow
 def test_fit_scores_the_holdout_with_the_best_epoch(write_spec):
     hypermodel, metrics = _fit(write_spec, 8, 0.2, epochs=3)
     run = hypermodel.last_run
@@ -102,10 +105,11 @@ def build(hp, input_shape, n_outputs):
 """
 
 
+@pytest.mark.slow
 def test_a_nan_trial_curve_counts_only_the_batches_that_ran(write_spec, tmp_path):
     (tmp_path / "linear_builder.py").write_text(LINEAR_BUILDER)
-    text = spec_text(source="sklearn:diabetes", builder="linear_builder:build", steps="[200]",
-                     epochs=2).replace("[model]\n", '[model]\ntask = "regression"\n')
+    text = spec_text(source="sklearn:diabetes", builder="linear_builder:build", steps=[200],
+                     epochs=2, model={"task": "regression"})
     spec = load_spec(write_spec(text))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
