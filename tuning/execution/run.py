@@ -24,7 +24,6 @@ from tuning.data.dataset import Dataset
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
-from tuning.execution.oracles import expected_trials
 from tuning.execution.pool import WorkerPool
 from tuning.execution.prepare import (
     Prepared,
@@ -77,7 +76,7 @@ def run_directory(prepared: Prepared, options: RunOptions,
             n_holdout=len(prepared.dataset.x_holdout), hp_names=prepared.hp_names,
             memory_budget_mb=mib(spec.resources.memory_budget), error=None,
             data_warnings=list(prepared.dataset.warnings),
-            planned=expected_trials(spec, options.max_trials),
+            planned=_planned(spec, options.max_trials),
         )
         predictions.save_labels(run_dir, prepared.dataset.y_holdout, prepared.dataset.y_test)
         yield run_dir
@@ -130,10 +129,17 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def _planned(spec: Spec, max_trials: int | None) -> int | None:
+    from tuning.execution.oracles import expected_trials  # keras-tuner: after the quiet import
+
+    return expected_trials(spec, max_trials)
+
+
 def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, oracle,
                      tuner_id: str, rerun: bool = False) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready;
     with `rerun` (the search on this machine alone), then the fresh-seed re-runs."""
+    from tuning.execution.oracles import expected_trials
     from tuning.execution.rerun import run_confirmations
     from tuning.execution.search import SearchContext, drive
 
