@@ -12,6 +12,7 @@ bad spec or bad data is refused at once and TensorFlow's start-up chatter stays 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -125,9 +126,17 @@ def share_data(staging: Path, run_dir: Path) -> Dataset:
 
 
 def staging_folder(run_dir: Path) -> Path:
-    """Where the store is written before the run directory may be touched: beside it, so
-    that moving it in is a rename, and on a disk (a temporary folder may be memory)."""
-    return run_dir.parent / f".{run_dir.name}.data-writing"
+    """Where the store is written before the run directory may be touched (and before this
+    process holds its lock, hence a name of its own): beside it, so that moving it in is a
+    rename, and on a disk (a temporary folder may be memory). Refuses a run directory that
+    cannot be made, or a place beside it that cannot be written, as a `UserError`."""
+    rundir.check_location(run_dir)
+    staging = run_dir.parent / f".steps-tuner-data-{os.getpid()}"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(str(run_dir.parent), f"cannot write in it: {exc.strerror or exc}") from None
+    return staging
 
 
 def _one_line(exc: BaseException) -> str:
@@ -173,12 +182,14 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
     tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")
     created = rundir.first_missing(options.run_dir)
-    staging = staging_folder(options.run_dir)
+    staging = None
     try:
         try:
+            staging = staging_folder(options.run_dir)
             check_inputs(spec, builder_given=options.builder is not None, folder=staging)
         except BaseException:  # bad data: no folder left that this run made
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             if created is not None and created != options.run_dir:
                 shutil.rmtree(created, ignore_errors=True)
             raise
