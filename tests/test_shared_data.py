@@ -38,6 +38,10 @@ def test_a_fresh_start_over_a_run_with_shared_rows_forgets_what_the_last_run_lef
         assert result.returncode == 0, result.stderr
         assert (out / "data" / "x.npy").is_file() and not list(tmp_path.glob(".steps-tuner-data-*"))
         assert (read_table(out / "trials.csv").status == "ok").all()
+        applied = ("features stored as float32, given to the model as float32 standardized "
+                   "with each trial's training rows' mean and spread (data.standardize = auto)")
+        assert rundir.read_state(out)["data_preparation"] == applied
+        assert applied in (out / "report.md").read_text()
         assert not stale.exists()
         stale.write_text('{"trial_id": "00", "epoch": 99}')
     log = (out / "logs" / "worker-0.log").read_text()

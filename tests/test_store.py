@@ -16,15 +16,16 @@ from tuning.data.dataset import prepare
 from tuning.spec.errors import UserError
 from tuning.spec.schema import load_spec
 
-#: Prepares 256 MiB of float32 rows, generated in chunks of 4 MiB, under a data limit of
-#: 96 MiB above the process's size at that point; or, as the control that shows the limit
-#: bites, gathers the same chunks into one array.
+#: Prepares 256 MiB of float32 rows under a data limit of 96 MiB above the process's size
+#: at that point: from chunks of 4 MiB generated here ("prepare"), or from an npy: folder
+#: ("npy"); or, as the control that shows the limit bites, gathers the same chunks into one
+#: array ("gather").
 _UNDER_LIMIT = """
 import resource, sys
 from pathlib import Path
 import numpy as np
 from tuning.data.adapters.base import Chunk
-from tuning.data.dataset import prepare
+from tuning.data.dataset import load_dataset, prepare
 from tuning.spec.schema import load_spec
 
 ROWS, FEATURES, CHUNK = 131_072, 512, 2048
@@ -40,17 +41,31 @@ status = Path("/proc/self/status").read_text()
 size = int(next(l for l in status.splitlines() if l.startswith("VmData:")).split()[1]) * 1024
 limit = size + 96 * 2**20
 resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-if mode == "prepare":
-    data = prepare(chunks(), spec, folder)
-    print(data.x.shape[0], data.x.nbytes, len(data.pool), len(data.holdout))
-else:
+if mode == "gather":
     print(np.concatenate([c.x for c in chunks()]).nbytes)
+else:
+    data = prepare(chunks(), spec, folder) if mode == "prepare" else load_dataset(spec, folder)
+    print(data.x.shape[0], data.x.nbytes, len(data.pool), len(data.holdout))
 """
 
 
-@pytest.mark.parametrize("mode", ["prepare", "gather"])
+def _npy_folder(folder):
+    """The rows the script generates, as x.npy and y.npy, written a chunk at a time."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    x = np.lib.format.open_memmap(folder / "x.npy", mode="w+", dtype=np.float32,
+                                  shape=(131_072, 512))
+    for start in range(0, len(x), 2048):
+        x[start:start + 2048] = rng.standard_normal((2048, 512), dtype=np.float32)
+    np.save(folder / "y.npy", (x[:, 0] > 0).astype(np.int64))
+    x.flush()
+
+
+@pytest.mark.parametrize("mode", ["prepare", "npy", "gather"])
 def test_preparing_holds_a_chunk_not_the_data(tmp_path, write_spec, mode):
-    spec = write_spec(spec_text(source="npz:generated.npz"))
+    if mode == "npy":
+        _npy_folder(tmp_path / "arrays")
+    spec = write_spec(spec_text(source="npy:arrays" if mode == "npy" else "npz:generated.npz"))
     done = subprocess.run([sys.executable, "-c", _UNDER_LIMIT, str(spec), str(tmp_path / "data"),
                            mode], capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})

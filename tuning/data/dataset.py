@@ -17,14 +17,14 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tuning.data import sources, store
-from tuning.data.adapters.base import Chunk
+from tuning.data.adapters.base import CHUNK_ROWS, Chunk
 from tuning.data.batches import RowReader, Scaling
 from tuning.data.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
 from tuning.spec.errors import UserError
@@ -116,7 +116,18 @@ class Dataset:
 def load_dataset(spec: Spec, folder: Path | None = None) -> Dataset:
     """Read the spec's source into a store at `folder` (by default a temporary one, gone
     once mapped) and open it."""
-    return prepare(iter([Chunk(*_read_source(spec))]), spec, folder)
+    return prepare(_in_chunks(*_read_source(spec)), spec, folder)
+
+
+def _in_chunks(x: np.ndarray, y: np.ndarray) -> Iterator[Chunk]:
+    """Arrays a reader returned whole (or memory-mapped), handed over a chunk at a time, so
+    that checking and writing them holds one chunk, not another copy of the data."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        yield Chunk(x, y)  # refused as a whole, naming the whole's shapes
+        return
+    for start in range(0, max(len(x), 1), CHUNK_ROWS):
+        yield Chunk(x[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS])
 
 
 def prepare(chunks: Iterable[Chunk], spec: Spec, folder: Path | None = None) -> Dataset:

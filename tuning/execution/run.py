@@ -182,29 +182,25 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
     tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")
     created = rundir.first_missing(options.run_dir)
-    staging = None
+    staging: Path | None = None
+    lock: rundir.RunLock | None = None
     try:
         try:
             staging = staging_folder(options.run_dir)
             check_inputs(spec, builder_given=options.builder is not None, folder=staging)
-        except BaseException:  # bad data: no folder left that this run made
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
-            if created is not None and created != options.run_dir:
-                shutil.rmtree(created, ignore_errors=True)
-            raise
-        lock = rundir.claim(options.run_dir, spec, options.fresh)
-        try:
+            lock = rundir.claim(options.run_dir, spec, options.fresh)
             dataset = share_data(staging, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made
             pool.close()  # first: a begun worker may still be creating its log there
-            lock.release()
-            shutil.rmtree(staging, ignore_errors=True)
-            if created is not None:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if created is not None and (lock is not None or created != options.run_dir):
                 shutil.rmtree(created, ignore_errors=True)
+            if lock is not None:
+                lock.release()
             raise
         with run_directory(prepared, options, lock) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
