@@ -66,7 +66,8 @@ class Dataset:
     #: What preparation did to the data, in words (run.json, `validate`, the report).
     preparation: str = ""
     #: Training-row statistics per validation split, computed once per process.
-    _scalings: dict[float, Scaling] = field(default_factory=dict, compare=False, repr=False)
+    _scalings: dict[float, Scaling] = field(default_factory=dict, init=False, compare=False,
+                                            repr=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
