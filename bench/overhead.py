@@ -77,13 +77,25 @@ def _compiled_mlp(dataset):
     return model
 
 
+def trial_arrays(dataset, split: float) -> tuple:
+    """(x_train, y_train, x_val, y_val, x_hold, y_hold) in memory, scaled as the tool scales
+    them: what a user's own loop starts from."""
+    import numpy as np
+
+    rows = dataset.trial_rows(split)
+    out: list = []
+    for reader in (rows.train, rows.val, rows.holdout):
+        out += reader.read(np.arange(len(reader)))
+    return tuple(out)
+
+
 def bare_loop(dataset, grid: Grid) -> tuple[list[float], int]:
     """(a): returns the end time of each trial and the training samples seen in all."""
     import keras
 
     ends, samples = [], 0
     for steps, split in grid.configurations():
-        x_train, y_train, x_val, y_val, x_hold, y_hold = dataset.split(split)
+        x_train, y_train, x_val, y_val, x_hold, y_hold = trial_arrays(dataset, split)
         batch = math.ceil(len(x_train) / steps)
         keras.utils.set_random_seed(SEED)
         model = _compiled_mlp(dataset)
@@ -111,7 +123,7 @@ def keras_tuner_search(dataset, grid: Grid, folder: Path) -> tuple[list[float], 
 
         def fit(self, hp, model, *args, **kwargs):
             split = hp.get("validation_split")
-            x_train, y_train, x_val, y_val, x_hold, y_hold = dataset.split(split)
+            x_train, y_train, x_val, y_val, x_hold, y_hold = trial_arrays(dataset, split)
             batch = math.ceil(len(x_train) / hp.get("steps_per_epoch"))
             kwargs.pop("verbose", None)
             model.fit(np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val]),

@@ -148,7 +148,11 @@ def true_scores(spec_path: Path, case: Case, truth_seeds: int,
     spec = load_spec(spec_path)
     dataset = load_dataset(spec)
     if fresh is not None:
-        dataset = replace(dataset, x_test=fresh[0], y_test=fresh[1].astype(np.int32))
+        # The fresh rows become the test rows: appended after the stored ones, in memory.
+        n = len(dataset.y)
+        dataset = replace(dataset, x=np.concatenate([dataset.x, fresh[0].astype(dataset.x.dtype)]),
+                          y=np.concatenate([dataset.y, fresh[1].astype(dataset.y.dtype)]),
+                          test=np.arange(n, n + len(fresh[1])))
     hypermodel = StepsHyperModel(spec, dataset)
     truth = {}
     for steps, split in case.configurations():

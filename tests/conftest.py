@@ -71,3 +71,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300,
         [sys.executable, "-m", "tuning", *args],
         cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=full_env,
     )
+
+
+def trial_arrays(dataset, validation_split: float) -> tuple:
+    """(x_train, y_train, x_val, y_val, x_holdout, y_holdout) as a trial reads them from the
+    store: float32 features, scaled where standardization applies."""
+    import numpy as np
+
+    rows = dataset.trial_rows(validation_split)
+    out: list = []
+    for reader in (rows.train, rows.val, rows.holdout):
+        out += reader.read(np.arange(len(reader)))
+    return tuple(out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import spec_text
+from conftest import spec_text, trial_arrays
 
 from tuning.data.dataset import _read_npz, load_dataset
 from tuning.spec.errors import UserError
@@ -26,7 +26,7 @@ def test_sorted_data_still_gives_mixed_validation_sets(tmp_path, write_spec):
                                           data={"target": "label"})))
     data = load_dataset(spec)
     for split in (0.1, 0.3):
-        y_val = data.split(split)[3]
+        y_val = trial_arrays(data, split)[3]
         assert len(np.unique(y_val)) == 3, f"validation set at {split} is not mixed"
     assert len(np.unique(data.y_holdout)) == 3
     assert data.n_outputs == 3
@@ -37,19 +37,19 @@ def test_holdout_is_fixed_and_never_in_training(tmp_path, write_spec):
     np.savez(tmp_path / "ids.npz", x=np.stack([ids, ids % 7], axis=1), y=(ids % 2).astype(int))
     spec = load_spec(write_spec(source="npz:ids.npz", splits=[0.1, 0.4]))
     first, second = load_dataset(spec), load_dataset(spec)
-    np.testing.assert_array_equal(first.x_holdout, second.x_holdout)
-    holdout_ids = set(first.x_holdout[:, 0].tolist())
-    pool_ids = set(first.x_pool[:, 0].tolist())
+    np.testing.assert_array_equal(first.x[first.holdout], second.x[second.holdout])
+    holdout_ids = set(first.x[first.holdout][:, 0].tolist())
+    pool_ids = set(first.x[first.pool][:, 0].tolist())
     assert len(holdout_ids) == 40 and not holdout_ids & pool_ids
     assert holdout_ids | pool_ids == set(ids.tolist())
-    low, high = first.split(0.1), first.split(0.4)
+    low, high = trial_arrays(first, 0.1), trial_arrays(first, 0.4)
     np.testing.assert_array_equal(low[5], high[5])  # the same holdout labels for every split
     assert (len(low[0]), len(low[2])) == (144, 16) and (len(high[0]), len(high[2])) == (96, 64)
 
 
 def test_scaling_is_fitted_on_training_rows_only(write_spec):
     data = load_dataset(load_spec(write_spec()))
-    x_train, _, x_val, _, x_hold, _ = data.split(0.2)
+    x_train, _, x_val, _, x_hold, _ = trial_arrays(data, 0.2)
     assert abs(float(x_train.mean())) < 1e-3
     assert abs(float(x_val.mean())) > abs(float(x_train.mean()))
 
@@ -58,7 +58,7 @@ def test_npz_source(tmp_path, write_spec):
     rng = np.random.default_rng(1)
     np.savez(tmp_path / "d.npz", x=rng.normal(size=(80, 3)), y=rng.integers(0, 2, 80))
     data = load_dataset(load_spec(write_spec(source="npz:d.npz")))
-    assert data.input_shape == (3,) and data.n_outputs == 2 and len(data.x_holdout) == 16
+    assert data.input_shape == (3,) and data.n_outputs == 2 and len(data.holdout) == 16
 
 
 @pytest.mark.parametrize("csv,extra,expected", [

@@ -11,6 +11,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
+from conftest import trial_arrays
 
 from tuning.data.dataset import load_dataset
 from tuning.spec.builders import load_builder
@@ -45,7 +46,7 @@ def test_csv_experiment_loads_through_csv() -> None:
     assert spec.data.source.startswith("csv:") and spec.data.target == "cultivar"
     dataset = load_dataset(spec)
     assert dataset.n_outputs == 3
-    assert len(dataset.x_pool) + len(dataset.x_holdout) + len(dataset.x_test) == 178
+    assert len(dataset.pool) + len(dataset.holdout) + len(dataset.test) == 178
     assert dataset.input_shape == (13,)
     assert (EXPERIMENTS / "data" / "wine.csv").stat().st_size < 200_000
 
@@ -72,7 +73,7 @@ def test_user_builder_follows_its_conditional_hyperparameters() -> None:
     spec = load_spec(EXPERIMENTS / "breast_cancer.toml")
     builder = load_builder(spec)
     dataset = load_dataset(spec)
-    x, y, *_ = dataset.split(0.2)
+    x, y, *_ = trial_arrays(dataset, 0.2)
     for regularizer, extra in (("none", {}), ("dropout", {"dropout": 0.5}), ("l2", {"l2": 1e-3})):
         hp = kt.HyperParameters()
         declare_space(hp, spec.search.space)

@@ -90,3 +90,25 @@ def test_a_model_with_its_own_test_step_is_scored_by_evaluate():
     scored = holdout.scores(model, x, y, holdout.outputs(model, x, 64), 64)
     assert scored["accuracy"] == pytest.approx(expected["accuracy"])
     assert scored["accuracy"] < 0.5  # blanked inputs; on the rows themselves it is far higher
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case,regularized", [(_digits, False), (_cancer, False),
+                                              (_diabetes, False), (_digits, True)])
+def test_scores_from_batches_read_by_index_are_evaluates_on_the_arrays(case, regularized):
+    """Holdout and test rows are scored from batches read from the store by index, in
+    either path (from the outputs, or through `evaluate`)."""
+    from tuning.data.batches import RowReader
+    from tuning.training.hypermodel import in_batches
+
+    model, x, y = _trained(case, regularized=regularized)
+    expected = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    order = np.random.default_rng(0).permutation(len(x))  # stored in another order,
+    reader = RowReader(x[order], y[order], np.argsort(order))  # read back by index
+    batches = in_batches(reader, 64)
+    out = holdout.outputs(model, batches, 64)
+    np.testing.assert_allclose(out, model.predict(x, batch_size=64, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    scored = holdout.scores(model, batches, reader.labels, out, 64)
+    for name, value in expected.items():
+        assert scored[name] == pytest.approx(float(value), rel=1e-5, abs=1e-6), name

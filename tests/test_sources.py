@@ -28,8 +28,8 @@ def test_npy_folder_is_memory_mapped_and_split_like_arrays(tmp_path, write_spec)
     x, _ = read_npy_dir(folder)
     assert isinstance(x, np.memmap)
     data = load_dataset(_spec(write_spec, "npy:arrays"))
-    assert (len(data.x_pool), len(data.x_holdout)) == (80, 20)
-    assert set(data.x_pool[:, 0]) | set(data.x_holdout[:, 0]) == set(ids.tolist())
+    assert (len(data.pool), len(data.holdout)) == (80, 20)
+    assert set(data.x[data.pool][:, 0]) | set(data.x[data.holdout][:, 0]) == set(ids.tolist())
     (folder / "y.npy").unlink()
     with pytest.raises(UserError, match="y.npy is missing"):
         load_dataset(_spec(write_spec, "npy:arrays"))
@@ -52,7 +52,7 @@ def test_image_folder_through_keras_loader_at_the_spec_size(tmp_path, write_spec
     _image_folder(tmp_path / "pictures")
     data = load_dataset(_spec(write_spec, "images:pictures", "image_size = [8, 6]"))
     assert data.input_shape == (8, 6, 3) and data.n_outputs == 2
-    x = np.concatenate([data.x_pool, data.x_holdout])
+    x = np.concatenate([data.x[data.pool], data.x[data.holdout]])
     y = np.concatenate([data.y_pool, data.y_holdout])
     assert len(x) == 12
     brightness = x.reshape(len(x), -1).mean(axis=1)
@@ -100,7 +100,7 @@ def broken():
 def test_python_function_found_beside_the_spec(tmp_path, write_spec, function):
     (tmp_path / "loaders.py").write_text(LOADERS)
     data = load_dataset(_spec(write_spec, f"python:loaders:{function}"))
-    x = np.concatenate([data.x_pool, data.x_holdout])
+    x = np.concatenate([data.x[data.pool], data.x[data.holdout]])
     assert x.shape == (100, 2) and data.n_outputs == 2
     scale = 2 if function == "pipeline" else 1
     assert sorted(x[:, 0].tolist()) == [scale * 2 * i for i in range(100)]

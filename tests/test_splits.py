@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import spec_text
+from conftest import spec_text, trial_arrays
 
 from tuning.data.dataset import load_dataset
 from tuning.data.splits import cut, missing_classes, shuffled_parts, validation_parts
@@ -99,7 +99,7 @@ def test_the_dataset_is_stratified_and_warns_about_a_rare_class(tmp_path, write_
     rare = 2  # codes follow the sorted labels
     assert rare in data.y_holdout
     for split in (0.1, 0.3):
-        _, y_train, _, y_val, _, _ = data.split(split)
+        _, y_train, _, y_val, _, _ = trial_arrays(data, split)
         assert rare in y_train and rare in y_val
     assert data.warnings == ()
     (tmp_path / "rare.csv").write_text("\n".join(lines[:-2]) + "\n")  # one "rare" row left
@@ -110,10 +110,11 @@ def test_the_dataset_is_stratified_and_warns_about_a_rare_class(tmp_path, write_
 def test_test_rows_are_cut_beside_the_holdout_and_scaled_like_the_rest(write_spec):
     spec = load_spec(write_spec(spec_text(data={"test": 0.1})))
     data = load_dataset(spec)
-    assert (len(data.x_holdout), len(data.x_test)) == (359, 180)
-    assert len(data.x_pool) == 1797 - 359 - 180
-    x_train, *_ = data.split(0.2)
-    x_test, y_test = data.test_rows(0.2)
+    assert (len(data.holdout), len(data.test)) == (359, 180)
+    assert len(data.pool) == 1797 - 359 - 180
+    x_train, *_ = trial_arrays(data, 0.2)
+    test = data.trial_rows(0.2).test
+    x_test, y_test = test.read(np.arange(len(test)))
     assert x_test.dtype == np.float32 and len(y_test) == 180
     assert abs(float(x_train.mean())) < 1e-3
     assert set(np.unique(y_test)) == set(range(10))  # stratified: every digit is there

@@ -123,24 +123,3 @@ def test_a_nan_trial_curve_counts_only_the_batches_that_ran(write_spec, tmp_path
     assert batches < run.plan.steps_per_epoch  # stopped part-way through the first epoch
     assert [c["updates"] for c in run.curves] == [batches]
     assert run.curves[-1]["samples_seen"] == run.plan.samples_seen(batches)
-
-
-def test_training_rows_become_a_tensor_without_a_copy():
-    """The training rows are the bulk of a trial's memory: the stream uses them in place when
-    they are aligned, and takes a copy (never a crash) when they are not."""
-    from tuning.data.dataset import ALIGNMENT, aligned_rows
-    from tuning.training.hypermodel import as_tensor
-
-    source = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)
-    rows = np.array([5, 0, 39, 7])
-    picked = aligned_rows(source, rows)
-    assert picked.ctypes.data % ALIGNMENT == 0
-    np.testing.assert_array_equal(picked, source[rows])
-    shared = as_tensor(picked)
-    picked[0, 0] = -1.0  # the tensor sees it: one buffer, not two
-    assert float(shared[0, 0]) == -1.0
-    unaligned = source.reshape(-1)[1:31].reshape(10, 3)
-    assert unaligned.ctypes.data % ALIGNMENT != 0
-    copied = as_tensor(unaligned)
-    np.testing.assert_array_equal(copied.numpy(), unaligned)
-    assert as_tensor(np.zeros((0, 3), np.float32)).shape == (0, 3)

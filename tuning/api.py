@@ -193,11 +193,12 @@ def cache_root() -> Path:
 def _cache_data(data: Any, spec: Spec) -> Path:
     """Check the data as any source is checked, then write it once as x.npy and y.npy in a
     folder named by its content; the same data finds the folder already written."""
+    from tuning.data.adapters.base import Chunk
     from tuning.data.dataset import prepare
     from tuning.data.sources import as_arrays
 
     x, y = as_arrays(data, "data")
-    prepare(x, y, replace(spec, data=replace(spec.data, source="data")))
+    prepare(iter([Chunk(x, y)]), replace(spec, data=replace(spec.data, source="data")))
     digest = hashlib.blake2b(digest_size=16)
     for array in (x, y):
         array = np.ascontiguousarray(array)

@@ -1,24 +1,31 @@
-"""Data sources, one seeded shuffle, the fixed holdout and the per-trial validation split.
+"""Preparation: the source read chunk by chunk into the store, checked, shuffled once with
+the spec's seed, and cut into pool, holdout and test rows; then each trial's rows.
 
 Keras's own `validation_split` takes the *last* rows, unshuffled: data sorted by label would
 validate on one class. So the rows are shuffled once with the spec's seed, the holdout is cut
 first (identical for every trial, never trained or early-stopped on), and each trial's
 validation set is cut from the rest; which rows go where is decided in `tuning.data.splits`
-(stratified for classification).
+(stratified for classification). Every part is an index set into the store, never a copy of
+rows: preparing holds one chunk of features at a time, and a trial reads its batches by
+index (`tuning.data.batches`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import struct
+import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tuning.data import sources
+from tuning.data import sources, store
+from tuning.data.adapters.base import CHUNK_ROWS, Chunk
+from tuning.data.batches import RowReader, Scaling
 from tuning.data.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
@@ -27,121 +34,128 @@ SKLEARN_SETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
 
 @dataclass(frozen=True)
-class Dataset:
-    """Features and labels after the shuffle, split into a training pool and the holdout."""
+class TrialRows:
+    """What one trial reads: its training and validation rows, the holdout and the test
+    rows (None without any), each scaled with the training rows' statistics where
+    standardization applies."""
 
-    x_pool: np.ndarray
-    y_pool: np.ndarray
-    x_holdout: np.ndarray
-    y_holdout: np.ndarray
+    train: RowReader
+    val: RowReader
+    holdout: RowReader
+    test: RowReader | None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The prepared rows: every row's features in the store (memory-mapped, in the dtype
+    stored), the encoded labels, and which rows are pool (training and validation), holdout
+    and test, as indices into both."""
+
+    x: np.ndarray
+    y: np.ndarray
+    pool: np.ndarray
+    holdout: np.ndarray
+    test: np.ndarray
     n_outputs: int
     #: Classification: validation splits keep the class proportions too.
     stratify: bool = False
     #: Classes too small to appear in every part, named.
     warnings: tuple[str, ...] = ()
-    #: Rows never used to rank or select (see `tuning.data.splits.Parts`).
-    x_test: np.ndarray | None = None
-    y_test: np.ndarray | None = None
+    #: Whether batches are standardized with the training rows' statistics (data.standardize).
+    standardize: bool = False
+    #: What preparation did to the data, in words (run.json, `validate`, the report).
+    preparation: str = ""
+    #: Training-row statistics per validation split, computed once per process.
+    _scalings: dict[float, Scaling] = field(default_factory=dict, init=False, compare=False,
+                                            repr=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.x_pool.shape[1:])
+        return tuple(self.x.shape[1:])
+
+    @property
+    def y_pool(self) -> np.ndarray:
+        return self.y[self.pool]
+
+    @property
+    def y_holdout(self) -> np.ndarray:
+        return self.y[self.holdout]
+
+    @property
+    def y_test(self) -> np.ndarray:
+        return self.y[self.test]
+
+    @property
+    def nbytes(self) -> int:
+        """What the store holds: the features as stored, the labels and the index sets."""
+        return sum(a.nbytes for a in (self.x, self.y, self.pool, self.holdout, self.test))
 
     def n_val(self, validation_split: float) -> int:
-        return validation_rows(len(self.x_pool), validation_split)
+        return validation_rows(len(self.pool), validation_split)
 
     def n_train(self, validation_split: float) -> int:
-        return len(self.x_pool) - self.n_val(validation_split)
+        return len(self.pool) - self.n_val(validation_split)
 
-    def split(self, validation_split: float) -> tuple[np.ndarray, ...]:
-        """(x_train, y_train, x_val, y_val, x_holdout, y_holdout), scaled on x_train alone."""
+    def trial_rows(self, validation_split: float) -> TrialRows:
+        """Readers of a trial's rows; the scaling, where it applies, is fitted on the
+        trial's training rows alone."""
         train, val = validation_parts(self.y_pool, validation_split, stratify=self.stratify)
-        x_train = aligned_rows(self.x_pool, train)  # a copy of its own: scaled in place
-        scale = _scaler(x_train)
-        return (
-            scale(x_train, own=True),
-            aligned_rows(self.y_pool, train),
-            scale(self.x_pool[val]),
-            self.y_pool[val],
-            scale(self.x_holdout),
-            self.y_holdout,
-        )
+        train, val = self.pool[train], self.pool[val]
+        scaling = None
+        if self.standardize:
+            if validation_split not in self._scalings:
+                self._scalings[validation_split] = Scaling.fit(self.x, train)
+            scaling = self._scalings[validation_split]
 
-    def test_rows(self, validation_split: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """The test rows scaled as `split` scales the others, or None without test rows."""
-        if self.x_test is None or not len(self.x_test):
-            return None
-        train, _ = validation_parts(self.y_pool, validation_split, stratify=self.stratify)
-        return _scaler(self.x_pool[train])(self.x_test), self.y_test
+        def reader(rows: np.ndarray) -> RowReader:
+            return RowReader(self.x, self.y, rows, scaling)
+
+        return TrialRows(reader(train), reader(val), reader(self.holdout),
+                         reader(self.test) if len(self.test) else None)
 
 
-#: TensorFlow takes an array's memory as it is, without a copy, only at this alignment.
-ALIGNMENT = 64
+def load_dataset(spec: Spec, folder: Path | None = None) -> Dataset:
+    """Read the spec's source into a store at `folder` (by default a temporary one, gone
+    once mapped) and open it."""
+    return prepare(_in_chunks(*_read_source(spec)), spec, folder)
 
 
-def aligned_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`x[rows]` in a new array that starts on an `ALIGNMENT`-byte boundary, so the training
-    stream can use it in place (see `tuning.training.hypermodel.as_tensor`): one copy of the
-    training rows per trial instead of two."""
-    shape = (len(rows), *x.shape[1:])
-    nbytes = int(np.prod(shape, dtype=np.int64)) * x.itemsize
-    buffer = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
-    start = -buffer.ctypes.data % ALIGNMENT
-    out = buffer[start:start + nbytes].view(x.dtype).reshape(shape)
-    np.take(x, rows, axis=0, out=out, mode="clip")  # "clip": no buffered copy; rows are valid
-    return out
-
-
-def _scaler(x_train: np.ndarray):
-    """Standardise with the training rows' mean and spread (constant columns left as they are)."""
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    std[std == 0] = 1.0
-
-    def scale(x: np.ndarray, own: bool = False) -> np.ndarray:
-        """`x` scaled; in place when `own` (a float32 copy nobody else holds), else a copy,
-        so a training-sized array is never held twice."""
-        out = x if own else np.array(x, dtype=np.float32)
-        out -= mean
-        out /= std
-        return out
-
-    return scale
-
-
-def load_dataset(spec: Spec) -> Dataset:
-    """Load the spec's source, check it, shuffle once and cut the holdout."""
-    x, y = _read_source(spec)
-    return prepare(x, y, spec)
-
-
-def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
-    """Check, encode, shuffle and split arrays that came from any source."""
-    where = spec.data.source
+def _in_chunks(x: np.ndarray, y: np.ndarray) -> Iterator[Chunk]:
+    """Arrays a reader returned whole (or memory-mapped), handed over a chunk at a time, so
+    that checking and writing them holds one chunk, not another copy of the data."""
     x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0:
-        raise UserError(where, f"x and y must hold one entry per row, got shapes "
-                               f"{x.shape} and {y.shape}")
-    if x.ndim < 2:
-        x = x.reshape(len(x), -1)
-    if len(x) != len(y):
-        raise UserError(where, f"{len(x)} feature rows but {len(y)} labels")
-    if not np.issubdtype(x.dtype, np.number):
-        raise UserError(where, "features must be numeric")
-    x = x.astype(np.float32, copy=False)  # a copy only where the dtype changes
-    if not np.isfinite(x).all():
-        rows = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
-        raise UserError(where, f"features hold NaN or infinite values in {rows} row(s)")
-    raw = np.asarray(y)
-    y, n_outputs = _encode_labels(where, y, spec.model.task)
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        yield Chunk(x, y)  # refused as a whole, naming the whole's shapes
+        return
+    for start in range(0, max(len(x), 1), CHUNK_ROWS):
+        yield Chunk(x[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS])
+
+
+def prepare(chunks: Iterable[Chunk], spec: Spec, folder: Path | None = None) -> Dataset:
+    """Write the rows of `chunks` to a store at `folder` as they come, check them, encode the
+    labels, shuffle and split as index sets, and return the store opened.
+
+    Memory held: one chunk, plus the labels and the index arrays (a few bytes per row).
+    """
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="steps-tuner-data-") as staging:
+            return prepare(chunks, spec, Path(staging))  # a mapped file outlives its name
+    where = spec.data.source
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = store.RowWriter(folder / store.X_FILE)
+    try:
+        raw = _write_rows(chunks, writer, where)
+    finally:
+        writer.close()
+    y, n_outputs = _encode_labels(where, raw, spec.model.task)
     stratify = spec.model.task == "classification"
     parts = shuffled_parts(y, holdout=spec.data.holdout, test=spec.data.test, seed=spec.seed,
                            stratify=stratify)
-    n_holdout = len(parts.holdout)
-    if n_holdout < 1:
+    n_rows = len(y)
+    if len(parts.holdout) < 1:
         raise UserError(
             "data.holdout",
-            f"{spec.data.holdout} of {len(x)} samples is less than one sample; "
+            f"{spec.data.holdout} of {n_rows} samples is less than one sample; "
             "use more data or a larger holdout",
         )
     n_pool = len(parts.pool)
@@ -151,7 +165,7 @@ def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
     if n_pool < 2 or n_pool - validation_rows(n_pool, float(smallest)) < 1:
         raise UserError(
             "data.holdout",
-            f"{len(x)} samples leave {n_pool} after the holdout and test rows: too few to train "
+            f"{n_rows} samples leave {n_pool} after the holdout and test rows: too few to train "
             "and validate",
         )
     warnings = ()
@@ -163,17 +177,67 @@ def prepare(x: np.ndarray, y: np.ndarray, spec: Spec) -> Dataset:
             **named, "training": parts.pool[train],
             f"validation (validation_split = {smallest})": parts.pool[val]},
             np.unique(raw.reshape(len(raw)))))
-    return Dataset(
-        x_pool=x[parts.pool],
-        y_pool=y[parts.pool],
-        x_holdout=x[parts.holdout],
-        y_holdout=y[parts.holdout],
-        n_outputs=n_outputs,
-        stratify=stratify,
-        warnings=warnings,
-        x_test=x[parts.test],
-        y_test=y[parts.test],
-    )
+    setting = spec.data.standardize
+    shape = (*writer.row_shape,)
+    applied = setting is True or (setting == "auto" and len(shape) == 1)
+    meta = {"n_outputs": n_outputs, "stratify": stratify, "warnings": list(warnings),
+            "rows": n_rows, "input_shape": list(shape), "dtype": str(writer.dtype),
+            "standardize": {"setting": setting, "applied": applied},
+            "preparation": preparation(setting, applied, shape, writer.dtype)}
+    store.finish(folder, {"y": y, "pool": parts.pool, "holdout": parts.holdout,
+                          "test": parts.test}, meta)
+    return open_prepared(folder)
+
+
+def open_prepared(folder: Path) -> Dataset:
+    """The store at `folder`, x memory-mapped read-only (see `tuning.data.store`)."""
+    arrays, meta = store.open_arrays(folder)
+    return Dataset(**arrays, n_outputs=meta["n_outputs"], stratify=meta["stratify"],
+                   warnings=tuple(meta["warnings"]),
+                   standardize=meta["standardize"]["applied"], preparation=meta["preparation"])
+
+
+def preparation(setting: str | bool, applied: bool, shape: tuple[int, ...],
+                dtype: np.dtype) -> str:
+    """What is done to the features before the model sees them, in one sentence."""
+    why = f"data.standardize = {str(setting).lower()}"
+    if applied:
+        return (f"features stored as {dtype}, given to the model as float32 standardized "
+                f"with each trial's training rows' mean and spread ({why})")
+    if setting == "auto":
+        why += f": inputs of shape {shape} are not a table"
+    return f"features stored as {dtype}, given to the model as float32 values unchanged ({why})"
+
+
+def _write_rows(chunks: Iterable[Chunk], writer: store.RowWriter, where: str) -> np.ndarray:
+    """Check each chunk and write its features; returns the labels of every row."""
+    labels, bad = [], 0
+    for chunk in chunks:
+        x, y = np.asarray(chunk.x), np.asarray(chunk.y)
+        if x.ndim == 0 or y.ndim == 0:
+            raise UserError(where, f"x and y must hold one entry per row, got shapes "
+                                   f"{x.shape} and {y.shape}")
+        if x.ndim < 2:
+            x = x.reshape(len(x), -1)
+        if len(x) != len(y):
+            raise UserError(where, f"{len(x)} feature rows but {len(y)} labels")
+        if x.dtype.kind not in "iuf":
+            raise UserError(where, "features must be numeric")
+        if x.dtype.kind == "f":
+            if x.dtype.itemsize > 4:  # the model computes in float32: store no more
+                with np.errstate(over="ignore"):
+                    x = x.astype(np.float32)
+            bad += int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
+        try:
+            writer.append(x)
+        except ValueError as exc:
+            raise UserError(where, f"the rows change shape or type part-way: {exc}") from None
+        labels.append(y)
+    if bad:
+        raise UserError(where, f"features hold NaN or infinite values in {bad} row(s)")
+    if not labels:
+        raise UserError(where, "holds no rows")
+    return np.concatenate(labels)
 
 
 def _encode_labels(where: str, y: np.ndarray, task: str) -> tuple[np.ndarray, int]:

@@ -1,63 +1,107 @@
-"""The search's data, prepared once and shared: one copy on disk that every process maps.
+"""The search's data on disk, written once and shared: one copy that every process maps.
 
-The search process reads the source, checks it, shuffles and cuts the holdout once, writes
-the result here (`<run dir>/data/`) and keeps no rows of its own; each worker opens the same
-files memory-mapped instead of loading, checking and shuffling its own copy. Pages of a
-mapped file are shared by the processes that read them, and the operating system can drop
-them under pressure, since they are already on disk.
+Preparation writes each chunk of rows as it arrives (`RowWriter`), in the dtype the source
+holds them (images stay uint8), so the search process never holds the data whole; the labels,
+the index sets that say which rows are pool, holdout and test, and what preparation applied
+(meta.json) follow once the source is read. Each worker maps the same files read-only; pages
+of a mapped file are shared by the processes that read them and the operating system can
+drop them under pressure, since they are already on disk.
+
+A folder holds `x.npy` (every row, in the source's order), `y.npy` (labels, encoded),
+`pool.npy`, `holdout.npy`, `test.npy` (row indices into both) and `meta.json`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import mmap
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from tuning.data.dataset import Dataset
-
 FOLDER = "data"
-_META = "meta.json"
+X_FILE = "x.npy"
+META = "meta.json"
+#: The arrays besides x: labels, then the index sets.
+ARRAYS = ("y", "pool", "holdout", "test")
+#: Bytes kept for the .npy header of x, written once the row count is known; a multiple of
+#: 64 so the rows start aligned.
+_HEADER_BYTES = 512
 
 
-def write(dataset: Dataset, folder: Path) -> Path:
-    """Save every field of `dataset`: arrays as .npy files, the rest in meta.json."""
-    staging = folder.with_name(f".{folder.name}.writing")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    meta = {}
-    for field in dataclasses.fields(dataset):
-        value = getattr(dataset, field.name)
-        if isinstance(value, np.ndarray):
-            np.save(staging / f"{field.name}.npy", value, allow_pickle=False)
-        else:
-            meta[field.name] = list(value) if isinstance(value, tuple) else value
-    (staging / _META).write_text(json.dumps(meta, indent=1))
+class RowWriter:
+    """Appends chunks of rows to an .npy file, then writes its header once the number of rows
+    is known: memory held is one chunk, whatever the data's size."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self.dtype: np.dtype | None = None
+        self.row_shape: tuple[int, ...] | None = None
+        self._handle = path.open("wb")
+        self._handle.write(b"\0" * _HEADER_BYTES)
+
+    def append(self, x: np.ndarray) -> None:
+        """Write `x` (rows of the first chunk's dtype and row shape; ValueError otherwise)."""
+        if self.dtype is None:
+            self.dtype, self.row_shape = x.dtype, tuple(x.shape[1:])
+        elif x.shape[1:] != self.row_shape:
+            raise ValueError(f"rows of shape {x.shape[1:]} after rows of shape {self.row_shape}")
+        elif x.dtype != self.dtype:
+            raise ValueError(f"rows of dtype {x.dtype} after rows of dtype {self.dtype}")
+        np.ascontiguousarray(x).tofile(self._handle)
+        self.rows += len(x)
+
+    def close(self) -> None:
+        """Write the header over the reserved bytes and close the file."""
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype or np.dtype(np.float32)),
+                  "fortran_order": False, "shape": (self.rows, *(self.row_shape or (0,)))}
+        text = repr(header).encode("latin1")
+        room = _HEADER_BYTES - 10  # magic (6), version (2), header length (2)
+        if len(text) + 1 > room:
+            raise ValueError(f"an .npy header of {len(text)} bytes does not fit")
+        self._handle.seek(0)
+        self._handle.write(b"\x93NUMPY\x01\x00" + room.to_bytes(2, "little")
+                           + text.ljust(room - 1) + b"\n")
+        self._handle.close()
+
+    def abandon(self) -> None:
+        self._handle.close()
+
+
+def finish(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write the labels and index sets (`ARRAYS`) and meta.json beside x.npy."""
+    for name in ARRAYS:
+        np.save(folder / f"{name}.npy", arrays[name], allow_pickle=False)
+    (folder / META).write_text(json.dumps(meta, indent=1))
+
+
+def open_arrays(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """x memory-mapped read-only, the small arrays loaded, and meta.json. x's pages are read
+    in now when they fit easily in memory: a page first touched inside a trial would count
+    in that trial's peak memory, as if the first trial needed the data's size more."""
+    meta = json.loads((folder / META).read_text())
+    arrays = {"x": np.load(folder / X_FILE, mmap_mode="r")}
+    for name in ARRAYS:
+        arrays[name] = np.load(folder / f"{name}.npy")
+    if arrays["x"].nbytes < _available() / 4:
+        _touch(arrays["x"])
+    return arrays, meta
+
+
+def move(source: Path, folder: Path) -> Path:
+    """Put a store written elsewhere at `folder`, replacing what was there."""
     shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source), str(folder))
     return folder
 
 
-def open_prepared(folder: Path) -> Dataset:
-    """The dataset written by `write`, its arrays memory-mapped read-only, their pages read
-    in now when they fit easily in memory: a page first touched inside a trial would count
-    in that trial's peak memory, as if the first trial needed the data's size more."""
-    meta = json.loads((folder / _META).read_text())
-    values = {}
-    for field in dataclasses.fields(Dataset):
-        if field.name in meta:
-            value = meta[field.name]
-            values[field.name] = tuple(value) if isinstance(value, list) else value
-        else:
-            values[field.name] = np.load(folder / f"{field.name}.npy", mmap_mode="r")
-    arrays = [v for v in values.values() if isinstance(v, np.ndarray)]
-    if sum(a.nbytes for a in arrays) < _available() / 4:
-        for array in arrays:
-            _touch(array)
-    return Dataset(**values)
+def disk_bytes(folder: Path) -> int:
+    """What the store takes on disk."""
+    return sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
 
 
 def _touch(array: np.ndarray) -> None:

@@ -32,10 +32,11 @@ class Prepared:
     hp_names: list[str]
 
 
-def check_inputs(spec: Spec, builder_given: bool = False) -> Dataset:
-    """What can be checked without TensorFlow: the data and the builder's reference (unless
-    the Python API handed over the builder itself)."""
-    dataset = load_dataset(spec)
+def check_inputs(spec: Spec, builder_given: bool = False, folder: Path | None = None) -> Dataset:
+    """What can be checked without TensorFlow: the data (prepared into a store at `folder`,
+    a temporary one by default) and the builder's reference (unless the Python API handed
+    over the builder itself)."""
+    dataset = load_dataset(spec, folder)
     if not builder_given:
         check_builder(spec)
     return dataset
@@ -46,8 +47,8 @@ def prepare(spec: Spec, dataset: Dataset | None = None,
     """Load the data and the model's search space, build the model once; raises
     UserError, writes nothing. `builder` is one the Python API pickled, else the spec's."""
     dataset = dataset if dataset is not None else check_inputs(spec)
-    print(f"{spec.name}: {len(dataset.x_pool)} training/validation rows, "
-          f"{len(dataset.x_holdout)} holdout rows; loading TensorFlow ...", flush=True)
+    print(f"{spec.name}: {len(dataset.pool)} training/validation rows, "
+          f"{len(dataset.holdout)} holdout rows; loading TensorFlow ...", flush=True)
     for warning in dataset.warnings:
         print(f"warning: {warning}", flush=True)
     tensorflow_import.wait()  # the search's own, started in the background

@@ -12,6 +12,7 @@ bad spec or bad data is refused at once and TensorFlow's start-up chatter stays 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuning.data import store
-from tuning.data.dataset import Dataset
+from tuning.data.dataset import Dataset, open_prepared
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
@@ -72,11 +73,12 @@ def run_directory(prepared: Prepared, options: RunOptions,
             shutil.copyfile(spec.path, run_dir / rundir.SPEC_FILE)
         rundir.write_state(
             run_dir, experiment=spec.name, state="running", started=rundir.now(), finished=None,
-            workers=spec.resources.workers, n_pool=len(prepared.dataset.x_pool),
-            n_holdout=len(prepared.dataset.x_holdout), hp_names=prepared.hp_names,
+            workers=spec.resources.workers, n_pool=len(prepared.dataset.pool),
+            n_holdout=len(prepared.dataset.holdout), hp_names=prepared.hp_names,
             memory_budget_mb=mib(spec.resources.memory_budget), error=None,
             data_warnings=list(prepared.dataset.warnings),
             planned=_planned(spec, options.max_trials),
+            data_preparation=prepared.dataset.preparation,
         )
         predictions.save_labels(run_dir, prepared.dataset.y_holdout, prepared.dataset.y_test)
         yield run_dir
@@ -118,10 +120,24 @@ def _try(write, *args, **kwargs) -> None:
         write(*args, **kwargs)
 
 
-def share_data(dataset: Dataset, run_dir: Path) -> Dataset:
-    """Write the prepared rows once into the run directory and keep only a memory-mapped
-    view of them: the workers map the same files instead of each loading its own copy."""
-    return store.open_prepared(store.write(dataset, run_dir / store.FOLDER))
+def share_data(staging: Path, run_dir: Path) -> Dataset:
+    """Move the store written while checking the data into the run directory and map it
+    there: the workers map the same files instead of each loading its own copy."""
+    return open_prepared(store.move(staging, run_dir / store.FOLDER))
+
+
+def staging_folder(run_dir: Path) -> Path:
+    """Where the store is written before the run directory may be touched (and before this
+    process holds its lock, hence a name of its own): beside it, so that moving it in is a
+    rename, and on a disk (a temporary folder may be memory). Refuses a run directory that
+    cannot be made, or a place beside it that cannot be written, as a `UserError`."""
+    rundir.check_location(run_dir)
+    staging = run_dir.parent / f".steps-tuner-data-{os.getpid()}"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(str(run_dir.parent), f"cannot write in it: {exc.strerror or exc}") from None
+    return staging
 
 
 def _one_line(exc: BaseException) -> str:
@@ -172,20 +188,26 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
     # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
     tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")
+    created = rundir.first_missing(options.run_dir)
+    staging: Path | None = None
+    lock: rundir.RunLock | None = None
     try:
-        dataset = check_inputs(spec, builder_given=options.builder is not None)
-        created = rundir.first_missing(options.run_dir)
-        lock = rundir.claim(options.run_dir, spec, options.fresh)
         try:
-            dataset = share_data(dataset, options.run_dir)
+            staging = staging_folder(options.run_dir)
+            check_inputs(spec, builder_given=options.builder is not None, folder=staging)
+            lock = rundir.claim(options.run_dir, spec, options.fresh)
+            dataset = share_data(staging, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
             prepared = prepare(spec, dataset, options.builder)
         except BaseException:  # nothing ran: leave no lock, and no folder this run made
             pool.close()  # first: a begun worker may still be creating its log there
-            lock.release()
-            if created is not None:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if created is not None and (lock is not None or created != options.run_dir):
                 shutil.rmtree(created, ignore_errors=True)
+            if lock is not None:
+                lock.release()
             raise
         with run_directory(prepared, options, lock) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)

@@ -26,7 +26,13 @@ from tuning.records.status import Status
 from tuning.records.trials import BATCH_SIZE, TRIAL_ID, std_column
 from tuning.spec.sizes import format_mib, mib
 from tuning.training.budget import plan
-from tuning.training.hypermodel import FitRun, StepsHyperModel, TrialFailure, make_stream
+from tuning.training.hypermodel import (
+    FitRun,
+    StepsHyperModel,
+    TrialFailure,
+    in_batches,
+    make_stream,
+)
 
 log = logging.getLogger("tuning.worker")
 
@@ -146,19 +152,19 @@ def run_probe(hypermodel: StepsHyperModel, hp, task: ProbeTask, ctx: Context) ->
     own path (stream, validation, holdout), cut short. A probe's failure is its answer."""
     import keras
 
-    x, y, x_val, y_val, x_hold, y_hold = hypermodel.dataset.split(float(hp.get("validation_split")))
+    rows = hypermodel.dataset.trial_rows(float(hp.get("validation_split")))
     batch = task.batch_size
-    probe_plan = plan("stream", len(x), task.steps, epochs=1, batch_size=batch)
+    probe_plan = plan("stream", len(rows.train), task.steps, epochs=1, batch_size=batch)
     status, message = Status.OK, ""
     start = time.perf_counter()
     ctx.reset_peak()
     ctx.limit()
     try:
         model = hypermodel.build(hp)
-        model.fit(make_stream(x, y, probe_plan, shuffle=True, seed=0), shuffle=False,
-                  steps_per_epoch=task.steps, epochs=1, validation_data=(x_val, y_val),
-                  validation_batch_size=batch, verbose=0)
-        model.evaluate(x_hold, y_hold, batch_size=batch, verbose=0)
+        model.fit(make_stream(rows.train, probe_plan, shuffle=True, seed=0), shuffle=False,
+                  steps_per_epoch=task.steps, epochs=1,
+                  validation_data=in_batches(rows.val, batch), verbose=0)
+        model.evaluate(in_batches(rows.holdout, batch), verbose=0)
     except Exception as exc:
         status, message = ctx.failed(f"probe at batch {batch}", exc)
     finally:

@@ -19,8 +19,10 @@ def describe(spec: Spec) -> str:
     points = grid_points(spec.search.space)
     ranged = [d.name for d in spec.search.space if d.is_range and d.step is None]
     lines = [
-        f"experiment {spec.name}: {spec.data.source}, {len(dataset.x_pool)} rows to train and "
-        f"validate on, {len(dataset.x_holdout)} holdout rows, {dataset.n_outputs} output(s)",
+        f"experiment {spec.name}: {spec.data.source}, {len(dataset.pool)} rows to train and "
+        f"validate on, {len(dataset.holdout)} holdout rows, {dataset.n_outputs} output(s)",
+        f"data: {dataset.preparation}; the prepared rows take {dataset.nbytes / 2**20:.1f} MiB "
+        "on disk",
         f"budget: {budget.semantics} semantics, {budget.epochs} epochs"
         + (f", max_steps {budget.max_steps}" if budget.max_steps else "")
         + (f", batch_size {budget.batch_size}" if budget.semantics == "stream" else ""),

@@ -168,11 +168,10 @@ def _grown(settled: int | None, now: int | None) -> bool:
 def _dataset(config: WorkerConfig):
     """The search's prepared rows, memory-mapped where the search wrote them; loaded from
     the spec's source where there are none (probes, keras-tuner's chief/worker mode)."""
-    from tuning.data import store
-    from tuning.data.dataset import load_dataset
+    from tuning.data.dataset import load_dataset, open_prepared
 
     if config.data_dir is not None:
-        return store.open_prepared(Path(config.data_dir))
+        return open_prepared(Path(config.data_dir))
     return load_dataset(config.spec)
 
 

@@ -230,6 +230,7 @@ def _facts(run: Run) -> tuple[tuple[str, str], ...]:
         ("runs per trial", str(spec.search.executions_per_trial)),
         ("holdout / test / training pool",
          f"{info.get('n_holdout', '–')} / {_test_rows(run)} / {info.get('n_pool', '–')} rows"),
+        ("data as the model sees it", str(info.get("data_preparation") or "–")),
         ("memory budget per trial", f"{fmt(budget)} MiB" if budget is not None else "none"),
         ("workers", str(info.get("workers", "–"))),
     ]

@@ -89,6 +89,9 @@ class DataSpec:
     #: Rows never used to rank or select: the recommendation's score is stated on them.
     test: float = 0.2
     image_size: tuple[int, int] | None = None  # images: sources only
+    #: "auto": 2-D numeric tables are standardized on each trial's training rows, anything
+    #: of higher rank (images) reaches the model as stored; True: always; False: never.
+    standardize: str | bool = "auto"
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class Spec:
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "experiment": ("name", "seed", "description"),
-    "data": ("source", "target", "holdout", "test", "image_size"),
+    "data": ("source", "target", "holdout", "test", "image_size", "standardize"),
     "model": ("builder", "task", "metric"),
     "budget": ("semantics", "epochs", "max_steps", "batch_size"),
     "search": (
@@ -311,8 +314,11 @@ def _parse_data(table: dict) -> DataSpec:
     if not 0 <= test < 1 or holdout + test >= 1:
         raise UserError("data.test", f"must be at least 0 and leave rows to train on with the "
                                      f"holdout ({holdout}), got {test}")
+    standardize = table.get("standardize", DataSpec.standardize)
+    if standardize != "auto" and not isinstance(standardize, bool):
+        raise UserError("data.standardize", f'expected "auto", true or false, got {standardize!r}')
     return DataSpec(source=source, target=target, holdout=holdout, test=test,
-                    image_size=image_size)
+                    image_size=image_size, standardize=standardize)
 
 
 def _image_size(table: dict, kind: str) -> tuple[int, int] | None:

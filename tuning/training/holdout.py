@@ -10,6 +10,8 @@ scored by `evaluate`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 
@@ -19,16 +21,23 @@ SLICE_VALUES = 1 << 22
 _OWN_STEPS = ("test_step", "predict_step", "compute_loss", "compute_metrics")
 
 
-def outputs(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """The model's outputs for `x`, as `evaluate` computes them (inference mode)."""
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+def outputs(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
+    """The model's outputs for `x` (an array, or a finite dataset of batches), as `evaluate`
+    computes them (inference mode)."""
+    if isinstance(x, np.ndarray):
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    return np.asarray(model.predict(x, verbose=0))
 
 
-def scores(model: keras.Model, x: np.ndarray, y: np.ndarray, out: np.ndarray,
+def scores(model: keras.Model, x: Any, y: np.ndarray, out: np.ndarray,
            batch_size: int) -> dict[str, float]:
-    """`evaluate`'s loss and metrics for (x, y), from the outputs `out` when they suffice."""
+    """`evaluate`'s loss and metrics for (x, y), from the outputs `out` when they suffice;
+    `x` is an array, or a finite dataset of (features, labels) batches holding `y`."""
     if not scored_by_outputs(model):
-        result = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+        if isinstance(x, np.ndarray):
+            result = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+        else:
+            result = model.evaluate(x, verbose=0, return_dict=True)
         return {name: float(value) for name, value in result.items()}
     model.reset_metrics()
     step = max(1, SLICE_VALUES // max(1, int(np.prod(out.shape[1:]))))

@@ -3,12 +3,12 @@
 `build` calls the spec's builder; `fit` turns the trial's values into a training plan, trains
 on a tf.data stream whose epochs are exactly what the plan says, puts back the weights of the
 best validation epoch, and scores the fixed holdout set. keras-tuner keeps only the best
-epoch's metrics, so the per-epoch curves are kept here too (`last_run`).
+epoch's metrics, so the per-epoch curves are kept here too (`last_run`). Every part is read
+batch by batch from the store (`tuning.data.batches`): a trial holds no copy of its rows.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +17,8 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from tuning.data.dataset import ALIGNMENT, Dataset
+from tuning.data.batches import RowReader
+from tuning.data.dataset import Dataset
 from tuning.records.status import Status
 from tuning.records.trials import GAP, HOLDOUT_LOSS, TRAIN_LOSS, VAL_LOSS, metric_columns
 from tuning.spec.builders import load_builder
@@ -108,12 +109,9 @@ class StepsHyperModel(kt.HyperModel):
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> dict:
         """Train, restore the best validation epoch, score the holdout; returns the metrics."""
         trial_plan = self.plan_for(hp)
-        x_train, y_train, x_val, y_val, x_hold, y_hold = self.dataset.split(
-            float(hp.get("validation_split"))
-        )
+        rows = self.dataset.trial_rows(float(hp.get("validation_split")))
         stream = make_stream(
-            x_train,
-            y_train,
+            rows.train,
             trial_plan,
             shuffle=bool(hp.values.get("shuffle", True)),
             seed=kwargs.get("seed", self.spec.seed),
@@ -122,8 +120,7 @@ class StepsHyperModel(kt.HyperModel):
         run = FitRun(plan=trial_plan, curves=recorder.rows)
         self.last_run = run
         fit_args = dict(
-            validation_data=(x_val, y_val),
-            validation_batch_size=trial_plan.batch_size,
+            validation_data=in_batches(rows.val, trial_plan.batch_size),
             shuffle=False,  # the stream is shuffled already
             callbacks=[recorder, best, nan, *kwargs.get("callbacks", [])],
             verbose=0,
@@ -144,36 +141,35 @@ class StepsHyperModel(kt.HyperModel):
                 run,
             )
         best.restore(model)
-        return self.score_and_predict(model, run, x_hold, y_hold,
-                                      float(hp.get("validation_split")))
+        return self.score_and_predict(model, run, rows.holdout, rows.test)
 
-    def score_and_predict(self, model: keras.Model, run: FitRun, x_hold: np.ndarray,
-                          y_hold: np.ndarray, validation_split: float) -> dict:
+    def score_and_predict(self, model: keras.Model, run: FitRun, held: RowReader,
+                          test: RowReader | None) -> dict:
         """The holdout's scores; and row by row, what the model predicted on the holdout and
         the test rows (`run.predictions`), for paired tests and for stating the
-        recommendation's score on rows nobody ranked on. One forward pass per part."""
+        recommendation's score on rows nobody ranked on. One forward pass per part, in
+        batches read from the store."""
         classification = self.spec.model.task == "classification"
-        parts = {"holdout": (x_hold, y_hold)}
-        test = self.dataset.test_rows(validation_split)
-        if test is not None:
-            parts["test"] = test
+        parts = {"holdout": held} if test is None else {"holdout": held, "test": test}
         result: dict = {}
-        for part, (x, y) in parts.items():
-            out = holdout.outputs(model, x, run.plan.batch_size)
+        for part, reader in parts.items():
+            batches = in_batches(reader, run.plan.batch_size)
+            y = reader.labels
+            out = holdout.outputs(model, batches, run.plan.batch_size)
             if part == "holdout":
-                result = self.score(model, run, x, y, out)
+                result = self.score(model, run, batches, y, out)
             pred, loss = holdout.row_predictions(model, out, y, classification)
             run.predictions[f"{part}_pred"] = pred
             if loss is not None:
                 run.predictions[f"{part}_loss"] = loss
         return result
 
-    def score(self, model: keras.Model, run: FitRun, x_hold: np.ndarray, y_hold: np.ndarray,
+    def score(self, model: keras.Model, run: FitRun, batches: tf.data.Dataset, y_hold: np.ndarray,
               out: np.ndarray) -> dict:
         """Metrics at the best epoch plus the holdout scores of the restored weights (`out`:
-        its outputs on the holdout)."""
+        its outputs on the holdout `batches`)."""
         metric = self.spec.model.metric
-        scored = holdout.scores(model, x_hold, y_hold, out, run.plan.batch_size)
+        scored = holdout.scores(model, batches, y_hold, out, run.plan.batch_size)
         if metric not in scored:
             raise TrialFailure(
                 Status.ERROR,
@@ -194,45 +190,52 @@ class StepsHyperModel(kt.HyperModel):
         return result
 
 
-def as_tensor(array: np.ndarray) -> tf.Tensor:
-    """The array as a tensor over the same memory where TensorFlow can take it as it is
-    (C-contiguous, writable and aligned, as `tuning.data.dataset.aligned_rows` makes the training
-    rows); a copy otherwise. A training-sized copy is what a trial holds most of."""
-    if (array.flags.c_contiguous and array.flags.writeable and array.size
-            and array.ctypes.data % ALIGNMENT == 0):
-        with contextlib.suppress(BufferError, TypeError, ValueError):
-            return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
-    return tf.constant(array)
-
-
-def make_stream(
-    x: np.ndarray, y: np.ndarray, trial_plan: Plan, shuffle: bool, seed: int
-) -> tf.data.Dataset:
+def make_stream(rows: RowReader, trial_plan: Plan, shuffle: bool, seed: int) -> tf.data.Dataset:
     """An endless batched stream whose every `steps_per_epoch` batches are one epoch.
 
     Partition: each pass is reshuffled and cut into exactly `steps_per_epoch` batches, so an
     epoch is a pass. Stream: the rows repeat before batching, so batches are always full and an
     epoch is `steps_per_epoch` batches wherever they fall in the passes.
 
-    Each pass is a seeded permutation of the row indices and each batch one gather from the
-    arrays, as Keras does with arrays: no per-row pipeline and no shuffle buffer holding a
-    second copy of the rows, which on 100,000s of rows cost several times the training.
+    Each pass is a seeded permutation of the row positions and each batch one read of those
+    rows from the store: no copy of the training rows and no shuffle buffer.
     """
-    features, labels = as_tensor(x), as_tensor(y)
-    rows = tf.range(len(x), dtype=tf.int64)
+    positions = tf.range(len(rows), dtype=tf.int64)
 
     def one_pass(number: tf.Tensor) -> tf.Tensor:
         if not shuffle:
-            return rows
-        return tf.random.experimental.stateless_shuffle(rows, seed=tf.stack([seed, number]))
+            return positions
+        return tf.random.experimental.stateless_shuffle(positions, seed=tf.stack([seed, number]))
 
     passes = tf.data.Dataset.counter().map(one_pass)
     size = trial_plan.batch_size
     if trial_plan.semantics == "partition":
-        n_batches = -(-len(x) // size)
+        n_batches = -(-len(rows) // size)
         indices = passes.flat_map(lambda order: tf.data.Dataset.range(n_batches).map(
             lambda b: order[b * size:(b + 1) * size]))
     else:
         indices = passes.unbatch().batch(size)
-    return indices.map(lambda i: (tf.gather(features, i), tf.gather(labels, i)),
-                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return read_batches(rows, indices)
+
+
+def in_batches(rows: RowReader, batch_size: int) -> tf.data.Dataset:
+    """The rows once, in order, in batches of `batch_size`: for validation and scoring."""
+    n = len(rows)
+    starts = tf.data.Dataset.range(0, n, batch_size)
+    return read_batches(rows, starts.map(lambda s: tf.range(s, tf.minimum(s + batch_size, n))))
+
+
+def read_batches(rows: RowReader, indices: tf.data.Dataset) -> tf.data.Dataset:
+    """(features, labels) batches read from the store at each element of `indices` (row
+    positions), in parallel and ahead of the model."""
+    label_type = tf.as_dtype(rows.y.dtype)
+    feature_shape = (None, *rows.x.shape[1:])
+
+    def read(positions: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x, y = tf.numpy_function(rows.read, [positions], [tf.float32, label_type],
+                                 stateful=False)
+        x.set_shape(feature_shape)
+        y.set_shape((None,))
+        return x, y
+
+    return indices.map(read, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,131 @@
+"""The store: rows written chunk by chunk in the source's dtype, and preparation that holds a
+chunk, not the data, shown under a memory limit smaller than the data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_cli, spec_text
+
+from tuning.data import store
+from tuning.data.adapters.base import Chunk
+from tuning.data.dataset import prepare
+from tuning.spec.errors import UserError
+from tuning.spec.schema import load_spec
+
+#: Prepares 256 MiB of float32 rows under a data limit of 96 MiB above the process's size
+#: at that point: from chunks of 4 MiB generated here ("prepare"), or from an npy: folder
+#: ("npy"); or, as the control that shows the limit bites, gathers the same chunks into one
+#: array ("gather").
+_UNDER_LIMIT = """
+import resource, sys
+from pathlib import Path
+import numpy as np
+from tuning.data.adapters.base import Chunk
+from tuning.data.dataset import load_dataset, prepare
+from tuning.spec.schema import load_spec
+
+ROWS, FEATURES, CHUNK = 131_072, 512, 2048
+spec, folder, mode = load_spec(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+
+def chunks():
+    rng = np.random.default_rng(0)
+    for _ in range(ROWS // CHUNK):
+        x = rng.standard_normal((CHUNK, FEATURES), dtype=np.float32)
+        yield Chunk(x, (x[:, 0] > 0).astype(np.int64))
+
+status = Path("/proc/self/status").read_text()
+size = int(next(l for l in status.splitlines() if l.startswith("VmData:")).split()[1]) * 1024
+limit = size + 96 * 2**20
+resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+if mode == "gather":
+    print(np.concatenate([c.x for c in chunks()]).nbytes)
+else:
+    data = prepare(chunks(), spec, folder) if mode == "prepare" else load_dataset(spec, folder)
+    print(data.x.shape[0], data.x.nbytes, len(data.pool), len(data.holdout))
+"""
+
+
+def _npy_folder(folder):
+    """The rows the script generates, as x.npy and y.npy, written a chunk at a time."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    x = np.lib.format.open_memmap(folder / "x.npy", mode="w+", dtype=np.float32,
+                                  shape=(131_072, 512))
+    for start in range(0, len(x), 2048):
+        x[start:start + 2048] = rng.standard_normal((2048, 512), dtype=np.float32)
+    np.save(folder / "y.npy", (x[:, 0] > 0).astype(np.int64))
+    x.flush()
+
+
+@pytest.mark.parametrize("mode", ["prepare", "npy", "gather"])
+def test_preparing_holds_a_chunk_not_the_data(tmp_path, write_spec, mode):
+    if mode == "npy":
+        _npy_folder(tmp_path / "arrays")
+    spec = write_spec(spec_text(source="npy:arrays" if mode == "npy" else "npz:generated.npz"))
+    done = subprocess.run([sys.executable, "-c", _UNDER_LIMIT, str(spec), str(tmp_path / "data"),
+                           mode], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    if mode == "gather":  # the limit is smaller than the data
+        assert done.returncode != 0 and "MemoryError" in done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    rows, nbytes, pool, holdout = map(int, done.stdout.split())
+    assert (rows, nbytes) == (131_072, 256 * 2**20)
+    assert pool + holdout == rows and holdout == round(rows * 0.2)
+    x = np.load(tmp_path / "data" / store.X_FILE, mmap_mode="r")
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(x[:2048], rng.standard_normal((2048, 512), dtype=np.float32))
+
+
+def test_chunks_of_any_size_make_one_array_in_the_source_dtype(tmp_path, write_spec):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (100, 4, 5, 3)).astype(np.uint8)
+    y = rng.integers(0, 3, 100)
+    sizes = [1, 30, 0, 69]
+    starts = np.cumsum([0, *sizes])
+    chunks = [Chunk(x[a:b], y[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+    data = prepare(iter(chunks), load_spec(write_spec(spec_text(source="npz:x.npz"))),
+                   tmp_path / "data")
+    stored = np.load(tmp_path / "data" / store.X_FILE)
+    assert stored.dtype == np.uint8 and data.x.dtype == np.uint8
+    np.testing.assert_array_equal(stored, x)
+    np.testing.assert_array_equal(np.sort(np.concatenate([data.pool, data.holdout])),
+                                  np.arange(100))
+    assert (tmp_path / "data" / store.X_FILE).stat().st_size < x.nbytes + 1024
+
+
+def test_float64_rows_are_stored_as_the_float32_the_model_computes_in(tmp_path, write_spec):
+    x = np.linspace(0, 1, 60, dtype=np.float64).reshape(30, 2)
+    data = prepare(iter([Chunk(x, np.arange(30) % 2)]),
+                   load_spec(write_spec(spec_text(source="npz:x.npz"))))
+    assert data.x.dtype == np.float32
+    np.testing.assert_array_equal(data.x, x.astype(np.float32))
+
+
+def test_rows_that_change_shape_part_way_are_refused_naming_the_source(write_spec):
+    spec = load_spec(write_spec(spec_text(source="npz:x.npz")))
+    chunks = [Chunk(np.zeros((10, 3), np.float32), np.arange(10) % 2),
+              Chunk(np.zeros((10, 4), np.float32), np.arange(10) % 2)]
+    with pytest.raises(UserError, match=r"npz:x.npz: the rows change shape or type part-way"):
+        prepare(iter(chunks), spec)
+
+
+def test_standardize_accepts_auto_true_false_and_nothing_else(write_spec):
+    for value, parsed in (('"auto"', "auto"), ("true", True), ("false", False)):
+        text = spec_text().replace("test = 0.0", f"test = 0.0\nstandardize = {value}")
+        assert load_spec(write_spec(text)).data.standardize == parsed
+    with pytest.raises(UserError, match=r"data.standardize.*\"auto\", true or false"):
+        load_spec(write_spec(spec_text().replace("test = 0.0", 'test = 0.0\nstandardize = "yes"')))
+
+
+def test_validate_says_what_is_done_to_the_data(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(spec_text().replace("test = 0.0", "test = 0.0\nstandardize = false"))
+    done = run_cli("validate", str(spec))
+    assert done.returncode == 0, done.stderr
+    assert ("data: features stored as float32, given to the model as float32 values unchanged "
+            "(data.standardize = false); the prepared rows take 0.5 MiB on disk") in done.stdout

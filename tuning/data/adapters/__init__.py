@@ -1,0 +1,1 @@
+"""One adapter per source kind, each a chunked reader into the store (see `base`)."""
