@@ -147,7 +147,7 @@ def test_a_frozen_model_scaling_its_own_pixels_sees_them_as_stored(tmp_path, wri
     _images(tmp_path)
     (tmp_path / "frozen_builder.py").write_text(FROZEN_BUILDER)
     spec = load_spec(write_spec(spec_text(source="npz:images.npz", builder="frozen_builder:build",
-                                          steps="[2]", epochs=1)))
+                                          steps=[2], epochs=1)))
     hypermodel = StepsHyperModel(spec, load_dataset(spec))
     hp = kt.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
