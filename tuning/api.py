@@ -13,6 +13,7 @@ Importing this module loads neither TensorFlow nor Keras, and `load` never does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -91,8 +92,10 @@ def search(
 
     `spec` is a TOML path or a dict of the same tables; `builder`, a callable
     `build(hp, input_shape, n_outputs) -> keras.Model`, replaces `[model] builder`; `data`,
-    `(x, y)` arrays or a finite `tf.data.Dataset` of `(features, label)`, replaces
-    `[data] source`. Bad input raises `SpecError` before anything is written.
+    `(x, y)` arrays (numpy or pandas), a `tf.data.Dataset` of `(features, label)`, a
+    generator of `(x, y)` batches or a `keras.utils.PyDataset` (one that may never end
+    needs `data.take`), replaces `[data] source`. Bad input raises `SpecError` before
+    anything is written.
     """
     from tuning.execution.run import RunOptions, run_search
     from tuning.records.rundir import default_run_dir
@@ -142,6 +145,7 @@ def _resolve(spec: SpecInput, builder: Callable | None, data: Any) -> tuple[Spec
         table.pop("image_size", None)
         table["source"] = "npy:{}"  # a placeholder until the data is cached, for the checks
         checked = parse_spec(raw, path)
+        checked = replace(checked, data=replace(checked.data, source="data"))
         table["source"] = f"npy:{_cache_data(data, checked)}"
     return parse_spec(raw, path), to_toml(raw)
 
@@ -191,28 +195,36 @@ def cache_root() -> Path:
 
 
 def _cache_data(data: Any, spec: Spec) -> Path:
-    """Check the data as any source is checked, then write it once as x.npy and y.npy in a
-    folder named by its content; the same data finds the folder already written."""
+    """Stream the data (`data.take` and `data.sample` applied) into x.npy and y.npy in a
+    folder named by a hash of the bytes read, then check it as any source is checked; the
+    same data finds the folder already written. Memory: a chunk and the labels."""
+    from tuning.data.adapters import source_chunks
     from tuning.data.dataset import prepare
-    from tuning.data.sources import as_arrays
+    from tuning.data.npy_writer import NpyWriter
 
-    x, y = as_arrays(data, "data")
-    prepare(x, y, replace(spec, data=replace(spec.data, source="data")))
-    digest = hashlib.blake2b(digest_size=16)
-    for array in (x, y):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
-    folder = cache_root() / "data" / digest.hexdigest()
-    if not (folder / "y.npy").is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".writing-"))
-        np.save(staging / "x.npy", x, allow_pickle=False)
-        np.save(staging / "y.npy", y, allow_pickle=False)
-        try:
-            staging.rename(folder)
-        except OSError:  # written meanwhile by another search of the same data
-            shutil.rmtree(staging, ignore_errors=True)
+    root = cache_root() / "data"
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".writing-"))
+    try:
+        digest = hashlib.blake2b(digest_size=16)
+        labels = []
+        with NpyWriter(staging / "x.npy") as features:
+            for chunk in source_chunks(spec, data):
+                for array in (chunk.x, chunk.y):
+                    digest.update(f"{array.dtype.str}{array.shape[1:]}".encode())
+                    digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+                features.append(chunk.x)
+                labels.append(chunk.y)
+        y = np.concatenate(labels)
+        prepare(np.load(staging / "x.npy", mmap_mode="r"), y, spec)
+        np.save(staging / "y.npy", y.astype(str) if y.dtype.kind == "O" else y,
+                allow_pickle=False)
+        folder = root / digest.hexdigest()
+        if not (folder / "y.npy").is_file():
+            with contextlib.suppress(OSError):  # written meanwhile by another search
+                staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     os.utime(folder)  # used now: the last folder the pruning would take
     prune_cache(cache_limit(), keep=folder)
     return folder

@@ -90,6 +90,10 @@ class DataSpec:
     #: Rows never used to rank or select: the recommendation's score is stated on them.
     test: float = 0.2
     image_size: tuple[int, int] | None = None  # images: sources only
+    #: Rows drawn from the source, first to last: required for an endless one.
+    take: int | None = None
+    #: A seeded subset of this many rows, drawn while reading.
+    sample: int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ class Spec:
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "experiment": ("name", "seed", "description"),
-    "data": ("source", "target", "holdout", "test", "image_size"),
+    "data": ("source", "target", "holdout", "test", "image_size", "take", "sample"),
     "model": ("builder", "task", "metric"),
     "budget": ("semantics", "epochs", "max_steps", "batch_size"),
     "search": (
@@ -307,8 +311,10 @@ def _parse_data(table: dict) -> DataSpec:
     if not 0 <= test < 1 or holdout + test >= 1:
         raise UserError("data.test", f"must be at least 0 and leave rows to train on with the "
                                      f"holdout ({holdout}), got {test}")
+    take = _positive("data.take", _get(table, "data.take", int))
+    sample = _positive("data.sample", _get(table, "data.sample", int))
     return DataSpec(source=source, target=target, holdout=holdout, test=test,
-                    image_size=image_size)
+                    image_size=image_size, take=take, sample=sample)
 
 
 def _image_size(table: dict, kind: str) -> tuple[int, int] | None:

@@ -59,6 +59,6 @@ class Adapter:
 def source_chunks(spec: Spec, data: Any = None, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Every row of the spec's source (or of `data`, the Python API's in-memory data), once,
     in chunks of at most `chunk_rows` rows; `data.take` / `data.sample` already applied."""
-    from tuning.data.adapters.stream import bounded
+    from tuning.data.adapters.reading import bounded
 
     return bounded(spec, data, chunk_rows)
