@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Searches cache their prepared data; the tests' cache is their own, never the user's.
+os.environ.setdefault("STEPS_TUNER_CACHE", tempfile.mkdtemp(prefix="steps-tuner-test-cache-"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 BASE_SPEC = """

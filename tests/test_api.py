@@ -101,7 +101,7 @@ def test_spec_dicts_are_written_back_as_the_same_toml():
 
 
 def test_the_data_cache_keeps_to_its_limit_least_recently_used_first(tmp_path, monkeypatch):
-    from tuning.api import prune_cache
+    from tuning.data.cache import prune_cache
 
     monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path))
     root = tmp_path / "data"

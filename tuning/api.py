@@ -19,7 +19,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -184,21 +183,12 @@ def _pickle(builder: Callable) -> bytes:
                                    f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
-def cache_root() -> Path:
-    """Where in-memory data is kept for the workers: $STEPS_TUNER_CACHE, else the user's
-    cache folder."""
-    configured = os.environ.get("STEPS_TUNER_CACHE")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "steps-tuner"
-
-
 def _cache_data(data: Any, spec: Spec) -> Path:
     """Stream the data (`data.take` and `data.sample` applied) into x.npy and y.npy in a
     folder named by a hash of the bytes read, then check it as any source is checked; the
     same data finds the folder already written. Memory: a chunk and the labels."""
     from tuning.data.adapters import source_chunks
+    from tuning.data.cache import cache_limit, cache_root, prune_cache
     from tuning.data.dataset import prepare
     from tuning.data.npy_writer import NpyWriter
 
@@ -228,46 +218,6 @@ def _cache_data(data: Any, spec: Spec) -> Path:
     os.utime(folder)  # used now: the last folder the pruning would take
     prune_cache(cache_limit(), keep=folder)
     return folder
-
-
-#: The cache's default limit; `$STEPS_TUNER_CACHE_LIMIT` sets another (e.g. 2GiB).
-CACHE_LIMIT = 10 * 2**30
-#: A folder used this recently is never removed: another search may be reading it.
-IN_USE_S = 3600
-
-
-def cache_limit() -> int:
-    from tuning.spec.sizes import parse_size
-
-    configured = os.environ.get("STEPS_TUNER_CACHE_LIMIT")
-    if not configured:
-        return CACHE_LIMIT
-    try:
-        return parse_size(configured)
-    except ValueError as exc:
-        raise UserError("STEPS_TUNER_CACHE_LIMIT", str(exc)) from None
-
-
-def prune_cache(limit: int, keep: Path | None = None) -> list[Path]:
-    """Remove the least recently used data folders until the cache holds at most `limit`
-    bytes; never `keep`, nor a folder used in the last hour. A removed folder costs only a
-    rewrite: the same data passed again makes the same folder. Returns what was removed."""
-    root = cache_root() / "data"
-    if not root.is_dir():
-        return []
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    sizes = {p: sum(f.stat().st_size for f in p.iterdir() if f.is_file()) for p in folders}
-    total = sum(sizes.values())
-    removed = []
-    for folder in sorted(folders, key=lambda p: p.stat().st_mtime):
-        if total <= limit:
-            break
-        if folder == keep or time.time() - folder.stat().st_mtime < IN_USE_S:
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        total -= sizes[folder]
-        removed.append(folder)
-    return removed
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning.data import store
+from tuning.data import cache, store
 from tuning.data.dataset import Dataset
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
@@ -117,10 +117,11 @@ def _try(write, *args, **kwargs) -> None:
         write(*args, **kwargs)
 
 
-def share_data(dataset: Dataset, run_dir: Path) -> Dataset:
-    """Write the prepared rows once into the run directory and keep only a memory-mapped
-    view of them: the workers map the same files instead of each loading its own copy."""
-    return store.open_prepared(store.write(dataset, run_dir / store.FOLDER))
+def share_data(dataset: Dataset, spec: Spec, run_dir: Path) -> Dataset:
+    """Write the prepared rows once (into the cache, which the run directory's `data/`
+    links to, or into `data/` itself) and keep only a memory-mapped view of them: the
+    workers map the same files instead of each loading its own copy."""
+    return cache.share(dataset, spec, run_dir / store.FOLDER)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -170,7 +171,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
         created = rundir.first_missing(options.run_dir)
         lock = rundir.claim(options.run_dir, spec, options.fresh)
         try:
-            dataset = share_data(dataset, options.run_dir)
+            dataset = share_data(dataset, spec, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
             prepared = prepare(spec, dataset, options.builder)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tuning.data.adapters.base import Chunk
+from tuning.data.adapters.chunk import Chunk
 from tuning.spec.errors import UserError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)

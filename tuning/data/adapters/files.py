@@ -28,7 +28,7 @@ def files_key(paths: Iterable[Path]) -> str:
 
 def sliced(x: np.ndarray, y: np.ndarray, chunk_rows: int):
     """Rows of arrays (mapped or not) in chunks; a mapped array is read only here."""
-    from tuning.data.adapters.base import Chunk
+    from tuning.data.adapters.chunk import Chunk
 
     for start in range(0, len(y), chunk_rows):
         yield Chunk(np.array(x[start:start + chunk_rows]), np.array(y[start:start + chunk_rows]))

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning.data.adapters.base import Adapter, Chunk
 from tuning.data.adapters.checks import warn
+from tuning.data.adapters.chunk import Chunk
 from tuning.data.adapters.files import files_key, source_path
+from tuning.data.adapters.kind import Adapter
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tuning.data.adapters.base import Chunk
 from tuning.data.adapters.checks import numeric_table
+from tuning.data.adapters.chunk import Chunk
 from tuning.spec.errors import UserError
 
 EXPECTED = ("(x, y) arrays, a tf.data.Dataset, a generator of (x, y) batches or a "

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tuning.data.adapters.base import Adapter, Chunk
+from tuning.data.adapters.chunk import Chunk
+from tuning.data.adapters.kind import Adapter
 from tuning.data.adapters.objects import object_chunks
 from tuning.spec import tensorflow_import
 from tuning.spec.builders import import_function

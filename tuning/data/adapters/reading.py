@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from tuning.data.adapters.base import Chunk
 from tuning.data.adapters.checks import checked
+from tuning.data.adapters.chunk import Chunk
+from tuning.data.adapters.objects import object_chunks, object_rows
+from tuning.data.adapters.registry import adapter_for
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 
@@ -18,9 +20,6 @@ from tuning.spec.schema import Spec
 def bounded(spec: Spec, data: Any, chunk_rows: int) -> Iterator[Chunk]:
     """`source_chunks`: the source is checked (and an endless one refused without
     `data.take`) now; its rows are read as the chunks are asked for."""
-    from tuning.data.adapters import adapter_for
-    from tuning.data.adapters.objects import object_chunks, object_rows
-
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     if data is not None:
