@@ -146,6 +146,7 @@ def share(dataset, spec: Spec, target: Path):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(folder, target_is_directory=True)
     os.utime(folder)
     prune_cache(cache_limit(), keep=folder)
