@@ -57,10 +57,13 @@ def cache_limit() -> int:
 def store_key(spec: Spec) -> str | None:
     """The name of the spec's prepared store: its source's content and every setting that
     changes what is prepared; None where the content cannot be told without reading it
-    (a `python:` function, whose result may change from one call to the next)."""
+    (a `python:` function, whose result may change from one call to the next). Raises
+    `UserError` for a source that cannot be read."""
     from tuning.data.adapters import adapter_for
 
-    content = adapter_for(spec.data.source.partition(":")[0]).content_key(spec)
+    adapter = adapter_for(spec.data.source.partition(":")[0])
+    adapter.check(spec)  # a missing file or a bad name is named as reading would name it
+    content = adapter.content_key(spec)
     if content is None:
         return None
     smallest = min((float(v) for v in spec.search.dimension("validation_split").endpoints()),

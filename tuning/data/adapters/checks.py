@@ -52,7 +52,7 @@ def checked(chunks: Iterator[Chunk], where: str) -> Iterator[Chunk]:
         if x.dtype == np.bool_:
             x = x.view(np.uint8)  # documented: booleans are the numbers 0 and 1
         if not np.issubdtype(x.dtype, np.number) or x.dtype.kind == "c":
-            raise UserError(where, f"features must be real numbers, got {x.dtype}")
+            raise UserError(where, f"features must be numeric (real numbers), got {x.dtype}")
         if first is None:
             first = x
         elif x.shape[1:] != first.shape[1:]:
