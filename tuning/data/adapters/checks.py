@@ -38,7 +38,8 @@ def numeric_table(frame: Any, where: str) -> np.ndarray:
 
 def checked(chunks: Iterator[Chunk], where: str) -> Iterator[Chunk]:
     """The chunks as arrays of rows, each checked against the first's shape and dtype."""
-    first: np.ndarray | None = None
+    shape: tuple[int, ...] | None = None  # the first chunk's row shape and dtype, not its rows
+    dtype: np.dtype | None = None
     start = 0
     for chunk in chunks:
         x, y = np.asarray(chunk.x), np.asarray(chunk.y)
@@ -53,16 +54,16 @@ def checked(chunks: Iterator[Chunk], where: str) -> Iterator[Chunk]:
             x = x.view(np.uint8)  # documented: booleans are the numbers 0 and 1
         if not np.issubdtype(x.dtype, np.number) or x.dtype.kind == "c":
             raise UserError(where, f"features must be numeric (real numbers), got {x.dtype}")
-        if first is None:
-            first = x
-        elif x.shape[1:] != first.shape[1:]:
-            raise UserError(where, f"rows of different shapes: {first.shape[1:]} first, "
+        if shape is None:
+            shape, dtype = x.shape[1:], x.dtype
+        elif x.shape[1:] != shape:
+            raise UserError(where, f"rows of different shapes: {shape} first, "
                                    f"then {x.shape[1:]} from row {start}")
-        elif x.dtype != first.dtype:
-            if not np.can_cast(x.dtype, first.dtype, "same_kind"):
-                raise UserError(where, f"features change type from {first.dtype} to {x.dtype} "
+        elif x.dtype != dtype:
+            if not np.can_cast(x.dtype, dtype, "same_kind"):
+                raise UserError(where, f"features change type from {dtype} to {x.dtype} "
                                        f"at row {start}; give them one type")
-            x = x.astype(first.dtype)
+            x = x.astype(dtype)
         if x.dtype.kind == "f":
             _finite(x, where, start)
         yield Chunk(x, y)

@@ -6,8 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Rows per chunk: 4096 rows of 96 x 96 x 3 uint8 images are 113 MB, of 64 float32 1 MB.
+#: Rows per chunk at most: 4096 rows of 64 float32 features are 1 MiB.
 CHUNK_ROWS = 4096
+#: Bytes of features per chunk at most: large rows make shorter chunks (96 x 96 x 3 uint8
+#: images: 2,427 a chunk; 224 x 224 x 3: 445).
+CHUNK_BYTES = 64 * 2**20
+
+
+def rows_per_chunk(chunk_rows: int, row_bytes: int) -> int:
+    """`chunk_rows`, or fewer where that many rows would pass `CHUNK_BYTES`."""
+    return max(1, min(chunk_rows, CHUNK_BYTES // max(1, row_bytes)))
 
 
 @dataclass(frozen=True)

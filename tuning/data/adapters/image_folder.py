@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.data.adapters.checks import warn
-from tuning.data.adapters.chunk import Chunk
+from tuning.data.adapters.chunk import Chunk, rows_per_chunk
 from tuning.data.adapters.files import files_key, source_path
 from tuning.data.adapters.kind import Adapter
 from tuning.spec.errors import UserError
@@ -47,34 +47,38 @@ class ImageFolder(Adapter):
         folder = source_path(spec)
         files, labels = image_files(folder)
         height, width = spec.data.image_size
+        rows = rows_per_chunk(chunk_rows, height * width * 3)
         skipped: list[Path] = []
         with ThreadPoolExecutor(THREADS) as pool:
-            for start in range(0, len(files), chunk_rows):
-                part = files[start:start + chunk_rows]
-                images = list(pool.map(lambda f: _decoded(f, (width, height)), part))
-                kept = [i for i, image in enumerate(images) if image is not None]
-                skipped += [part[i] for i, image in enumerate(images) if image is None]
-                if kept:
-                    yield Chunk(np.stack([images[i] for i in kept]),
-                                labels[start:start + chunk_rows][kept])
+            for start in range(0, len(files), rows):
+                part = files[start:start + rows]
+                x = np.empty((len(part), height, width, 3), dtype=np.uint8)  # decoded in place
+                read = np.fromiter(pool.map(_decode_into, part, x), dtype=bool, count=len(part))
+                skipped += [f for f, ok in zip(part, read) if not ok]
+                if read.all():
+                    yield Chunk(x, labels[start:start + rows])
+                elif read.any():
+                    yield Chunk(x[read], labels[start:start + rows][read])
         if skipped:
             names = ", ".join(str(f.relative_to(folder)) for f in skipped[:NAMED])
             more = f" and {len(skipped) - NAMED} more" if len(skipped) > NAMED else ""
             warn(str(folder), f"skipped {len(skipped)} unreadable image file(s): {names}{more}")
 
 
-def _decoded(path: Path, size: tuple[int, int]) -> np.ndarray | None:
-    """The image as (h, w, 3) uint8, or None when the file cannot be decoded."""
+def _decode_into(path: Path, out: np.ndarray) -> bool:
+    """Decode the image into `out` ((h, w, 3) uint8); False when the file cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
+    height, width = out.shape[:2]
     try:
         with Image.open(path) as image:
             image = image.convert("RGB")
-            if image.size != size:
-                image = image.resize(size, Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.Resampling.BILINEAR)
+            out[...] = np.asarray(image, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
-        return None
+        return False
+    return True
 
 
 def image_classes(folder: Path) -> list[str]:

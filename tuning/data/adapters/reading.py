@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tuning.data.adapters.checks import checked
-from tuning.data.adapters.chunk import Chunk
+from tuning.data.adapters.chunk import Chunk, rows_per_chunk
 from tuning.data.adapters.objects import object_chunks, object_rows
 from tuning.data.adapters.registry import adapter_for
 from tuning.spec.errors import UserError
@@ -104,13 +104,15 @@ def _reservoir(chunks: Iterator[Chunk], size: int, rng: np.random.Generator) -> 
 
 
 def rechunked(chunks: Iterator[Chunk], chunk_rows: int) -> Iterator[Chunk]:
-    """Chunks of exactly `chunk_rows` rows but the last: large ones cut, small ones joined
-    (at most two chunks' rows held at once)."""
+    """Chunks of exactly `chunk_rows` rows (fewer where the rows are large: `CHUNK_BYTES`)
+    but the last: large ones cut, small ones joined (two chunks' rows held at most)."""
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     held = 0
     for chunk in chunks:
         x, y = chunk.x, chunk.y
+        if not xs and not held:
+            chunk_rows = rows_per_chunk(chunk_rows, x[:1].nbytes)
         while len(y):
             part = min(chunk_rows - held, len(y))
             xs.append(x[:part])
