@@ -361,3 +361,47 @@ def test_a_csv_of_boolean_columns_reads_them_as_zero_and_one(tmp_path, write_spe
     _, x, _ = _read(_spec(write_spec, "csv:d.csv", 'target = "label"'))
     assert x.shape == (40, 4) and x[:4, 1:].tolist() == [[0, 0, 1], [0, 1, 0], [1, 0, 0],
                                                          [0, 0, 1]]
+
+
+NO_TENSORFLOW = """
+import sys
+from tuning.data.adapters import ADAPTERS, source_chunks
+from tuning.spec.schema import load_spec
+
+for path in sys.argv[1:]:
+    spec = load_spec(path)
+    adapter = ADAPTERS[spec.data.source.partition(":")[0]]
+    assert not adapter.needs_tensorflow, spec.data.source
+    rows = sum(len(chunk.y) for chunk in source_chunks(spec))
+    print(spec.data.source, rows, "tensorflow" in sys.modules)
+"""
+
+
+def test_the_kinds_that_need_no_tensorflow_are_checked_and_read_without_it(tmp_path):
+    from PIL import Image
+
+    x = np.arange(40.0).reshape(20, 2)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(20) % 2)
+    (tmp_path / "d").mkdir()
+    np.save(tmp_path / "d" / "x.npy", x)
+    np.save(tmp_path / "d" / "y.npy", np.arange(20) % 2)
+    (tmp_path / "d.csv").write_text("a,b,y\n" + "1,2,0\n3,4,1\n" * 10)
+    for name in ("a", "b"):
+        (tmp_path / "pictures" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (5, 4), (i, 0, 0)).save(tmp_path / "pictures" / name / f"{i}.png")
+    sources = {"sklearn:iris": "", "csv:d.csv": 'target = "y"', "npz:d.npz": "", "npy:d": "",
+               "images:pictures": "image_size = [4, 5]"}
+    assert {s.partition(":")[0] for s in sources} == {
+        kind for kind, adapter in ADAPTERS.items() if not adapter.needs_tensorflow}
+    paths = []
+    for i, (source, extra) in enumerate(sources.items()):
+        paths.append(tmp_path / f"s{i}.toml")
+        paths[-1].write_text(spec_text(source=source).replace("holdout = 0.2",
+                                                              f"holdout = 0.2\n{extra}"))
+    done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, *map(str, paths)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [line.split()[1:] for line in done.stdout.splitlines()] == [
+        ["150", "False"], ["20", "False"], ["20", "False"], ["20", "False"], ["6", "False"]]

@@ -1,6 +1,6 @@
 """From an adapter's chunks to what the store receives: `data.take` cut, `data.sample`
-drawn, every chunk checked, and chunks of exactly `chunk_rows` rows (the last one shorter),
-whatever sizes the source gave them in."""
+drawn, every chunk checked, and chunks of exactly `chunk_rows` rows (fewer where rows are
+large, see `CHUNK_BYTES`; the last one shorter), whatever sizes the source gave them in."""
 
 from __future__ import annotations
 
