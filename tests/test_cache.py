@@ -63,10 +63,10 @@ def test_every_preparation_setting_is_in_the_key(tmp_path, write_spec):
 
 def test_a_python_source_is_not_cached(tmp_path, write_spec, monkeypatch):
     monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path / "cache"))
-    (tmp_path / "loaders.py").write_text(
+    (tmp_path / "uncached_rows.py").write_text(
         "import numpy as np\n\ndef rows():\n"
         "    return np.arange(200.0).reshape(100, 2), np.arange(100) % 2\n")
-    spec = load_spec(write_spec(spec_text(source="python:loaders:rows")))
+    spec = load_spec(write_spec(spec_text(source="python:uncached_rows:rows")))
     assert cache.store_key(spec) is None and cache.open_cached(spec) is None
     cache.share(load_dataset(spec), spec, tmp_path / "run" / "data")
     assert not (tmp_path / "run" / "data").is_symlink()
