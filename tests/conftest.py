@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from tuning.spec.tomlwrite import to_toml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Searches cache their prepared data; the tests' cache is their own, never the user's.
+os.environ.setdefault("STEPS_TUNER_CACHE", tempfile.mkdtemp(prefix="steps-tuner-test-cache-"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 

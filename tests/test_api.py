@@ -9,6 +9,7 @@ import sys
 import time
 import tomllib
 
+import numpy as np
 import pytest
 from conftest import ROOT, run_cli, spec_dict, spec_text
 from test_report_data import make_run
@@ -96,7 +97,7 @@ def test_spec_dicts_are_written_back_as_the_same_toml():
 
 
 def test_the_data_cache_keeps_to_its_limit_least_recently_used_first(tmp_path, monkeypatch):
-    from tuning.api import prune_cache
+    from tuning.data.cache import prune_cache
 
     monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path))
     root = tmp_path / "data"
@@ -111,3 +112,35 @@ def test_the_data_cache_keeps_to_its_limit_least_recently_used_first(tmp_path, m
     assert [p.name for p in prune_cache(1, keep=root / "c")] == []  # in use, or kept
     assert [p.name for p in prune_cache(1)] == ["c"]
     assert [p.name for p in root.iterdir()] == ["in-use"]
+
+
+def _endless_batches():
+    """Batches of 10 rows of two features, without end; the label is the first's parity."""
+    i = 0
+    while True:
+        rows = np.arange(i, i + 10, dtype=np.float32)
+        yield np.stack([rows % 7, rows % 2], axis=1), (rows % 2).astype(int)
+        i += 10
+
+
+def test_an_endless_generator_needs_take_and_nothing_is_written(tmp_path):
+    raw = tomllib.loads(spec_text(source="sklearn:iris"))
+    with pytest.raises(tuning.SpecError) as caught:
+        tuning.search(raw, data=_endless_batches(), out=tmp_path / "run")
+    assert caught.value.where == "data.take" and "generator may never end" in caught.value.what
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_generator_with_take_is_searched_and_its_rows_cached_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path / "cache"))
+    raw = tomllib.loads(spec_text(source="sklearn:iris", steps="[4]"))
+    raw["data"]["take"] = 300
+    result = tuning.search(raw, data=_endless_batches(), out=tmp_path / "run")
+    assert (result.trials.status == "ok").all()
+    (folder,) = (tmp_path / "cache" / "data").iterdir()
+    assert np.load(folder / "x.npy", mmap_mode="r").shape == (300, 2)
+    again = tuning.search(raw, data=_endless_batches(), out=tmp_path / "run")  # resumes
+    assert list((tmp_path / "cache" / "data").iterdir()) == [folder]
+    assert len(again.trials) == len(result.trials)
+    assert (tmp_path / "run" / "data").resolve().parent == tmp_path / "cache" / "stores"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import run_cli, spec_text
 
+from tuning.data.adapters.npy_folder import read_npy_dir
 from tuning.data.dataset import load_dataset
-from tuning.data.sources import read_npy_dir
 from tuning.records.trials import read_table
 from tuning.spec.errors import UserError
 from tuning.spec.schema import load_spec
@@ -125,7 +125,7 @@ def test_a_search_on_a_source_that_imports_tensorflow_itself(tmp_path, source):
 
 
 @pytest.mark.parametrize("function,expected", [
-    ("endless", "infinite"),
+    ("endless", "data.take: python:loaders:endless: the tf.data.Dataset is endless"),
     ("broken", "failed: RuntimeError: no database"),
     ("missing", "'loaders' has no function 'missing'"),
 ])

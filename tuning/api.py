@@ -13,12 +13,12 @@ Importing this module loads neither TensorFlow nor Keras, and `load` never does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 import tempfile
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,8 +91,10 @@ def search(
 
     `spec` is a TOML path or a dict of the same tables; `builder`, a callable
     `build(hp, input_shape, n_outputs) -> keras.Model`, replaces `[model] builder`; `data`,
-    `(x, y)` arrays or a finite `tf.data.Dataset` of `(features, label)`, replaces
-    `[data] source`. Bad input raises `SpecError` before anything is written.
+    `(x, y)` arrays (numpy or pandas), a `tf.data.Dataset` of `(features, label)`, a
+    generator of `(x, y)` batches or a `keras.utils.PyDataset` (one that may never end
+    needs `data.take`), replaces `[data] source`. Bad input raises `SpecError` before
+    anything is written.
     """
     from tuning.execution.run import RunOptions, run_search
     from tuning.records.rundir import default_run_dir
@@ -142,6 +144,7 @@ def _resolve(spec: SpecInput, builder: Callable | None, data: Any) -> tuple[Spec
         table.pop("image_size", None)
         table["source"] = "npy:{}"  # a placeholder until the data is cached, for the checks
         checked = parse_spec(raw, path)
+        checked = replace(checked, data=replace(checked.data, source="data"))
         table["source"] = f"npy:{_cache_data(data, checked)}"
     return parse_spec(raw, path), to_toml(raw)
 
@@ -180,83 +183,41 @@ def _pickle(builder: Callable) -> bytes:
                                    f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
-def cache_root() -> Path:
-    """Where in-memory data is kept for the workers: $STEPS_TUNER_CACHE, else the user's
-    cache folder."""
-    configured = os.environ.get("STEPS_TUNER_CACHE")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "steps-tuner"
-
-
 def _cache_data(data: Any, spec: Spec) -> Path:
-    """Check the data as any source is checked, then write it once as x.npy and y.npy in a
-    folder named by its content; the same data finds the folder already written."""
-    from tuning.data.adapters.base import Chunk
-    from tuning.data.dataset import prepare
-    from tuning.data.sources import as_arrays
+    """Stream the data (`data.take` and `data.sample` applied) into x.npy and y.npy in a
+    folder named by a hash of the bytes read, then check it as any source is checked; the
+    same data finds the folder already written. Memory: a chunk and the labels."""
+    from tuning.data.adapters import source_chunks
+    from tuning.data.cache import cache_limit, cache_root, prune_cache
+    from tuning.data.dataset import in_chunks, prepare
+    from tuning.data.npy_writer import NpyWriter
 
-    x, y = as_arrays(data, "data")
-    prepare(iter([Chunk(x, y)]), replace(spec, data=replace(spec.data, source="data")))
-    digest = hashlib.blake2b(digest_size=16)
-    for array in (x, y):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
-    folder = cache_root() / "data" / digest.hexdigest()
-    if not (folder / "y.npy").is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".writing-"))
-        np.save(staging / "x.npy", x, allow_pickle=False)
-        np.save(staging / "y.npy", y, allow_pickle=False)
-        try:
-            staging.rename(folder)
-        except OSError:  # written meanwhile by another search of the same data
-            shutil.rmtree(staging, ignore_errors=True)
+    root = cache_root() / "data"
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".writing-"))
+    try:
+        digest = hashlib.blake2b(digest_size=16)
+        labels = []
+        with NpyWriter(staging / "x.npy") as features:
+            for chunk in source_chunks(spec, data):
+                for array in (chunk.x, chunk.y):
+                    digest.update(f"{array.dtype.str}{array.shape[1:]}".encode())
+                    digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+                features.append(chunk.x)
+                labels.append(chunk.y)
+        y = np.concatenate(labels)
+        prepare(in_chunks(np.load(staging / "x.npy", mmap_mode="r"), y), spec)
+        np.save(staging / "y.npy", y.astype(str) if y.dtype.kind == "O" else y,
+                allow_pickle=False)
+        folder = root / digest.hexdigest()
+        if not (folder / "y.npy").is_file():
+            with contextlib.suppress(OSError):  # written meanwhile by another search
+                staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     os.utime(folder)  # used now: the last folder the pruning would take
     prune_cache(cache_limit(), keep=folder)
     return folder
-
-
-#: The cache's default limit; `$STEPS_TUNER_CACHE_LIMIT` sets another (e.g. 2GiB).
-CACHE_LIMIT = 10 * 2**30
-#: A folder used this recently is never removed: another search may be reading it.
-IN_USE_S = 3600
-
-
-def cache_limit() -> int:
-    from tuning.spec.sizes import parse_size
-
-    configured = os.environ.get("STEPS_TUNER_CACHE_LIMIT")
-    if not configured:
-        return CACHE_LIMIT
-    try:
-        return parse_size(configured)
-    except ValueError as exc:
-        raise UserError("STEPS_TUNER_CACHE_LIMIT", str(exc)) from None
-
-
-def prune_cache(limit: int, keep: Path | None = None) -> list[Path]:
-    """Remove the least recently used data folders until the cache holds at most `limit`
-    bytes; never `keep`, nor a folder used in the last hour. A removed folder costs only a
-    rewrite: the same data passed again makes the same folder. Returns what was removed."""
-    root = cache_root() / "data"
-    if not root.is_dir():
-        return []
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    sizes = {p: sum(f.stat().st_size for f in p.iterdir() if f.is_file()) for p in folders}
-    total = sum(sizes.values())
-    removed = []
-    for folder in sorted(folders, key=lambda p: p.stat().st_mtime):
-        if total <= limit:
-            break
-        if folder == keep or time.time() - folder.stat().st_mtime < IN_USE_S:
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        total -= sizes[folder]
-        removed.append(folder)
-    return removed
 
 
 @contextmanager

@@ -12,25 +12,20 @@ index (`tuning.data.batches`).
 
 from __future__ import annotations
 
-import importlib.util
-import struct
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from tuning.data import sources, store
-from tuning.data.adapters.base import CHUNK_ROWS, Chunk
+from tuning.data import store
+from tuning.data.adapters.base import CHUNK_ROWS, Chunk, source_chunks
 from tuning.data.batches import RowReader, Scaling
 from tuning.data.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
-
-SKLEARN_SETS = ("digits", "wine", "breast_cancer", "iris", "diabetes")
 
 
 @dataclass(frozen=True)
@@ -114,15 +109,15 @@ class Dataset:
                          reader(self.test) if len(self.test) else None)
 
 
-def load_dataset(spec: Spec, folder: Path | None = None) -> Dataset:
-    """Read the spec's source into a store at `folder` (by default a temporary one, gone
-    once mapped) and open it."""
-    return prepare(_in_chunks(*_read_source(spec)), spec, folder)
+def load_dataset(spec: Spec, folder: Path | None = None, data: Any = None) -> Dataset:
+    """Read the spec's source (or the Python API's `data`) a chunk at a time into a store at
+    `folder` (by default a temporary one, gone once mapped) and open it."""
+    return prepare(source_chunks(spec, data), spec, folder)
 
 
-def _in_chunks(x: np.ndarray, y: np.ndarray) -> Iterator[Chunk]:
-    """Arrays a reader returned whole (or memory-mapped), handed over a chunk at a time, so
-    that checking and writing them holds one chunk, not another copy of the data."""
+def in_chunks(x: np.ndarray, y: np.ndarray) -> Iterator[Chunk]:
+    """Arrays held whole (or memory-mapped), handed over a chunk at a time, so that checking
+    and writing them holds one chunk, not another copy of the data."""
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         yield Chunk(x, y)  # refused as a whole, naming the whole's shapes
@@ -265,134 +260,3 @@ def _encode_labels(where: str, y: np.ndarray, task: str) -> tuple[np.ndarray, in
             where, f"a classification target needs two classes or more, found {len(classes)}"
         )
     return encoded.astype(np.int32), len(classes)
-
-
-def _read_source(spec: Spec) -> tuple[np.ndarray, np.ndarray]:
-    kind, _, rest = spec.data.source.partition(":")
-    if kind == "sklearn":
-        return _read_sklearn(rest)
-    if kind == "python":
-        return sources.read_python(spec, rest)
-    path = Path(rest)
-    if not path.is_absolute():
-        path = spec.base_dir / path
-    if kind == "npy":
-        return sources.read_npy_dir(path)
-    if kind == "images":
-        return sources.read_images(path, spec.data.image_size)
-    if not path.is_file():
-        raise UserError("data.source", f"{rest}: no such file (looked in {path.parent})")
-    if kind == "csv":
-        return _read_csv(path, spec.data.target)
-    return _read_npz(path)
-
-
-#: The files behind scikit-learn's loaders: (features file, target file or None, header rows).
-_SKLEARN_FILES = {
-    "digits": ("digits.csv.gz", None, 0),
-    "wine": ("wine_data.csv", None, 1),
-    "breast_cancer": ("breast_cancer.csv", None, 1),
-    "iris": ("iris.csv", None, 1),
-    "diabetes": ("diabetes_data_raw.csv.gz", "diabetes_target.csv.gz", 0),
-}
-
-
-def _read_sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A data set that ships inside scikit-learn, read from its files directly: importing
-    scikit-learn costs a second and `validate` should not. Its own loader is the fallback."""
-    if name not in SKLEARN_SETS:
-        raise UserError("data.source", f"sklearn:{name} is not one of: {', '.join(SKLEARN_SETS)}")
-    found = importlib.util.find_spec("sklearn")
-    folder = Path(found.submodule_search_locations[0]) / "datasets" / "data" if found else None
-    features, target, header = _SKLEARN_FILES[name]
-    if folder is not None and (folder / features).is_file():
-        if target is not None:  # raw features; scaling is fitted per trial anyway
-            return np.loadtxt(folder / features), np.loadtxt(folder / target)
-        table = np.loadtxt(folder / features, delimiter=",", skiprows=header)
-        return table[:, :-1], table[:, -1].astype(int)
-    from sklearn import datasets
-
-    return getattr(datasets, f"load_{name}")(return_X_y=True)
-
-
-def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(str(path), f"cannot read as CSV: {exc}".splitlines()[0]) from None
-    if target not in frame.columns:
-        raise UserError(
-            "data.target",
-            f"no column {target!r} in {path.name}; columns: {', '.join(map(str, frame.columns))}",
-        )
-    features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
-        raise UserError(str(path), "no feature columns besides the target")
-    for column in features.columns:
-        if not pd.api.types.is_numeric_dtype(features[column]):
-            raise UserError(
-                f"{path.name}:{column}", "non-numeric feature column; encode it as numbers first"
-            )
-    missing = features.columns[features.isna().any()].tolist()
-    if missing:
-        raise UserError(f"{path.name}:{missing[0]}", "feature column holds missing (NaN) values")
-    if frame[target].isna().any():
-        raise UserError(f"{path.name}:{target}", "target column holds missing values")
-    return features.to_numpy(), frame[target].to_numpy()
-
-
-#: What a damaged or foreign file raises inside np.load (a cut-off zip, a bad header).
-_NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
-
-
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        arrays = np.load(path, allow_pickle=False)
-    except _NPZ_ERRORS as exc:
-        raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
-    if not isinstance(arrays, np.lib.npyio.NpzFile):  # a .npy file under an .npz name
-        raise UserError(str(path), "holds one array (.npy), not the arrays x and y of an .npz "
-                                   "(np.savez(path, x=x, y=y))")
-    with arrays:
-        for key in ("x", "y"):
-            if key not in arrays.files:
-                raise UserError(
-                    str(path), f"needs arrays named 'x' and 'y', found: {', '.join(arrays.files)}"
-                )
-        try:
-            return _member(path, arrays, "x"), _member(path, arrays, "y")
-        except ValueError as exc:
-            if "allow_pickle" in str(exc):
-                raise UserError(str(path), "holds Python objects (object arrays); save numbers "
-                                           "or strings, not objects") from None
-            raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
-        except _NPZ_ERRORS as exc:
-            raise UserError(str(path), f"cannot read as .npz: {exc}".splitlines()[0]) from None
-
-
-def _member(path: Path, arrays: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
-    """An array of the .npz; one stored uncompressed (what `np.savez` writes) is mapped
-    where it lies in the file instead of being read through the zip module piece by piece
-    into a copy, which on a large file costs a training-sized copy and most of the loading
-    time. Compressed members are read by numpy."""
-    info = arrays.zip.getinfo(f"{key}.npy")
-    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:  # 0x1: encrypted
-        return arrays[key]
-    with path.open("rb") as handle:
-        handle.seek(info.header_offset)
-        local = handle.read(30)  # the member's local header: fixed part, then name and extra
-        if len(local) < 30 or local[:4] != b"PK\x03\x04":
-            return arrays[key]
-        name_length, extra_length = struct.unpack("<HH", local[26:30])
-        handle.seek(info.header_offset + 30 + name_length + extra_length)
-        version = np.lib.format.read_magic(handle)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read_header(handle)
-        offset = handle.tell()
-    if dtype.hasobject or offset + dtype.itemsize * int(np.prod(shape)) > path.stat().st_size:
-        return arrays[key]  # numpy says what is wrong with it
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
-                     order="F" if fortran else "C")

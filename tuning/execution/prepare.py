@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuning.data import cache
 from tuning.data.dataset import Dataset, load_dataset
 from tuning.execution.pool import WorkerPool, threads_per_worker
 from tuning.execution.worker import WorkerConfig
@@ -33,10 +34,10 @@ class Prepared:
 
 
 def check_inputs(spec: Spec, builder_given: bool = False, folder: Path | None = None) -> Dataset:
-    """What can be checked without TensorFlow: the data (prepared into a store at `folder`,
-    a temporary one by default) and the builder's reference (unless the Python API handed
-    over the builder itself)."""
-    dataset = load_dataset(spec, folder)
+    """What can be checked without TensorFlow: the data (the cached store where the same
+    content was prepared before, else prepared into a store at `folder`, a temporary one by
+    default) and the builder's reference (unless the Python API handed over the builder)."""
+    dataset = cache.open_cached(spec) or load_dataset(spec, folder)  # a source is read once
     if not builder_given:
         check_builder(spec)
     return dataset

@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuning.data import store
+from tuning.data import cache, store
 from tuning.data.dataset import Dataset, open_prepared
 from tuning.execution import memory
 from tuning.execution.frontier import Frontier
@@ -120,10 +120,15 @@ def _try(write, *args, **kwargs) -> None:
         write(*args, **kwargs)
 
 
-def share_data(staging: Path, run_dir: Path) -> Dataset:
-    """Move the store written while checking the data into the run directory and map it
-    there: the workers map the same files instead of each loading its own copy."""
-    return open_prepared(store.move(staging, run_dir / store.FOLDER))
+def share_data(staging: Path, spec: Spec, run_dir: Path) -> Dataset:
+    """Put the store prepared while checking the data where every worker maps it (the cache,
+    which the run directory's `data/` links to, or `data/` itself) and map it: the workers
+    map the same files instead of each loading its own copy. A store opened from the cache
+    left `staging` empty."""
+    written = staging if (staging / "meta.json").is_file() else None
+    folder = cache.share(written, spec, run_dir / store.FOLDER)
+    shutil.rmtree(staging, ignore_errors=True)
+    return open_prepared(folder)
 
 
 def staging_folder(run_dir: Path) -> Path:
@@ -196,7 +201,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
             staging = staging_folder(options.run_dir)
             check_inputs(spec, builder_given=options.builder is not None, folder=staging)
             lock = rundir.claim(options.run_dir, spec, options.fresh)
-            dataset = share_data(staging, options.run_dir)
+            dataset = share_data(staging, spec, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
             prepared = prepare(spec, dataset, options.builder)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tuning.data.dataset import load_dataset
+from tuning.data import cache
+from tuning.data.dataset import Dataset, load_dataset
 from tuning.spec.builders import check_builder
 from tuning.spec.schema import Spec
 from tuning.spec.space import grid_points
@@ -13,7 +14,7 @@ from tuning.verdicts.rules import ALPHA, permutation_floor
 def describe(spec: Spec) -> str:
     """A table of the expanded grid: batch size and effective steps per epoch at each point,
     then a warning for every point where Keras would run fewer steps than asked."""
-    dataset = load_dataset(spec)
+    dataset = cache.open_cached(spec) or load_dataset(spec)
     check_builder(spec)
     budget = spec.budget
     points = grid_points(spec.search.space)
@@ -21,8 +22,8 @@ def describe(spec: Spec) -> str:
     lines = [
         f"experiment {spec.name}: {spec.data.source}, {len(dataset.pool)} rows to train and "
         f"validate on, {len(dataset.holdout)} holdout rows, {dataset.n_outputs} output(s)",
-        f"data: {dataset.preparation}; the prepared rows take {dataset.nbytes / 2**20:.1f} MiB "
-        "on disk",
+        f"data: {dataset.preparation}",
+        _data_line(spec, dataset),
         f"budget: {budget.semantics} semantics, {budget.epochs} epochs"
         + (f", max_steps {budget.max_steps}" if budget.max_steps else "")
         + (f", batch_size {budget.batch_size}" if budget.semantics == "stream" else ""),
@@ -72,6 +73,29 @@ def _rule_design(points: list[dict]) -> list[str]:
             f"smallest possible p is {floor:.3g}, at best), so the rules can only read \"did "
             "not hold\" or \"cannot tell\"; search more values of steps_per_epoch, or more "
             "cells (validation_split values, seeds), to let \"held\" be possible"]
+
+
+def _data_line(spec: Spec, dataset: Dataset) -> str:
+    """What is drawn from the source and what the prepared rows cost on disk."""
+    drawn = []
+    if spec.data.take is not None:
+        drawn.append(f"the first {spec.data.take} rows taken")
+    if spec.data.sample is not None:
+        drawn.append(f"a sample of {spec.data.sample} rows (seed {spec.seed})")
+    folder = cache.store_folder(spec)
+    if folder is None:
+        where = "written into the run directory (a python: source is not cached)"
+    elif cache.is_written(folder):
+        where = f"cached at {folder}, mapped again"
+    else:
+        where = "written to the cache on the first run"
+    return (f"data: {'; '.join(drawn) + '; ' if drawn else ''}prepared rows "
+            f"{_mib(dataset.nbytes)} on disk, {where}; the cache holds "
+            f"{_mib(cache.disk_use())} of {_mib(cache.cache_limit())} ({cache.cache_root()})")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB"
 
 
 def _table(header: list[str], rows: list[list]) -> str:

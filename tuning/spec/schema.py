@@ -92,6 +92,10 @@ class DataSpec:
     #: "auto": 2-D numeric tables are standardized on each trial's training rows, anything
     #: of higher rank (images) reaches the model as stored; True: always; False: never.
     standardize: str | bool = "auto"
+    #: Rows drawn from the source, first to last: required for an endless one.
+    take: int | None = None
+    #: A seeded subset of this many rows, drawn while reading.
+    sample: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ class Spec:
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "experiment": ("name", "seed", "description"),
-    "data": ("source", "target", "holdout", "test", "image_size", "standardize"),
+    "data": ("source", "target", "holdout", "test", "image_size", "standardize", "take",
+             "sample"),
     "model": ("builder", "task", "metric"),
     "budget": ("semantics", "epochs", "max_steps", "batch_size"),
     "search": (
@@ -317,8 +322,10 @@ def _parse_data(table: dict) -> DataSpec:
     standardize = table.get("standardize", DataSpec.standardize)
     if standardize != "auto" and not isinstance(standardize, bool):
         raise UserError("data.standardize", f'expected "auto", true or false, got {standardize!r}')
+    take = _positive("data.take", _get(table, "data.take", int))
+    sample = _positive("data.sample", _get(table, "data.sample", int))
     return DataSpec(source=source, target=target, holdout=holdout, test=test,
-                    image_size=image_size, standardize=standardize)
+                    image_size=image_size, standardize=standardize, take=take, sample=sample)
 
 
 def _image_size(table: dict, kind: str) -> tuple[int, int] | None:

@@ -1,18 +1,24 @@
-"""What every source adapter hands to preparation: runs of rows, never the whole source."""
+"""The one interface between the sources and the store: a source read as `Chunk`s.
+
+Every kind of source (`tuning.data.adapters.<kind>`) reads its rows in runs of at most
+`CHUNK_ROWS`, in the dtype it holds them in, so that preparing a source never needs more
+memory than a chunk: the store writes each chunk's features as it comes and keeps only the
+labels. Modelled on Keras's `trainers/data_adapters/`: one adapter per kind, one interface.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import Any
 
-import numpy as np
+from tuning.data.adapters.chunk import CHUNK_ROWS, Chunk
+from tuning.data.adapters.reading import bounded
+from tuning.spec.schema import Spec
 
-#: Rows per chunk by default: small enough that a chunk of images stays far below the data.
-CHUNK_ROWS = 4096
+__all__ = ["CHUNK_ROWS", "Chunk", "source_chunks"]
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """A run of rows as the source holds them."""
-
-    x: np.ndarray   # (rows, *feature_shape), in the source's own dtype (uint8 images stay uint8)
-    y: np.ndarray   # (rows,) labels/targets as the source gives them (not yet encoded)
+def source_chunks(spec: Spec, data: Any = None, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """Every row of the spec's source (or of `data`, the Python API's in-memory data), once,
+    in chunks of at most `chunk_rows` rows; `data.take` / `data.sample` already applied."""
+    return bounded(spec, data, chunk_rows)

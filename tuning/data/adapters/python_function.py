@@ -1,0 +1,31 @@
+"""`python:<module>:<function>`: the user's function (found beside the spec first) returns
+any Python object `tuning.data.adapters.objects` reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tuning.data.adapters.chunk import Chunk
+from tuning.data.adapters.kind import Adapter
+from tuning.data.adapters.objects import object_chunks
+from tuning.spec import tensorflow_import
+from tuning.spec.builders import import_function
+from tuning.spec.errors import UserError
+from tuning.spec.schema import Spec
+
+
+class PythonFunction(Adapter):
+    kind = "python"
+    needs_tensorflow = True  # the user's module may import it; it is imported to be checked
+
+    def chunks(self, spec: Spec, chunk_rows: int) -> Iterator[Chunk]:
+        reference = spec.data.source.partition(":")[2]
+        where = f"python:{reference}"
+        tensorflow_import.wait()  # the user's module may import TensorFlow at its top
+        function = import_function(spec, reference, "data.source")
+        try:
+            data = function()
+        except Exception as exc:  # the user's loader failing is the user's error, named
+            raise UserError(where, f"failed: {type(exc).__name__}: {exc}".splitlines()[0]) \
+                from None
+        return object_chunks(data, where, spec.data.take, chunk_rows)
