@@ -134,7 +134,7 @@ def test_an_endless_generator_needs_take_and_nothing_is_written(tmp_path):
 @pytest.mark.slow
 def test_a_generator_with_take_is_searched_and_its_rows_cached_once(tmp_path, monkeypatch):
     monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path / "cache"))
-    raw = tomllib.loads(spec_text(source="sklearn:iris", steps="[4]"))
+    raw = tomllib.loads(spec_text(source="sklearn:iris", steps=[4]))
     raw["data"]["take"] = 300
     result = tuning.search(raw, data=_endless_batches(), out=tmp_path / "run")
     assert (result.trials.status == "ok").all()

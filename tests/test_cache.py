@@ -9,7 +9,7 @@ import numpy as np
 from conftest import spec_text
 
 from tuning.data import cache
-from tuning.data.dataset import load_dataset
+from tuning.data.dataset import load_dataset, open_prepared
 from tuning.spec.schema import load_spec
 
 
@@ -26,10 +26,12 @@ def test_a_second_search_maps_the_cached_store_and_a_changed_source_is_read_agai
     _npy_source(tmp_path / "d")
     spec = load_spec(write_spec(spec_text(source="npy:d")))
     assert cache.open_cached(spec) is None
-    first = cache.share(load_dataset(spec), spec, tmp_path / "run" / "data")
+    load_dataset(spec, tmp_path / "staging")
+    first = open_prepared(cache.share(tmp_path / "staging", spec, tmp_path / "run" / "data"))
     link = tmp_path / "run" / "data"
     assert link.is_symlink() and link.resolve() == cache.store_folder(spec)
-    assert cache.disk_use() >= first.x_pool.nbytes
+    assert not (tmp_path / "staging").exists()
+    assert cache.disk_use() >= first.x.nbytes
 
     # The same content (same size and time, bytes changed behind the key's back): the
     # store is mapped, the source not read.
@@ -38,14 +40,16 @@ def test_a_second_search_maps_the_cached_store_and_a_changed_source_is_read_agai
     np.save(tmp_path / "d" / "x.npy", np.stack([ids + 1000, ids % 3], axis=1))
     os.utime(tmp_path / "d" / "x.npy", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     again = cache.open_cached(spec)
-    assert again is not None and isinstance(again.x_pool, np.memmap)
-    np.testing.assert_array_equal(again.x_pool, first.x_pool)
+    assert again is not None and isinstance(again.x, np.memmap)
+    np.testing.assert_array_equal(again.x, first.x)
 
     # A source written again is another content: read and prepared anew.
     os.utime(tmp_path / "d" / "x.npy", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))
     assert cache.open_cached(spec) is None
-    rewritten = cache.share(load_dataset(spec), spec, tmp_path / "run2" / "data")
-    assert rewritten.x_pool[:, 0].min() >= 1000
+    load_dataset(spec, tmp_path / "staging2")
+    rewritten = open_prepared(cache.share(tmp_path / "staging2", spec,
+                                          tmp_path / "run2" / "data"))
+    assert rewritten.x[:, 0].min() >= 1000
     assert (tmp_path / "run2" / "data").resolve() != (tmp_path / "run" / "data").resolve()
 
 
@@ -68,6 +72,7 @@ def test_a_python_source_is_not_cached(tmp_path, write_spec, monkeypatch):
         "    return np.arange(200.0).reshape(100, 2), np.arange(100) % 2\n")
     spec = load_spec(write_spec(spec_text(source="python:uncached_rows:rows")))
     assert cache.store_key(spec) is None and cache.open_cached(spec) is None
-    cache.share(load_dataset(spec), spec, tmp_path / "run" / "data")
+    load_dataset(spec, tmp_path / "staging")
+    cache.share(tmp_path / "staging", spec, tmp_path / "run" / "data")
     assert not (tmp_path / "run" / "data").is_symlink()
     assert (tmp_path / "run" / "data").is_dir() and cache.disk_use() == 0

@@ -128,4 +128,5 @@ def test_validate_says_what_is_done_to_the_data(tmp_path):
     done = run_cli("validate", str(spec))
     assert done.returncode == 0, done.stderr
     assert ("data: features stored as float32, given to the model as float32 values unchanged "
-            "(data.standardize = false); the prepared rows take 0.5 MiB on disk") in done.stdout
+            "(data.standardize = false)\n") in done.stdout
+    assert "data: prepared rows 0.5 MiB on disk" in done.stdout
