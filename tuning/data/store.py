@@ -10,6 +10,7 @@ them under pressure, since they are already on disk.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import mmap
 import shutil
@@ -21,6 +22,7 @@ from tuning.data.dataset import Dataset
 
 FOLDER = "data"
 _META = "meta.json"
+_HASH_CHUNK = 16 * 2**20
 
 
 def write(dataset: Dataset, folder: Path) -> Path:
@@ -39,6 +41,22 @@ def write(dataset: Dataset, folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     return folder
+
+
+def fingerprint(dataset: Dataset) -> str:
+    """A content hash of the prepared rows (every array: its dtype, shape and bytes, in
+    field order): what a run was made from. Read a chunk at a time, so a memory-mapped or
+    large dataset is never copied whole."""
+    digest = hashlib.blake2b(digest_size=16)
+    for field in dataclasses.fields(dataset):
+        value = getattr(dataset, field.name)
+        if not isinstance(value, np.ndarray):
+            continue
+        digest.update(f"{field.name}:{value.dtype.str}:{value.shape};".encode())
+        rows = max(1, _HASH_CHUNK // max(1, value[:1].nbytes))
+        for start in range(0, len(value), rows):
+            digest.update(np.ascontiguousarray(value[start:start + rows]).data)
+    return digest.hexdigest()
 
 
 def open_prepared(folder: Path) -> Dataset:
