@@ -310,7 +310,7 @@ DAMAGED = [
     Case("trials.csv not text, records kept", REPORT,
          files({f"{RUN}/trials.csv": b"\x00\xff,\n\xfe"}), 0, ""),
     Case("curves.csv a folder, records kept", REPORT, replace_with_folder(f"{RUN}/curves.csv"),
-         0, ""),
+         0, f"{RUN}/curves.csv: damaged (a folder where the table goes)"),
     Case("trials.csv of another tool, no records", REPORT,
          both(remove(R), files({f"{RUN}/trials.csv": OTHER_TOOL_TRIALS})),
          2, f"{RUN}/trials.csv: not a trials.csv of this tool (no trial_id, status column)"),
@@ -342,24 +342,28 @@ BEFORE_MARKER = [
          both(remove(f"{RUN}/{MARKER}"), truncate(f"{RUN}/labels.npz")),
          0, f"{RUN}/labels.npz: damaged"),
 ]
+def results_renamed(marker: str | None) -> Setup:
+    """results/ renamed site/ and holding a page of the user's, its marker replaced."""
+    def change(root: Path) -> None:
+        (root / "results").rename(root / "site")
+        (root / "site" / MARKER).unlink()
+        if marker is not None:
+            (root / "site" / MARKER).write_text(marker)
+        (root / "site" / "index.html").write_text("<p>my page</p>")
+    return change
+
+
 INDEX = [
     Case("report in the results folder the tool made", REPORT, lambda root: None, 0, "",
          index=True),
     Case("report in a user's folder keeps its index.html", ("report", "site/run"),
-         lambda root: (root / "results").rename(root / "site")
-         or (root / "site" / MARKER).unlink()
-         or (root / "site" / "index.html").write_text("<p>my page</p>"),
-         0, "", keep=("site/index.html",), index=False),
+         results_renamed(None), 0, "", keep=("site/index.html",), index=False),
     Case("report in a folder marked as a run keeps its index.html", ("report", "site/run"),
-         lambda root: (root / "results").rename(root / "site")
-         or (root / "site" / MARKER).write_text('{"kind": "run"}')
-         or (root / "site" / "index.html").write_text("<p>my page</p>"),
-         0, "", keep=("site/index.html",), index=False),
-    Case("index DIR writes it where asked", ("index", "site"),
-         lambda root: (root / "results").rename(root / "site")
-         or (root / "site" / MARKER).unlink()
-         or (root / "site" / "index.html").write_text("<p>my page</p>"),
-         0, "", index=True),
+         results_renamed('{"kind": "run"}'), 0, "", keep=("site/index.html",), index=False),
+    Case("report in a folder with a damaged marker keeps its index.html", ("report", "site/run"),
+         results_renamed("{"), 0, "", keep=("site/index.html",), index=False),
+    Case("index DIR writes it where asked", ("index", "site"), results_renamed(None), 0, "",
+         index=True),
 ]
 
 CASES = [*OWNERSHIP, *PROVENANCE, *FOREIGN, *DAMAGED, *BEFORE_MARKER, *INDEX]
@@ -440,7 +444,8 @@ LOAD_CASES = {
     "trials.csv not text": (files({f"{RUN}/trials.csv": b"\x00\xff,\n\xfe"}),
                             "trials.csv: cannot be read"),
     "trials.csv missing": (remove(f"{RUN}/trials.csv"), "trials.csv: missing"),
-    "curves.csv a folder": (replace_with_folder(f"{RUN}/curves.csv"), "curves.csv: cannot be"),
+    "curves.csv a folder": (replace_with_folder(f"{RUN}/curves.csv"),
+                            "curves.csv: a folder, not a file"),
     "summary.json cut short": (truncate(f"{RUN}/summary.json", 30), "summary.json: damaged"),
     "summary.json a list": (files({f"{RUN}/summary.json": "[]"}),
                             "summary.json: damaged (a JSON list)"),

@@ -375,6 +375,9 @@ def damaged_files(run_dir: Path) -> list[Damaged]:
             reason = f"cannot be read: {exc}".splitlines()[0]
         if reason is not None:
             found.append(Damaged(state, reason, "damaged"))
+    for table in records.TABLE_KEYS:
+        if (run_dir / table).is_dir():
+            found.append(Damaged(run_dir / table, "a folder where the table goes", "damaged"))
     labels = labels_damage(run_dir)
     return found + ([labels] if labels is not None else [])
 

@@ -271,6 +271,9 @@ def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path,
     run_dir = Path(run_dir)
     rows, curves = tables(run_dir, metric, hp_names)
     trials_csv, curves_csv = run_dir / "trials.csv", run_dir / "curves.csv"
+    for table in (trials_csv, curves_csv):
+        if table.is_dir() and not table.is_symlink():  # not the tool's: kept, out of the way
+            set_aside(table)
     atomic_write(trials_csv, rows.to_csv(index=False))
     atomic_write(curves_csv, curves.to_csv(index=False))
     return trials_csv, curves_csv
@@ -351,6 +354,8 @@ def table_problem(path: Path, name: str) -> str | None:
     A missing curves.csv is only an empty one."""
     if not (path.exists() or path.is_symlink()):
         return None if name == "curves.csv" else "missing"
+    if path.is_dir():
+        return "a folder, not a file"
     try:
         columns = read_table(path).columns
     except (OSError, ValueError) as exc:  # pandas' parser errors and bad UTF-8 included
