@@ -326,7 +326,7 @@ DAMAGED = [
     Case("every record another run's", REPORT,
          both(other_run_record(f"{R}/trial_0.json"), other_run_record(f"{R}/trial_1.json")),
          2, "nothing sound is left to report on"),
-    Case("spec.toml damaged", REPORT, files({f"{RUN}/spec.toml": "[experiment\n"}),
+    Case("spec.toml not TOML", REPORT, files({f"{RUN}/spec.toml": "[experiment\n"}),
          2, f"{RUN}/spec.toml"),
 ]
 

@@ -30,11 +30,11 @@ from tuning.spec.schema import ResourcesSpec, Spec, load_spec
 SPEC_FILE = "spec.toml"
 STATE_FILE = "run.json"
 LOCK_FILE = ".lock"
-#: What `--fresh` removes: everything a search writes in its run directory, nothing else
-#: (the marker and the lock stay: the folder is still the tool's, and may be locked).
-OWNED = ("records", "tuner", "tensorboard", "plots", "data", ".data.writing", "logs",
-         "progress", "heartbeats", SPEC_FILE, STATE_FILE, "labels.npz", "trials.csv",
-         "curves.csv", "report.html", "report.md", "summary.json")
+#: What `--fresh` removes: what a search writes in its run directory, nothing else. The
+#: marker and the lock stay (the folder is still the tool's, and locked); so do `data/` and
+#: `logs/`, which the new start has already rewritten, or opened, by the time it clears.
+OWNED = ("records", "tuner", "tensorboard", "plots", SPEC_FILE, STATE_FILE, "labels.npz",
+         "trials.csv", "curves.csv", "report.html", "report.md", "summary.json")
 #: The results folder a run directory goes in by default: the tool's by convention.
 DEFAULT_ROOT = Path("results")
 
