@@ -31,7 +31,8 @@ def build_index(results_dir: Path) -> Path:
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     runs = sorted(p for p in results_dir.iterdir()
-                  if p.is_dir() and (is_run_dir(p) or (p / "trials.csv").is_file()))
+                  if p.is_dir() and (is_run_dir(p) or (p / "run.json").is_file()
+                                     or (p / "trials.csv").is_file()))
     rows = "\n".join(_row(path) for path in runs) or (
         f'<tr><td colspan="{len(HEADER)}">No runs yet.</td></tr>')
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
