@@ -215,7 +215,8 @@ def _report(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     for damaged in rebuild_tables(run_dir):
-        print(damaged.warning("left out of the report; `run` makes it again"), file=sys.stderr)
+        then = "left out of the report" + ("" if damaged.foreign else "; `run` makes it again")
+        print(damaged.warning(then), file=sys.stderr)
     settle_state(run_dir)
     print(f"report: {build_report(run_dir)}")
     index = update_index(run_dir)

@@ -194,10 +194,25 @@ def load_record(path: Path, key: str | None) -> dict[str, Any]:
         raise ValueError(f"status {row.get('status')!r} is not one of: {', '.join(Status)}")
     predicted = path.with_suffix(".npz")
     try:
-        read_npz(predicted)
+        check_npz(predicted)
     except ValueError as exc:
         raise DamagedPredictions(predicted, f"its predictions {exc}") from None
     return payload
+
+
+def check_npz(path: Path) -> None:
+    """Raise ValueError when the .npz at `path` (if any) is cut short, empty or no archive.
+    Reads only the archive's index, kept at its end: cheap enough for every record of a
+    large run, and any cut loses it. (`read_npz` checks the rest as it reads.)"""
+    if not (path.exists() or path.is_symlink()):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot be read: {exc}".splitlines()[0]) from None
+    if not names:
+        raise ValueError("cannot be read: it holds no arrays")
 
 
 def read_npz(path: Path) -> dict[str, Any] | None:
