@@ -17,7 +17,7 @@ import re
 import shutil
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from tuning.cli import main
 from tuning.records.ownership import MARKER, read_marker
 from tuning.records.trials import read_table
 
-SPEC = spec_text(epochs=1, extra="").replace("confirm_runs = 0", "confirm_runs = 1")
+SPEC = spec_text(epochs=1).replace("confirm_runs = 0", "confirm_runs = 1")
 CSV_SPEC = SPEC.replace('source = "sklearn:digits"',
                         'source = "csv:d.csv"\ntarget = "target"')
 
@@ -180,7 +180,6 @@ class Case:
     keep: tuple[str, ...] = ()  # paths (under the case's folder) that must not change
     absent: tuple[str, ...] = ()  # trial ids the rebuilt trials.csv must not hold
     index: bool | None = None  # whether the report must (re)write the results index
-    extra: dict = field(default_factory=dict)
 
 
 REPORT = ("report", RUN)
@@ -395,11 +394,9 @@ def test_run_directory_case(case_root, capsys, case):
     root = case_root
     case.setup(root)
     before = tree(root)
-    index = root / RUN / ".." / "index.html"
-    if case.index is not None:
-        index = (root / case.argv[1]).parent / "index.html" if case.argv[0] == "report" else (
-            root / case.argv[1] / "index.html")
-        index_before = index.read_bytes() if index.is_file() else None
+    folder = root / case.argv[1]
+    index = (folder.parent if case.argv[0] == "report" else folder) / "index.html"
+    index_before = index.read_bytes() if index.is_file() else None
     code = main(list(case.argv))
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
