@@ -239,10 +239,13 @@ def check_resumable(run_dir: Path, spec: Spec, provenance: Provenance | None = N
     state = read_state(run_dir)
     recorded = state.get("preparation")
     if provenance is not None and isinstance(recorded, dict):
-        if recorded != provenance.preparation:
+        # Settings a later version adds (or drops) are not changes the user made.
+        shared = recorded.keys() & provenance.preparation.keys()
+        then = {k: v for k, v in recorded.items() if k in shared}
+        now = {k: v for k, v in provenance.preparation.items() if k in shared}
+        if then != now:
             raise UserError(str(run_dir), "the data's preparation changed since the run "
-                            f"began ({_differences(recorded, provenance.preparation)})"
-                            f"{_START_OVER}")
+                            f"began ({_differences(then, now)}){_START_OVER}")
         if state.get("data_hash") not in (None, provenance.data):
             raise UserError(str(run_dir), "the data changed since the run began (its prepared "
                             f"rows hash to {provenance.data[:12]} now, "
