@@ -242,19 +242,19 @@ def check_resumable(run_dir: Path, spec: Spec, provenance: Provenance | None = N
         # Settings a later version adds (or drops) are not changes the user made.
         shared = recorded.keys() & provenance.preparation.keys()
         then = {k: v for k, v in recorded.items() if k in shared}
-        now = {k: v for k, v in provenance.preparation.items() if k in shared}
-        if then != now:
+        current = {k: v for k, v in provenance.preparation.items() if k in shared}
+        if then != current:
             raise UserError(str(run_dir), "the data's preparation changed since the run "
-                            f"began ({_differences(then, now)}){_START_OVER}")
+                            f"began ({_differences(then, current)}){_START_OVER}")
         if state.get("data_hash") not in (None, provenance.data):
             raise UserError(str(run_dir), "the data changed since the run began (its prepared "
                             f"rows hash to {provenance.data[:12]} now, "
                             f"{str(state['data_hash'])[:12]} then){_START_OVER}")
     before = {_SPEC_NAMES.get(k, k): v for k, v in _flat(_comparable(previous)).items()}
-    now = {_SPEC_NAMES.get(k, k): v for k, v in _flat(_comparable(spec)).items()}
-    if before != now:
+    after = {_SPEC_NAMES.get(k, k): v for k, v in _flat(_comparable(spec)).items()}
+    if before != after:
         raise UserError(str(run_dir), f"holds a search of a different spec "
-                                      f"({_differences(before, now)}){_START_OVER}")
+                                      f"({_differences(before, after)}){_START_OVER}")
 
 
 class RunLock:
