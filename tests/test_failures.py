@@ -18,6 +18,7 @@ import psutil
 import pytest
 from conftest import ROOT, run_cli, spec_text
 
+from tuning.records.ownership import MARKER, RUN, marker_text, new_key
 from tuning.records.rundir import RunLock
 from tuning.records.trials import read_table
 
@@ -241,6 +242,7 @@ def test_a_run_directory_that_cannot_be_written_ends_in_one_line(tmp_path):
     spec.write_text(spec_text(steps=[4]))
     out = tmp_path / "run"
     out.mkdir()
+    (out / MARKER).write_text(marker_text(RUN, new_key()))  # the tool's own run directory
     (out / "records").write_text("in the way")
     (out / "plots").write_text("in the way too")
     (out / "logs").write_text("and here")

@@ -58,23 +58,65 @@ class Result:
 
 
 def load(run_dir: str | os.PathLike) -> Result:
-    """The results of a run directory, without training and without importing TensorFlow."""
-    import json
+    """The results of a run directory, without training and without importing TensorFlow.
 
-    from tuning.records.trials import read_table
+    A table that is damaged (or another tool's) is rebuilt in memory from the records, and
+    a damaged summary.json reads as empty, each with a warning naming the file; a folder
+    with nothing sound to read raises `SpecError`."""
+    import warnings
+
+    from tuning.records import trials as records
+    from tuning.records.rundir import SPEC_FILE, hp_names
 
     folder = Path(run_dir)
-    if not (folder / "trials.csv").is_file():
+    if not (folder / "trials.csv").exists() and not (folder / records.RECORDS).is_dir():
         raise SpecError(str(folder), "not a run directory (no trials.csv)")
-    summary_path = folder / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    problems = {name: records.table_problem(folder / name, name) for name in records.TABLE_KEYS}
+    if any(problems.values()):
+        try:
+            spec = load_spec(folder / SPEC_FILE)
+        except UserError as exc:
+            raise SpecError(str(folder), f"its tables cannot be read and there is no spec to "
+                                         f"rebuild them with ({exc})") from None
+        trials, curves = records.tables(folder, spec.model.metric, hp_names(folder, spec))
+        if trials.empty:
+            name, problem = next((n, p) for n, p in problems.items() if p)
+            raise SpecError(str(folder / name), f"{problem}, and there are no sound records "
+                                                "to rebuild it from")
+        for name, problem in problems.items():
+            if problem:
+                warnings.warn(f"{folder / name}: {problem}; read from the records instead",
+                              stacklevel=2)
+    else:
+        trials = records.read_table(folder / "trials.csv")
+        curves = records.read_table(folder / "curves.csv")
     return Result(
         run_dir=folder,
         report=folder / "report.html",
-        trials=read_table(folder / "trials.csv"),
-        curves=read_table(folder / "curves.csv"),
-        summary=summary,
+        trials=trials,
+        curves=curves,
+        summary=_summary(folder / "summary.json"),
     )
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    """summary.json's content; empty when there is none, and when it is damaged (with a
+    warning: `steps-tuner report` writes it again)."""
+    import json
+    import warnings
+
+    if not path.exists():
+        return {}
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+        reason = None if isinstance(content, dict) else f"a JSON {type(content).__name__}"
+    except (OSError, ValueError) as exc:
+        content, reason = {}, str(exc).splitlines()[0]
+    if reason is None:
+        return content
+    warnings.warn(f"{path}: damaged ({reason}); read as empty, `steps-tuner report` writes "
+                  "it again", stacklevel=3)
+    return {}
 
 
 def search(

@@ -221,28 +221,32 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from tuning.records.rundir import rebuild_tables, settle_state
-    from tuning.report import build_index, build_report
+    from tuning.report import build_report
+    from tuning.report.index import update_index
 
     run_dir = Path(args.run_dir)
     for damaged in rebuild_tables(run_dir):
-        print(damaged.warning("left out of the tables; `run` trains that trial again"),
-              file=sys.stderr)
+        then = "left out of the report" + ("" if damaged.foreign else "; `run` makes it again")
+        print(damaged.warning(then), file=sys.stderr)
     settle_state(run_dir)
     print(f"report: {build_report(run_dir)}")
-    print(f"index: {build_index(run_dir.resolve().parent)}")
+    index = update_index(run_dir)
+    if index is not None:
+        print(f"index: {index}")
     return EXIT_OK
 
 
 def _index(args: argparse.Namespace) -> int:
-    from tuning.records.rundir import STATE_FILE, settle_state
+    from tuning.records.rundir import is_run_dir, mark_results_folder, settle_state
     from tuning.report import build_index
 
     results = Path(args.results_dir)
     if not results.is_dir():
         raise UserError(str(results), "no such folder")
     for run_dir in results.iterdir():
-        if (run_dir / STATE_FILE).is_file():
+        if run_dir.is_dir() and is_run_dir(run_dir):
             settle_state(run_dir)  # a killed search is listed as interrupted, not running
+    mark_results_folder(results)  # asked for here: later searches keep the index current
     print(f"index: {build_index(results)}")
     return EXIT_OK
 

@@ -13,6 +13,8 @@ A folder holds `x.npy` (every row, in the source's order), `y.npy` (labels, enco
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import mmap
 import shutil
@@ -29,6 +31,7 @@ ARRAYS = ("y", "pool", "holdout", "test")
 #: Bytes kept for the .npy header of x, written once the row count is known; a multiple of
 #: 64 so the rows start aligned.
 _HEADER_BYTES = 512
+_HASH_CHUNK = 16 * 2**20
 
 
 class RowWriter:
@@ -102,6 +105,22 @@ def move(source: Path, folder: Path) -> Path:
 def disk_bytes(folder: Path) -> int:
     """What the store takes on disk."""
     return sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
+
+
+def fingerprint(dataset) -> str:
+    """A content hash of the prepared rows (every array of the dataset: its dtype, shape and
+    bytes, in field order): what a run was made from. Read a chunk at a time, so a
+    memory-mapped or large dataset is never copied whole."""
+    digest = hashlib.blake2b(digest_size=16)
+    for field in dataclasses.fields(dataset):
+        value = getattr(dataset, field.name)
+        if not isinstance(value, np.ndarray):
+            continue
+        digest.update(f"{field.name}:{value.dtype.str}:{value.shape};".encode())
+        rows = max(1, _HASH_CHUNK // max(1, value[:1].nbytes))
+        for start in range(0, len(value), rows):
+            digest.update(np.ascontiguousarray(value[start:start + rows]).data)
+    return digest.hexdigest()
 
 
 def _touch(array: np.ndarray) -> None:

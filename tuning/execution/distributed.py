@@ -51,8 +51,9 @@ def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
     """Serve the Oracle until every trial has ended; then the tables and the report."""
     prepared = prepare(spec)
     os.environ.update(oracle_env("chief", host, port))
-    lock = rundir.claim(options.run_dir, spec, options.fresh)
-    with run_directory(prepared, options, lock) as run_dir:
+    claim = rundir.claim(options.run_dir, spec, options.fresh,
+                         rundir.Provenance.of(spec, prepared.dataset))
+    with run_directory(prepared, options, claim) as run_dir:
         tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
         print(f"chief listening on {host}:{port}; start workers with: python -m tuning "
               f"worker {spec.path} --out {run_dir} --oracle {host}:{port} --tuner-id NAME",

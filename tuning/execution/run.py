@@ -57,16 +57,18 @@ class RunOptions:
 
 @contextmanager
 def run_directory(prepared: Prepared, options: RunOptions,
-                  lock: rundir.RunLock) -> Iterator[Path]:
+                  claim: rundir.Claim) -> Iterator[Path]:
     """Set up the claimed run directory; whatever happens inside, run.json says how the
     search ended, the tables and the report are rebuilt from the records, and the lock is
     released. A report that fails after the search failed is a warning, never the error
-    the user sees."""
+    the user sees. run.json records what the run is made from (checked on resume)."""
     spec, run_dir = prepared.spec, options.run_dir
     failing = False
     try:
         if options.fresh:
             rundir.clear(run_dir)
+        for damaged in rundir.damaged_files(run_dir):
+            print(damaged.warning("written again"), file=sys.stderr, flush=True)
         if options.spec_text is not None:
             records.atomic_write(run_dir / rundir.SPEC_FILE, options.spec_text)
         elif not (run_dir / rundir.SPEC_FILE).is_file():
@@ -79,6 +81,7 @@ def run_directory(prepared: Prepared, options: RunOptions,
             data_warnings=list(prepared.dataset.warnings),
             planned=_planned(spec, options.max_trials),
             data_preparation=prepared.dataset.preparation,
+            **claim.provenance.fields(),
         )
         predictions.save_labels(run_dir, prepared.dataset.y_holdout, prepared.dataset.y_test)
         yield run_dir
@@ -99,18 +102,19 @@ def run_directory(prepared: Prepared, options: RunOptions,
                 raise
             print(f"warning: the report was not rebuilt: {_one_line(exc)}", file=sys.stderr)
         finally:
-            lock.release()
+            claim.release()
 
 
 def _rebuild(run_dir: Path, prepared: Prepared) -> None:
-    from tuning.report import build_index, build_report
+    from tuning.report import build_report
+    from tuning.report.index import update_index
     from tuning.verdicts.summary import headline
 
     records.write_tables(run_dir, prepared.spec.model.metric, prepared.hp_names)
     path = build_report(run_dir)
     print(headline(run_dir))
     print(f"report: {path}")
-    build_index(run_dir.parent)
+    update_index(run_dir)
 
 
 def _try(write, *args, **kwargs) -> None:
@@ -195,26 +199,28 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")
     created = rundir.first_missing(options.run_dir)
     staging: Path | None = None
-    lock: rundir.RunLock | None = None
+    claim: rundir.Claim | None = None
     try:
         try:
             staging = staging_folder(options.run_dir)
-            check_inputs(spec, builder_given=options.builder is not None, folder=staging)
-            lock = rundir.claim(options.run_dir, spec, options.fresh)
+            dataset = check_inputs(spec, builder_given=options.builder is not None,
+                                   folder=staging)
+            provenance = rundir.Provenance.of(spec, dataset)
+            claim = rundir.claim(options.run_dir, spec, options.fresh, provenance)
             dataset = share_data(staging, spec, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
             prepared = prepare(spec, dataset, options.builder)
-        except BaseException:  # nothing ran: leave no lock, and no folder this run made
+        except BaseException:  # nothing ran: leave no lock, and nothing this start made
             pool.close()  # first: a begun worker may still be creating its log there
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
-            if created is not None and (lock is not None or created != options.run_dir):
-                shutil.rmtree(created, ignore_errors=True)
-            if lock is not None:
-                lock.release()
+            if claim is not None:
+                claim.undo()
+            elif created is not None and created != options.run_dir:
+                shutil.rmtree(created, ignore_errors=True)  # the folders the staging made
             raise
-        with run_directory(prepared, options, lock) as run_dir:
+        with run_directory(prepared, options, claim) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
             tuner.save()
             search_with_pool(prepared, options, pool, tuner.oracle, tuner.tuner_id, rerun=True)

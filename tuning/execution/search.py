@@ -72,15 +72,17 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     oracle = ctx.oracle
     clear_files(ctx.run_dir)  # an earlier run's epochs, which the status line would show
     kept, damaged = records.load_trials(ctx.run_dir)
+    known = getattr(oracle, "trials", {})
+    redo = [known[d.trial_id] for d in damaged
+            if d.trial_id in known and known[d.trial_id].status in _ENDED]
     for bad in damaged:
-        print(bad.warning(f"trial {bad.trial_id} runs again"), file=sys.stderr, flush=True)
+        then = ("left out" if bad.foreign and bad.trial_id not in known
+                else f"trial {bad.trial_id} runs again")
+        print(bad.warning(then), file=sys.stderr, flush=True)
     frontier = frontier or Frontier()
     frontier.merge_rows([t["row"] for t in kept], ctx.hp_names, mib(pool.budget))
     progress.resume(len(kept))
     records.write_tables(ctx.run_dir, ctx.spec.model.metric, ctx.hp_names)  # then appended to
-    known = getattr(oracle, "trials", {})
-    redo = [known[d.trial_id] for d in damaged
-            if d.trial_id in known and known[d.trial_id].status in _ENDED]
     redone: set[str] = set()
     live = LiveReport(ctx.run_dir)
     try:

@@ -10,13 +10,13 @@ report uses it); `run_confirmations` trains, through the search's own worker poo
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from tuning.records.ownership import run_key
 from tuning.records.status import Status
-from tuning.records.trials import RECORDS, STATUS, write_record
+from tuning.records.trials import RECORDS, STATUS, Damaged, sound_record, write_record
 
 _NAME = re.compile(r"^confirm_(?P<trial>.+)_(?P<run>\d+)$")
 
@@ -34,19 +34,29 @@ def write_confirmation(run_dir: Path, row: dict[str, Any],
 def read_confirm_rows(run_dir: Path) -> list[dict[str, Any]]:
     """Every re-run's row, with `confirms` (the trial re-run), `record` and its per-epoch
     `curves` added."""
+    return _scan(run_dir)[0]
+
+
+def damaged_confirmations(run_dir: Path) -> list[Damaged]:
+    """The re-runs' records that cannot be used (made again on resume), each with why."""
+    return _scan(run_dir)[1]
+
+
+def _scan(run_dir: Path) -> tuple[list[dict[str, Any]], list[Damaged]]:
     folder = Path(run_dir) / RECORDS
-    rows = []
+    key = run_key(run_dir)
+    rows, damaged = [], []
     for path in sorted(folder.glob("confirm_*.json")) if folder.is_dir() else []:
         match = _NAME.match(path.stem)
         if match is None:
             continue
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue  # a damaged re-run is made again on resume
+        saved = sound_record(path, key)
+        if isinstance(saved, Damaged):
+            damaged.append(saved)
+            continue
         rows.append({**saved["row"], "confirms": match["trial"], "run": int(match["run"]),
                      "record": path.stem, "curves": saved.get("curves", [])})
-    return rows
+    return rows, damaged
 
 
 def read_confirmations(run_dir: Path) -> dict[str, list[str]]:

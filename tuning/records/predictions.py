@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning.records.trials import RECORDS, atomic_write
+from tuning.records.trials import RECORDS, Damaged, atomic_write, read_npz
 from tuning.spec.objective import Objective
 
 LABELS = "labels.npz"
@@ -34,11 +34,12 @@ def save(run_dir: Path, record: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load(run_dir: Path, record: str) -> dict[str, np.ndarray] | None:
-    path = path_for(run_dir, record)
-    if not path.is_file():
+    """One record's predictions; None when it has none, or none that can be read (its
+    record is then damaged: see `tuning.records.trials.load_record`)."""
+    try:
+        return read_npz(path_for(run_dir, record))
+    except ValueError:
         return None
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
 
 
 def save_labels(run_dir: Path, holdout: np.ndarray, test: np.ndarray | None) -> None:
@@ -50,11 +51,22 @@ def save_labels(run_dir: Path, holdout: np.ndarray, test: np.ndarray | None) -> 
 
 
 def load_labels(run_dir: Path) -> dict[str, np.ndarray]:
-    path = Path(run_dir) / LABELS
-    if not path.is_file():
+    """The true labels; empty when there are none or they cannot be read (`labels_damage`
+    says why): the report then pairs nothing and says so."""
+    try:
+        return read_npz(Path(run_dir) / LABELS) or {}
+    except ValueError:
         return {}
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+
+
+def labels_damage(run_dir: Path) -> Damaged | None:
+    """labels.npz when it is there but cannot be read (a resumed `run` writes it again)."""
+    path = Path(run_dir) / LABELS
+    try:
+        read_npz(path)
+    except ValueError as exc:
+        return Damaged(path, str(exc), "damaged")
+    return None
 
 
 def stack(runs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

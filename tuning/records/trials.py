@@ -11,10 +11,12 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypedDict
 
+from tuning.records.ownership import mark, run_key
 from tuning.records.status import Status
 from tuning.spec.errors import UserError
 from tuning.spec.objective import HOLDOUT, VALIDATION, score_column
@@ -149,86 +151,194 @@ def write_trial(run_dir: Path, row: TrialRow, curves: list[dict[str, Any]]) -> N
 
 
 def write_record(path: Path, row: dict[str, Any], curves: list[dict[str, Any]]) -> None:
-    """A row and its curves as one JSON file (NaN written as null)."""
+    """A row and its curves as one JSON file (NaN written as null), marked as this run's.
+    A folder at the path, or a record this search did not write (put there by hand, copied
+    from another run), is set aside under another name, never lost; a damaged record of the
+    search's own is replaced."""
+    key = run_key(path.parent.parent)
     payload = {"row": _clean(row), "curves": [_clean(c) for c in curves]}
+    if key is not None:
+        payload["mark"] = mark(key, path.stem)
+    if path.is_dir() or (path.is_file() and _foreign(path, key)):
+        set_aside(path)
     atomic_write(path, json.dumps(payload, indent=1))
+
+
+def _foreign(path: Path, key: str | None) -> bool:
+    found = sound_record(path, key)
+    return isinstance(found, Damaged) and found.foreign
+
+
+def set_aside(path: Path) -> Path:
+    """Rename `path` to `<name>.set-aside` (numbered when taken): out of the tool's way,
+    its content kept."""
+    target = path.with_name(f"{path.name}.set-aside")
+    number = 1
+    while target.exists() or target.is_symlink():
+        number += 1
+        target = path.with_name(f"{path.name}.set-aside-{number}")
+    path.rename(target)
+    return target
 
 
 @dataclass(frozen=True)
 class Damaged:
-    """A record that cannot be read (cut short, edited, not JSON): left out of the tables,
-    and its trial is trained again by the next `run`."""
+    """A file of the run that cannot be used (cut short, edited, not JSON, not written by
+    this search): left out of the tables and the report; a record's trial is trained again
+    by the next `run`."""
 
     path: Path
     reason: str
+    what: str = "damaged record"
+
+    @property
+    def foreign(self) -> bool:
+        """A sound record, but not one this search wrote."""
+        return self.what == FOREIGN
 
     @property
     def trial_id(self) -> str:
         return self.path.stem.removeprefix("trial_")
 
     def warning(self, then: str) -> str:
-        return f"warning: {self.path}: damaged record ({self.reason}); {then}"
+        return f"warning: {self.path}: {self.what} ({self.reason}); {then}"
 
 
-def _load(path: Path) -> dict[str, Any]:
-    """A record's content; raises ValueError saying what is wrong with it."""
+FOREIGN = "not a record of this search"
+
+
+class NotOurs(ValueError):
+    """A readable record that this search did not write: no mark, or another run's."""
+
+
+class DamagedPredictions(ValueError):
+    """A sound record whose predictions file (`path`) cannot be read: the trial is run again
+    to have both."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+
+
+def load_record(path: Path, key: str | None) -> dict[str, Any]:
+    """A record's content; raises ValueError saying what is wrong with it (`NotOurs` for a
+    record the search did not write, when the run has a key to tell)."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc}") from None
+    except OSError as exc:  # a folder, a dangling link, a file it may not read
+        reason = "a folder" if path.is_dir() else exc.strerror or str(exc)
+        raise ValueError(f"cannot read it: {reason}") from None
     row = payload.get("row") if isinstance(payload, dict) else None
     if not isinstance(row, dict) or not isinstance(payload.get("curves"), list):
         raise ValueError("no 'row' table and 'curves' list")
+    if key is not None and payload.get("mark") != mark(key, path.stem):
+        raise NotOurs("its mark is not this run's: put there by hand or copied from another "
+                      "run or trial")
     if str(row.get(TRIAL_ID)) != path.stem.removeprefix("trial_"):
         raise ValueError(f"its trial_id {row.get('trial_id')!r} is not the file's")
     if row.get(STATUS) not in set(Status):
         raise ValueError(f"status {row.get('status')!r} is not one of: {', '.join(Status)}")
+    predicted = path.with_suffix(".npz")
+    try:
+        check_npz(predicted)
+    except ValueError as exc:
+        raise DamagedPredictions(predicted, f"its predictions {exc}") from None
     return payload
 
 
-def read_trial(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
-    """The saved trial, or None when it has no record or a damaged one (to run again)."""
-    path = trial_path(run_dir, trial_id)
-    if not path.is_file():
+def check_npz(path: Path) -> None:
+    """Raise ValueError when the .npz at `path` (if any) is cut short, empty or no archive.
+    Reads only the archive's index, kept at its end: cheap enough for every record of a
+    large run, and any cut loses it. (`read_npz` checks the rest as it reads.)"""
+    if not (path.exists() or path.is_symlink()):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot be read: {exc}".splitlines()[0]) from None
+    if not names:
+        raise ValueError("cannot be read: it holds no arrays")
+
+
+def read_npz(path: Path) -> dict[str, Any] | None:
+    """Every array of an .npz file (a record's predictions, the run's labels), None when
+    there is none; ValueError saying why when it cannot be read in full."""
+    import numpy as np
+
+    if not (path.exists() or path.is_symlink()):
         return None
     try:
-        return _load(path)
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot be read: {exc}".splitlines()[0]) from None
+
+
+def read_trial(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
+    """The saved trial, or None when it has no sound record of this search (to run again)."""
+    path = trial_path(run_dir, trial_id)
+    if not (path.exists() or path.is_symlink()):
+        return None
+    try:
+        return load_record(path, run_key(run_dir))
     except ValueError:
         return None
 
 
 def load_trials(run_dir: Path) -> tuple[list[dict[str, Any]], list[Damaged]]:
-    """Every readable record in trial-id order, and the records that could not be read."""
+    """Every sound record in trial-id order, and the others, each with why."""
     folder = Path(run_dir) / RECORDS
     paths = sorted(folder.glob("trial_*.json"), key=_numeric) if folder.is_dir() else []
+    key = run_key(run_dir)
     trials, damaged = [], []
     for path in paths:
-        try:
-            trials.append(_load(path))
-        except ValueError as exc:
-            damaged.append(Damaged(path, str(exc).splitlines()[0]))
+        loaded = sound_record(path, key)
+        (damaged if isinstance(loaded, Damaged) else trials).append(loaded)
     return trials, damaged
 
 
+def sound_record(path: Path, key: str | None) -> dict[str, Any] | Damaged:
+    """The record's content, or what is wrong with it, naming the file at fault."""
+    try:
+        return load_record(path, key)
+    except NotOurs as exc:
+        return Damaged(path, str(exc), FOREIGN)
+    except DamagedPredictions as exc:
+        return Damaged(exc.path, str(exc))
+    except ValueError as exc:
+        return Damaged(path, str(exc).splitlines()[0])
+
+
 def read_trials(run_dir: Path) -> list[dict[str, Any]]:
-    """Every readable saved trial, in trial-id order (`load_trials` names the others)."""
+    """Every sound record of the search, in trial-id order (`load_trials` names the others)."""
     return load_trials(run_dir)[0]
+
+
+def tables(run_dir: Path, metric: str, hp_names: list[str]):
+    """trials.csv and curves.csv's content, as two DataFrames, from the sound records."""
+    import pandas as pd
+
+    trials = read_trials(run_dir)
+    rows = pd.DataFrame([t["row"] for t in trials])
+    rows = rows.reindex(columns=_trial_columns(metric, hp_names, rows.columns))
+    curve_columns = [c.format(metric=metric) for c in CURVE_COLUMNS]
+    curves = pd.DataFrame([c for t in trials for c in t["curves"]]).reindex(columns=curve_columns)
+    return rows, curves
 
 
 def write_tables(run_dir: Path, metric: str, hp_names: list[str]) -> tuple[Path, Path]:
     """Rebuild trials.csv and curves.csv from the per-trial records."""
-    import pandas as pd
-
     run_dir = Path(run_dir)
-    trials = read_trials(run_dir)
-    rows = pd.DataFrame([t["row"] for t in trials])
-    columns = _trial_columns(metric, hp_names, rows.columns)
-    rows = rows.reindex(columns=columns)
-    curve_columns = [c.format(metric=metric) for c in CURVE_COLUMNS]
-    curves = pd.DataFrame([c for t in trials for c in t["curves"]]).reindex(columns=curve_columns)
+    rows, curves = tables(run_dir, metric, hp_names)
     trials_csv, curves_csv = run_dir / "trials.csv", run_dir / "curves.csv"
+    for table in (trials_csv, curves_csv):
+        if table.is_dir() and not table.is_symlink():  # not the tool's: kept, out of the way
+            set_aside(table)
     atomic_write(trials_csv, rows.to_csv(index=False))
     atomic_write(curves_csv, curves.to_csv(index=False))
     return trials_csv, curves_csv
@@ -298,6 +408,27 @@ def read_table(path: Path):
         keep_default_na=False,
         na_values={c: [""] if c in TEXT_COLUMNS else list(_NA_TOKENS) for c in header},
     )
+
+
+#: The columns without which a file is not the tool's table, whatever else it holds.
+TABLE_KEYS = {"trials.csv": ("trial_id", "status"), "curves.csv": ("trial_id", "epoch")}
+
+
+def table_problem(path: Path, name: str) -> str | None:
+    """Why `path` cannot serve as the run's `name` table (trials.csv, curves.csv), or None.
+    A missing curves.csv is only an empty one."""
+    if not (path.exists() or path.is_symlink()):
+        return None if name == "curves.csv" else "missing"
+    if path.is_dir():
+        return "a folder, not a file"
+    try:
+        columns = read_table(path).columns
+    except (OSError, ValueError) as exc:  # pandas' parser errors and bad UTF-8 included
+        return f"cannot be read: {exc}".splitlines()[0]
+    missing = [c for c in TABLE_KEYS[name] if c not in columns]
+    if missing:
+        return f"not a {name} of this tool (no {', '.join(missing)} column)"
+    return None
 
 
 def _numeric(path: Path) -> tuple[int, str]:

@@ -13,7 +13,7 @@ import html
 import json
 from pathlib import Path
 
-from tuning.records.rundir import read_state
+from tuning.records.rundir import is_results_folder, is_run_dir, read_state
 from tuning.records.trials import atomic_write, read_table
 from tuning.report.content import status_counts
 from tuning.report.render import CSS
@@ -31,7 +31,8 @@ def build_index(results_dir: Path) -> Path:
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     runs = sorted(p for p in results_dir.iterdir()
-                  if p.is_dir() and ((p / "run.json").is_file() or (p / "trials.csv").is_file()))
+                  if p.is_dir() and (is_run_dir(p) or (p / "run.json").is_file()
+                                     or (p / "trials.csv").is_file()))
     rows = "\n".join(_row(path) for path in runs) or (
         f'<tr><td colspan="{len(HEADER)}">No runs yet.</td></tr>')
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
@@ -54,6 +55,14 @@ def build_index(results_dir: Path) -> Path:
     return path
 
 
+def update_index(run_dir: Path) -> Path | None:
+    """Rebuild the index of the results folder holding `run_dir`, when that folder is the
+    tool's (see `is_results_folder`): a page of the user's own there is never replaced.
+    Returns the index written, or None."""
+    parent = Path(run_dir).resolve().parent
+    return build_index(parent) if is_results_folder(parent) else None
+
+
 def _row(path: Path) -> str:
     name = path.name
     try:
@@ -64,7 +73,10 @@ def _row(path: Path) -> str:
         cells = (name, "–", "unreadable", "–", "–", str(exc), "–")
         return _tr(cells, None)
     info = read_state(path)
-    best, score = _recommended(summary)
+    try:
+        best, score = _recommended(summary)
+    except (KeyError, TypeError, ValueError):
+        best, score = "summary.json unreadable", "–"
     cells = (name, spec.name, str(info.get("state", "unknown")),
              str(info.get("started") or "–"), status_counts(trials), best, score)
     report = path / "report.html"
@@ -74,7 +86,10 @@ def _row(path: Path) -> str:
 def _summary(path: Path) -> dict:
     """The run's summary.json; empty when its report was never built."""
     file = path / SUMMARY
-    return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    summary = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    if not isinstance(summary, dict):
+        raise ValueError(f"{file} holds no JSON object")
+    return summary
 
 
 def _recommended(summary: dict) -> tuple[str, str]:

@@ -7,7 +7,6 @@ user cannot tell apart from the best. Failed trials stay in the table, ranked la
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.data.splits import validation_rows
+from tuning.records.rundir import read_state
 from tuning.records.status import Status
 from tuning.records.trials import (
     BATCH_SIZE,
@@ -98,8 +98,7 @@ def load_run(run_dir: Path) -> Run:
     """Read spec.toml, run.json, trials.csv and curves.csv; missing tables read as empty."""
     run_dir = Path(run_dir)
     spec = load_spec(run_dir / "spec.toml")
-    info_path = run_dir / "run.json"
-    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    info = read_state(run_dir)  # a damaged run.json reads as none (`report` names it)
     trials = read_table(run_dir / "trials.csv")
     curves = read_table(run_dir / "curves.csv")
     ranked = rank(trials, spec, info)
