@@ -47,7 +47,9 @@ def check_builder(spec: Spec) -> None:
             )
         path = Path(found.origin)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = ast.parse(path.read_bytes().decode("utf-8-sig"), filename=str(path))
+    except UnicodeDecodeError:
+        raise UserError(_KEY, f"{path.name} is not a UTF-8 text file") from None
     except SyntaxError as exc:
         raise UserError(_KEY, f"{path.name} line {exc.lineno}: {exc.msg}") from None
     names = {
