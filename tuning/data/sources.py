@@ -19,6 +19,7 @@ from tuning.spec import tensorflow_import
 from tuning.spec.builders import import_function
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
+from tuning.spec.usercode import LeftUserCode, contained, keep_traceback
 
 #: Image files Keras's directory loader reads.
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -80,12 +81,18 @@ def read_python(spec: Spec, reference: str) -> tuple[np.ndarray, np.ndarray]:
     arrays or a finite `tf.data.Dataset` of `(features, label)`."""
     where = f"python:{reference}"
     tensorflow_import.wait()  # the user's module may import TensorFlow at its top
-    function = import_function(spec, reference, "data.source")
     try:
-        data = function()
-    except Exception as exc:  # the user's loader failing is the user's error, named as such
-        raise UserError(where, f"failed: {type(exc).__name__}: {exc}".splitlines()[0]) from None
-    return as_arrays(data, where)
+        with contained("the data loader"):  # its module, the call and reading what it gives
+            function = import_function(spec, reference, "data.source")
+            try:
+                data = function()
+            except Exception as exc:  # the user's loader failing is the user's error
+                raise UserError(where, f"failed: {type(exc).__name__}: {exc}"
+                                       .splitlines()[0]) from None
+            return as_arrays(data, where)
+    except LeftUserCode as exc:
+        log = keep_traceback(exc, f"the data loader {where}")
+        raise UserError(where, f"{exc} (traceback in {log})") from None
 
 
 def as_arrays(data: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
