@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, help="TensorFlow threads per trial process")
     worker.add_argument("--memory-budget", metavar="SIZE")
     worker.add_argument("--max-trials", type=int, help="the chief's trial cap (for progress)")
+    worker.add_argument("--wait-for-chief", type=float, metavar="SECONDS",
+                        help="give up when no chief answers at --oracle this long "
+                             "(default: 60)")
 
     validate = sub.add_parser("validate", help="check a spec and its data without training")
     validate.add_argument("spec")
@@ -180,7 +183,7 @@ def _worker(args: argparse.Namespace) -> int:
     host, _, port = args.oracle.rpartition(":")
     if not host or not port.isdigit():
         raise UserError("--oracle", f"expected HOST:PORT, got {args.oracle!r}")
-    return run_worker(spec, options, args.tuner_id, host, int(port))
+    return run_worker(spec, options, args.tuner_id, host, int(port), args.wait_for_chief)
 
 
 def _validate(args: argparse.Namespace) -> int:
