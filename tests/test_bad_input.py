@@ -672,6 +672,41 @@ def test_the_traceback_of_user_code_that_exits_is_kept_where_the_message_says(
     log.unlink()
 
 
+@pytest.mark.parametrize("package, body, expect", [
+    ("exiting_package", "import sys\nsys.exit(0)\n",
+     "model.builder: the builder's package called sys.exit(0)"),
+    ("killing_package", "import os\nos._exit(9)\n",
+     "model.builder: the builder's package called os._exit(9)"),
+    ("failing_package", "1 / 0\n",
+     "model.builder: importing the package of 'failing_package.inner' failed: ZeroDivisionError"),
+])
+def test_validate_contains_the_builders_package(tmp_path, monkeypatch, capsys, package, body,
+                                                expect):
+    """`validate` reads a builder without importing it, but finding `package.module` on the
+    import path runs the package's `__init__`: user code like any other."""
+    site = tmp_path / "site"
+    (site / package).mkdir(parents=True)
+    (site / package / "__init__.py").write_text(body)
+    (tmp_path / "s.toml").write_text(spec(builder=f"{package}.inner:build"))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "s.toml"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"error: {expect}"), line
+    assert Path.cwd() == tmp_path
+
+
+def test_a_real_ctrl_c_during_the_check_build_still_interrupts(tmp_path, monkeypatch,
+                                                               capsys):
+    """Only a KeyboardInterrupt the code raises itself is the code's error: one that a
+    Ctrl-C (SIGINT) sent stops the command as an interruption, exit 130."""
+    monkeypatch.chdir(tmp_path)
+    case = builder("import signal\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(30)")
+    _write(tmp_path, Case("ctrl-c", "", **case))
+    assert main(list(case["argv"])) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
 def _listening() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
