@@ -340,6 +340,18 @@ CASES = [
          spec("learning_rate = { min = nan, max = 1.0, step = 0.1 }\n")),
     Case("log range from 0", "log sampling needs min > 0",
          spec("learning_rate = { min = 0.0, max = 1.0, sampling = \"log\", step = 0.1 }\n")),
+    Case("grid of 10**7 steps", "search.space: the grid over steps_per_epoch, "
+         "validation_split has about 10,000,000 points; at most 100,000",
+         spec(steps="{ min = 1, max = 10000000, step = 1 }")),
+    Case("grid with a step of 1e-300", "search.space: the grid over",
+         spec("rate = { min = 0.0, max = 1.0, step = 1e-300 }\n")),
+    Case("grid of three ranges", "has about 2,000,000 points",
+         spec("a = { min = 1, max = 100, step = 1 }\nb = { min = 1, max = 100, step = 1 }\n"
+              "c = { min = 1, max = 100, step = 1 }\n")),
+    Case("log range with a step of 1", "log sampling multiplies by the step",
+         spec("rate = { min = 0.001, max = 1.0, step = 1, sampling = \"log\" }\n")),
+    Case("log range with a step below 1", "must be above 1, got 0.5",
+         spec("rate = { min = 0.001, max = 1.0, step = 0.5, sampling = \"log\" }\n")),
     Case("negative step", "search.space.units.step",
          spec("units = { min = 1, max = 9, step = -1 }\n")),
     Case("negative learning rate", "search.space.learning_rate", spec("learning_rate = [-1.0]\n")),

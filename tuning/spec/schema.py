@@ -44,6 +44,7 @@ LIMITS = {
     "workers": 256,
     "trial_timeout_s": 10**7,
     "memory_budget": 2**50,
+    "grid_points": 100_000,
     "confirm_runs": 100,
     "confirm_configs": 100,
 }
@@ -411,6 +412,8 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
             "the grid tuner needs a list of values or a range with a step; "
             "use tuner = \"random\" or \"bayesian\" for continuous ranges",
         )
+    if tuner == "grid":
+        _check_grid_size(space)
     return SearchSpec(
         tuner=tuner,
         max_trials=max_trials,
@@ -421,6 +424,20 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
         space=space,
         **_parse_confirm(table),
     )
+
+
+def _check_grid_size(space: tuple[Dimension, ...]) -> None:
+    """A grid is listed whole (by `validate`, and by the grid oracle): one too large to list
+    is refused, with the names that make it so."""
+    size = 1.0
+    for dim in space:
+        size *= len(dim.values) if dim.values else _steps(dim.low, dim.high, dim.step,
+                                                          dim.sampling)
+    if size > LIMITS["grid_points"]:
+        names = ", ".join(d.name for d in space)
+        raise UserError("search.space", f"the grid over {names} has about {size:,.0f} points; "
+                                        f"at most {LIMITS['grid_points']:,} (use tuner = "
+                                        "\"random\" with max_trials for a larger space)")
 
 
 def _parse_confirm(table: dict) -> dict[str, Any]:
@@ -477,10 +494,20 @@ def _parse_dimension(name: str, value: Any) -> Dimension:
         raise UserError(f"{key}.step", f"expected a number, got {step!r}")
     if step is not None and step <= 0:
         raise UserError(f"{key}.step", f"must be positive, got {step}")
+    if step is not None and sampling != "linear" and step <= 1:
+        raise UserError(f"{key}.step", f"{sampling} sampling multiplies by the step: it must be "
+                                       f"above 1, got {step}")
     integer = all(isinstance(v, int) for v in (low, high, step if step is not None else 0))
     return Dimension(
         name=name, low=low, high=high, sampling=sampling, step=step, integer=integer, when=when
     )
+
+
+def _steps(low: float, high: float, step: float, sampling: str) -> float:
+    """How many values a stepped range holds, counted without listing them."""
+    if sampling == "linear":
+        return (high - low) / step + 1
+    return math.log(high / low) / math.log(step) + 1
 
 
 def _scalars(key: str, values: list) -> tuple[Scalar, ...]:
