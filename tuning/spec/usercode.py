@@ -94,10 +94,15 @@ def contained(what: str, limit_s: float | None = None) -> Iterator[None]:
         if on_main:
             if limit_s is not None:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous_alarm)
-            signal.signal(signal.SIGINT, previous_int)
+                signal.signal(signal.SIGALRM, _or_default(previous_alarm))
+            signal.signal(signal.SIGINT, _or_default(previous_int))
         if os.getcwd() != cwd:
             os.chdir(cwd)
+
+
+def _or_default(handler):
+    """A handler to put back: None means one set outside Python, which cannot be restored."""
+    return signal.SIG_DFL if handler is None else handler
 
 
 def _raise_alarm(signum, frame) -> None:
