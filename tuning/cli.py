@@ -11,9 +11,14 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from tuning.spec.errors import UserError
+
+if TYPE_CHECKING:
+    from tuning.execution.run import RunOptions
+    from tuning.spec.overrides import Applied
+    from tuning.spec.schema import Spec
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -127,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAULT
 
 
-def _load(args: argparse.Namespace):
-    """The spec with the command line's options applied and checked by `apply_overrides`
-    (the Python API's checks, the same words), and the options of the run."""
+def _load(args: argparse.Namespace) -> Applied:
+    """The spec with the command line's options applied and checked by `apply_overrides`:
+    the Python API's checks, in the same words."""
     from tuning.spec.overrides import Overrides, apply_overrides
     from tuning.spec.schema import load_spec
 
@@ -139,7 +144,8 @@ def _load(args: argparse.Namespace):
     return apply_overrides(load_spec(args.spec), given, flags=True)
 
 
-def _options(applied):
+def _options(applied: Applied) -> tuple[Spec, RunOptions]:
+    """The spec and the run's options, for the commands that train (TensorFlow's side)."""
     from tuning.execution.run import RunOptions
     from tuning.records.rundir import default_run_dir
 
