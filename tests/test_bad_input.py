@@ -8,6 +8,9 @@ case is refused before training, most before TensorFlow is even imported.
 from __future__ import annotations
 
 import io
+import itertools
+import socket
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import spec_text
+from conftest import run_cli, spec_text
 
 from tuning.cli import main
 
@@ -85,6 +88,81 @@ HEAD = """import keras
 def build(hp, input_shape, n_outputs):
     return keras.Sequential([keras.Input(input_shape), keras.layers.Dense({units})])
 """
+#: A builder whose body first runs `{body}`: user code that exits, blocks or moves away.
+BUILDER = """import os, sys, threading, time
+import keras
+
+
+def build(hp, input_shape, n_outputs):
+    {body}
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(n_outputs)])
+"""
+#: A model whose output size is known only once it is called on data.
+SUBCLASSED = """import keras
+
+
+class Model(keras.Model):
+    def __init__(self, units):
+        super().__init__()
+        self.head = keras.layers.Dense(units)
+
+    def call(self, x):
+        return self.head(x)
+
+
+def build(hp, input_shape, n_outputs):
+    return Model({units})
+"""
+UNBUILT = """import keras
+
+
+def build(hp, input_shape, n_outputs):
+    return keras.Sequential([keras.layers.Dense(8), keras.layers.Dense({units})])
+"""
+TWO_HEADS = """import keras
+
+
+def build(hp, input_shape, n_outputs):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, [keras.layers.Dense(n_outputs)(inputs),
+                                keras.layers.Dense(n_outputs)(inputs)])
+"""
+#: A `python:` data loader whose body first runs `{body}`.
+LOADER = """import os, sys
+import numpy as np
+
+
+def load():
+    {body}
+    return np.zeros((40, 3)), np.arange(40) % 2
+"""
+BOM = b"\xef\xbb\xbf"
+
+
+_MODULES = itertools.count()
+
+
+def user_module() -> str:
+    """A module name of its own for each case: the table runs in one process, where a
+    module, once imported, stays imported."""
+    return f"user_code_{next(_MODULES)}"
+
+
+def builder(body: str, spec_extra: str = "", module: str | None = None) -> dict:
+    """Case fields for `run` with a builder running `body` first (iris: 3 classes)."""
+    module = module or user_module()
+    return dict(spec=spec(spec_extra, source="sklearn:iris", builder=f"{module}:build"),
+                argv=run(), files={f"{module}.py": BUILDER.format(body=body)})
+
+
+def loader(body: str, command: str = "validate") -> dict:
+    """Case fields for `validate` (or `run`) of a `python:` loader running `body` first."""
+    module = user_module()
+    argv = ("validate", "s.toml") if command == "validate" else run()
+    return dict(spec=data_spec(f"python:{module}:load"), argv=argv,
+                files={f"{module}.py": LOADER.format(body=body)})
+
+
 ONE_HOT = np.eye(3)[np.arange(60) % 3]
 GOOD_X = np.random.default_rng(0).normal(size=(60, 4))
 
@@ -94,6 +172,12 @@ CASES = [
     Case("malformed toml", "not valid TOML", "[data\n"),
     Case("not utf-8", "not a UTF-8 text file", b"\xff\xfe[experiment]\n"),
     Case("unknown section", "extra: unknown section", spec("[extra]\na = 1\n")),
+    Case("byte-order mark, then an unknown key", "experiment.colour",
+         BOM + spec(swap=with_key("experiment", "colour = 1")).encode()),
+    Case("byte-order mark, then a bad value", "experiment.seed",
+         BOM + spec(swap=(("seed = 3", "seed = -1"),)).encode()),
+    Case("byte-order mark, then malformed toml", "not valid TOML", BOM + b"[data\n"),
+    Case("byte-order mark twice", "not valid TOML", BOM + BOM + spec().encode()),
     Case("section not a table", "experiment: must be a table",
          spec(swap=(('[experiment]\nname = "t"\nseed = 3\n', "experiment = 3\n"),))),
     Case("unknown key", "experiment.colour", spec(swap=with_key("experiment", "colour = 1"))),
@@ -172,6 +256,27 @@ CASES = [
          data_spec("python:nowhere:load")),
     Case("python source that fails", "ZeroDivisionError", data_spec("python:make:load"),
          files={"make.py": "def load():\n    return 1 / 0\n"}),
+    # a python: loader that exits, interrupts or moves away: named, never exit 0 or silence
+    Case("loader sys.exit(0)", "the data loader called sys.exit(0)", **loader("sys.exit(0)")),
+    Case("loader sys.exit(5)", "the data loader called sys.exit(5)", **loader("sys.exit(5)")),
+    Case("loader sys.exit with text", "the data loader called sys.exit('bye')",
+         **loader("sys.exit('bye')")),
+    Case("loader os._exit(4)", "the data loader called os._exit(4)", **loader("os._exit(4)")),
+    Case("loader raises KeyboardInterrupt", "the data loader raised KeyboardInterrupt itself",
+         **loader("raise KeyboardInterrupt")),
+    Case("loader raises GeneratorExit", "raised GeneratorExit, which is not an Exception",
+         **loader("raise GeneratorExit")),
+    Case("loader exits while imported", "the data loader called sys.exit(0)",
+         data_spec("python:exits_on_import:load"),
+         files={"exits_on_import.py": "import sys\nsys.exit(0)\n"}),
+    Case("loader moves away, then fails", "ValueError: nothing here",
+         **loader("os.chdir('/')\n    raise ValueError('nothing here')")),
+    Case("loader moves away, then exits", "the data loader called sys.exit(0)",
+         **loader("os.chdir('/')\n    sys.exit(0)")),
+    Case("run: loader sys.exit(0)", "the data loader called sys.exit(0)",
+         **loader("sys.exit(0)", "run")),
+    Case("run: loader os._exit(4)", "the data loader called os._exit(4)",
+         **loader("os._exit(4)", "run")),
     # [model]
     Case("builder without colon", "model.builder", spec(builder="nocolon")),
     Case("builder module missing", "model.builder", spec(builder="no_such_module:build")),
@@ -192,6 +297,27 @@ CASES = [
     # [search]
     Case("bad tuner", "search.tuner", spec(swap=(('"grid"', '"anneal"'),))),
     Case("bad objective", "search.objective", spec(swap=with_key("search", 'objective = "f1"'))),
+    Case("confirm_runs 10**18", "search.confirm_runs: must be at most 100",
+         spec(swap=(("confirm_runs = 0", f"confirm_runs = {10**18}"),))),
+    Case("confirm_runs 101", "search.confirm_runs: must be at most 100",
+         spec(swap=(("confirm_runs = 0", "confirm_runs = 101"),))),
+    Case("confirm_runs negative", "search.confirm_runs: must be 0 (off) or more",
+         spec(swap=(("confirm_runs = 0", "confirm_runs = -1"),))),
+    Case("confirm_runs a float", "search.confirm_runs: expected an integer",
+         spec(swap=(("confirm_runs = 0", "confirm_runs = 2.5"),))),
+    Case("confirm_configs zero", "search.confirm_configs: must be at least 1",
+         spec(swap=with_key("search", "confirm_configs = 0"))),
+    Case("confirm_configs 10**18", "search.confirm_configs: must be at most 100",
+         spec(swap=with_key("search", f"confirm_configs = {10**18}"))),
+    Case("margin nan", "search.margin: must be a number from 0 to",
+         spec(swap=with_key("search", "margin = nan"))),
+    Case("margin inf", "search.margin: must be a number from 0 to",
+         spec(swap=with_key("search", "margin = inf"))),
+    Case("margin -inf", "search.margin", spec(swap=with_key("search", "margin = -inf"))),
+    Case("margin negative", "search.margin", spec(swap=with_key("search", "margin = -0.5"))),
+    Case("margin 1e300", "search.margin", spec(swap=with_key("search", "margin = 1e300"))),
+    Case("margin text", "search.margin: expected a number",
+         spec(swap=with_key("search", 'margin = "small"'))),
     Case("max_trials zero", "search.max_trials", spec(swap=with_key("search", "max_trials = 0"))),
     Case("repeats zero", "search.repeats", spec(swap=with_key("search", "repeats = 0"))),
     Case("executions zero", "search.executions_per_trial",
@@ -223,6 +349,18 @@ CASES = [
          spec("learning_rate = { min = nan, max = 1.0, step = 0.1 }\n")),
     Case("log range from 0", "log sampling needs min > 0",
          spec("learning_rate = { min = 0.0, max = 1.0, sampling = \"log\", step = 0.1 }\n")),
+    Case("grid of 10**7 steps", "search.space: the grid over steps_per_epoch, "
+         "validation_split has about 10,000,000 points; at most 100,000",
+         spec(steps="{ min = 1, max = 10000000, step = 1 }")),
+    Case("grid with a step of 1e-300", "search.space: the grid over",
+         spec("rate = { min = 0.0, max = 1.0, step = 1e-300 }\n")),
+    Case("grid of three ranges", "has about 2,000,000 points",
+         spec("a = { min = 1, max = 100, step = 1 }\nb = { min = 1, max = 100, step = 1 }\n"
+              "c = { min = 1, max = 100, step = 1 }\n")),
+    Case("log range with a step of 1", "log sampling multiplies by the step",
+         spec("rate = { min = 0.001, max = 1.0, step = 1, sampling = \"log\" }\n")),
+    Case("log range with a step below 1", "must be above 1, got 0.5",
+         spec("rate = { min = 0.001, max = 1.0, step = 0.5, sampling = \"log\" }\n")),
     Case("negative step", "search.space.units.step",
          spec("units = { min = 1, max = 9, step = -1 }\n")),
     Case("negative learning rate", "search.space.learning_rate", spec("learning_rate = [-1.0]\n")),
@@ -253,6 +391,24 @@ CASES = [
          spec('[resources]\nmemory_budget = "lots"\n')),
     Case("budget too large", "resources.memory_budget",
          spec('[resources]\nmemory_budget = "5000TB"\n')),
+    Case("budget of 1 byte", "resources.memory_budget: 1 byte(s) is outside from 64 MiB",
+         spec("[resources]\nmemory_budget = 1\n")),
+    Case("budget the float 1.5", "resources.memory_budget: expected a size",
+         spec("[resources]\nmemory_budget = 1.5\n")),
+    Case("budget '1.5' bytes",
+         "'1.5' is not a whole number of bytes; use e.g. 512MiB or 2GiB (from 64 MiB",
+         spec('[resources]\nmemory_budget = "1.5"\n')),
+    Case("budget 1B", "resources.memory_budget: 1 byte(s) is outside",
+         spec('[resources]\nmemory_budget = "1B"\n')),
+    Case("budget 63MiB", "resources.memory_budget: 63 MiB is outside from 64 MiB",
+         spec('[resources]\nmemory_budget = "63MiB"\n')),
+    Case("budget 0.01GiB", "resources.memory_budget: 10.24 MiB is outside",
+         spec('[resources]\nmemory_budget = "0.01GiB"\n')),
+    Case("budget zero", "resources.memory_budget", spec("[resources]\nmemory_budget = 0\n")),
+    Case("budget true", "resources.memory_budget: expected a size",
+         spec("[resources]\nmemory_budget = true\n")),
+    Case("budget a list", "resources.memory_budget: expected a size",
+         spec('[resources]\nmemory_budget = ["1GiB"]\n')),
     Case("timeout nan", "resources.trial_timeout_s", spec("[resources]\ntrial_timeout_s = nan\n")),
     Case("timeout inf", "resources.trial_timeout_s", spec("[resources]\ntrial_timeout_s = inf\n")),
     Case("timeout negative", "resources.trial_timeout_s",
@@ -282,7 +438,107 @@ CASES = [
     Case("run: 10 units for 3 classes", "ends in 10 unit(s) but the data has 3 classes",
          spec(source="sklearn:iris", builder="head10:build"), argv=run(),
          files={"head10.py": HEAD.format(units=10)}),
+    Case("run: subclassed model, 5 units for 3 classes",
+         "ends in 5 unit(s) but the data has 3 classes",
+         spec(source="sklearn:iris", builder="sub5:build"), argv=run(),
+         files={"sub5.py": SUBCLASSED.format(units=5)}),
+    Case("run: subclassed model, 1 unit for 3 classes",
+         "ends in 1 unit(s) but the data has 3 classes",
+         spec(source="sklearn:iris", builder="sub1:build"), argv=run(),
+         files={"sub1.py": SUBCLASSED.format(units=1)}),
+    Case("run: Sequential without an Input, 2 units for 3 classes",
+         "ends in 2 unit(s) but the data has 3 classes",
+         spec(source="sklearn:iris", builder="unbuilt:build"), argv=run(),
+         files={"unbuilt.py": UNBUILT.format(units=2)}),
+    Case("run: two outputs", "the model has 2 outputs; give it one",
+         spec(source="sklearn:iris", builder="two:build"), argv=run(),
+         files={"two.py": TWO_HEADS}),
+    # a builder that exits, interrupts, blocks or moves away: named, never exit 0 or silence
+    Case("run: builder sys.exit(0)", "the builder called sys.exit(0)", **builder("sys.exit(0)")),
+    Case("run: builder sys.exit(3)", "the builder called sys.exit(3)", **builder("sys.exit(3)")),
+    Case("run: builder sys.exit()", "the builder called sys.exit(None)", **builder("sys.exit()")),
+    Case("run: builder os._exit(3)", "the builder called os._exit(3)", **builder("os._exit(3)")),
+    Case("run: builder os._exit(0)", "the builder called os._exit(0)", **builder("os._exit(0)")),
+    Case("run: builder os._exit under except Exception", "the builder called os._exit(1)",
+         **builder("try:\n        os._exit(1)\n    except Exception:\n        pass")),
+    Case("run: builder raises KeyboardInterrupt", "the builder raised KeyboardInterrupt itself",
+         **builder("raise KeyboardInterrupt")),
+    Case("run: builder raises GeneratorExit", "raised GeneratorExit, which is not an Exception",
+         **builder("raise GeneratorExit")),
+    Case("run: builder exits while imported", "the builder called sys.exit(0)",
+         spec(source="sklearn:iris", builder="builder_exits_on_import:build"), argv=run(),
+         files={"builder_exits_on_import.py": "import sys\nsys.exit(0)\n\n"
+                                      "def build(hp, input_shape, n_outputs):\n    pass\n"}),
+    Case("run: builder moves away, then exits", "the builder called sys.exit(0)",
+         **builder("os.chdir('/')\n    sys.exit(0)")),
+    Case("run: builder moves away, then fails", "building the model failed: RuntimeError: no",
+         **builder("os.chdir('/')\n    raise RuntimeError('no')")),
+    Case("run: builder sleeps past the limit", "the builder was still running after 1 s",
+         **builder("time.sleep(120)", "[resources]\ntrial_timeout_s = 1\n")),
+    Case("run: builder waits on an event past the limit", "was still running after 1.5 s",
+         **builder("threading.Event().wait()", "[resources]\ntrial_timeout_s = 1.5\n")),
+    Case("run: builder returns no model", "building the model failed: TypeError",
+         **builder("return None")),
     # options
+    Case("--memory-budget of 1 byte", "--memory-budget: 1 byte(s) is outside from 64 MiB",
+         spec(), argv=run("--memory-budget", "1")),
+    Case("--memory-budget 1.5", "--memory-budget: '1.5' is not a whole number of bytes",
+         spec(), argv=run("--memory-budget", "1.5")),
+    Case("--memory-budget 63MiB", "--memory-budget: 63 MiB is outside", spec(),
+         argv=run("--memory-budget", "63MiB")),
+    Case("--memory-budget 2000TiB", "--memory-budget: 2000 TiB is outside", spec(),
+         argv=run("--memory-budget", "2000TiB")),
+    Case("--out empty", "--out: empty; give a folder", spec(),
+         argv=("run", "s.toml", "--out", "")),
+    Case("--out blank", "--out: empty; give a folder", spec(),
+         argv=("run", "s.toml", "--out", "   ")),
+    Case("--max-trials 10**30", "--max-trials: must be between 1 and 100,000", spec(),
+         argv=run("--max-trials", str(10**30))),
+    Case("--max-trials negative", "--max-trials: must be between 1", spec(),
+         argv=run("--max-trials", "-3")),
+    Case("distributed --workers 10000", "--workers: must be between 1 and 256", spec(),
+         argv=("distributed", "s.toml", "--workers", "10000", "--out", "o")),
+    Case("distributed --out empty", "--out: empty", spec(),
+         argv=("distributed", "s.toml", "--out", "")),
+    Case("chief --memory-budget 1", "--memory-budget: 1 byte(s)", spec(),
+         argv=("chief", "s.toml", "--port", "40000", "--memory-budget", "1")),
+    Case("worker --threads 0", "--threads: must be between 1 and 1,024", spec(),
+         argv=("worker", "s.toml", "--oracle", "127.0.0.1:1", "--tuner-id", "w",
+               "--threads", "0")),
+    Case("worker --threads 10**6", "--threads: must be between 1 and 1,024", spec(),
+         argv=("worker", "s.toml", "--oracle", "127.0.0.1:1", "--tuner-id", "w",
+               "--threads", str(10**6))),
+    Case("validate --workers", "unrecognized arguments: --workers", spec(),
+         argv=("validate", "s.toml", "--workers", "3")),
+    # ports and waits: refused at once, never a wait without end
+    Case("chief --port 0", "--port: a port is a number from 1 to 65535, got 0", spec(),
+         argv=("chief", "s.toml", "--port", "0", "--out", "o")),
+    Case("chief --port 70000", "--port: a port is a number from 1 to 65535", spec(),
+         argv=("chief", "s.toml", "--port", "70000", "--out", "o")),
+    Case("chief --port negative", "--port: a port is a number from 1 to 65535", spec(),
+         argv=("chief", "s.toml", "--port", "-5", "--out", "o")),
+    Case("chief on an unknown host", "--host: 'nosuch.invalid' is no address", spec(),
+         argv=("chief", "s.toml", "--port", "40001", "--host", "nosuch.invalid", "--out", "o")),
+    Case("chief on another machine's address", "--host: cannot listen on 192.0.2.1", spec(),
+         argv=("chief", "s.toml", "--port", "40002", "--host", "192.0.2.1", "--out", "o")),
+    Case("chief --dead-after 0", "--dead-after: must be a number of seconds above 0", spec(),
+         argv=("chief", "s.toml", "--port", "40003", "--dead-after", "0", "--out", "o")),
+    Case("chief --dead-after nan", "--dead-after: must be a number of seconds", spec(),
+         argv=("chief", "s.toml", "--port", "40003", "--dead-after", "nan", "--out", "o")),
+    Case("distributed --port 70000", "--port: a port is a number from 1 to 65535", spec(),
+         argv=("distributed", "s.toml", "--port", "70000", "--out", "o")),
+    Case("worker --oracle port 0", "--oracle: a port is a number from 1 to 65535", spec(),
+         argv=("worker", "s.toml", "--oracle", "127.0.0.1:0", "--tuner-id", "w")),
+    Case("worker --oracle port 99999", "--oracle: a port is a number from 1 to 65535", spec(),
+         argv=("worker", "s.toml", "--oracle", "127.0.0.1:99999", "--tuner-id", "w")),
+    Case("worker --oracle unknown host", "--oracle: unknown host 'nosuch.invalid'", spec(),
+         argv=("worker", "s.toml", "--oracle", "nosuch.invalid:5000", "--tuner-id", "w")),
+    Case("worker --wait-for-chief 0", "--wait-for-chief: must be a number of seconds", spec(),
+         argv=("worker", "s.toml", "--oracle", "127.0.0.1:1", "--tuner-id", "w",
+               "--wait-for-chief", "0")),
+    Case("worker --wait-for-chief inf", "--wait-for-chief: must be a number of seconds",
+         spec(), argv=("worker", "s.toml", "--oracle", "127.0.0.1:1", "--tuner-id", "w",
+                       "--wait-for-chief", "inf")),
     Case("--memory-budget not a size", "--memory-budget", spec(),
          argv=run("--memory-budget", "lots")),
     Case("--workers zero", "--workers", spec(), argv=run("--workers", "0")),
@@ -355,3 +611,193 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, monkeypatch,
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert case.expect in lines[0], lines[0]
     assert _tree(tmp_path) == before, "something was written"
+    assert Path.cwd() == tmp_path, "the working directory was left changed"
+
+
+# The Python API takes the same overrides through the same checks: the same values are
+# refused with the same words, naming the argument as Python spells it.
+OVERRIDES = [
+    ({"workers": 10000}, ("--workers", "10000")),
+    ({"workers": 0}, ("--workers", "0")),
+    ({"max_trials": 0}, ("--max-trials", "0")),
+    ({"max_trials": 10**30}, ("--max-trials", str(10**30))),
+    ({"memory_budget": 1}, ("--memory-budget", "1")),
+    ({"memory_budget": "1.5"}, ("--memory-budget", "1.5")),
+    ({"memory_budget": "63MiB"}, ("--memory-budget", "63MiB")),
+    ({"memory_budget": "lots"}, ("--memory-budget", "lots")),
+    ({"out": ""}, ("--out", "")),
+    ({"out": "  "}, ("--out", "  ")),
+]
+
+
+@pytest.mark.parametrize("given, flags", OVERRIDES, ids=[str(g) for g, _ in OVERRIDES])
+def test_the_api_refuses_overrides_as_the_command_line_does(tmp_path, monkeypatch, capsys,
+                                                            given, flags):
+    import tomllib
+
+    import tuning
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(spec())
+    kwargs = {"out": "out/api", **given}
+    with pytest.raises(tuning.SpecError) as caught:
+        tuning.search(tomllib.loads(spec()), **kwargs)
+    argv = ["run", "s.toml", *flags] + ([] if "--out" in flags else ["--out", "out/cli"])
+    assert main(argv) == 2
+    line = capsys.readouterr().err.strip()
+    name = next(iter(given))
+    assert str(caught.value) == line.replace(f"error: {flags[0]}", name, 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"], "something was written"
+
+
+@pytest.mark.parametrize("given", [{"workers": True}, {"workers": 2.0}, {"max_trials": 2.5},
+                                   {"memory_budget": 1.5}, {"memory_budget": [1]},
+                                   {"out": 3}, {"fresh": "yes"}], ids=str)
+def test_the_api_refuses_values_of_the_wrong_type(tmp_path, given):
+    import tomllib
+
+    import tuning
+
+    with pytest.raises(tuning.SpecError, match=f"^{next(iter(given))}: "):
+        tuning.search(tomllib.loads(spec()), **{"out": tmp_path / "run", **given})
+    assert not (tmp_path / "run").exists()
+
+
+def test_spec_error_is_the_one_user_error_type():
+    import tuning
+    from tuning.spec.errors import UserError
+
+    assert tuning.SpecError is UserError and issubclass(UserError, ValueError)
+
+
+def test_a_spec_saved_with_a_byte_order_mark_reads_as_without(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_bytes(BOM + spec().encode())
+    (tmp_path / "bom_builder.py").write_bytes(BOM + BUILDER.format(body="pass").encode())
+    assert main(["validate", "s.toml"]) == 0
+    assert "ok: spec and data are valid" in capsys.readouterr().out
+    (tmp_path / "s.toml").write_bytes(BOM + spec(builder="bom_builder:build").encode())
+    assert main(["validate", "s.toml"]) == 0, capsys.readouterr().err
+
+
+def test_the_traceback_of_user_code_that_exits_is_kept_where_the_message_says(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    case = loader("sys.exit(7)")
+    _write(tmp_path, Case("loader", "", **case))
+    assert main(list(case["argv"])) == 2
+    line = capsys.readouterr().err.strip()
+    log = Path(line.rsplit("(traceback in ", 1)[1].rstrip(")"))
+    text = log.read_text()
+    assert "SystemExit: 7" in text and "sys.exit(7)" in text, text
+    log.unlink()
+
+
+@pytest.mark.parametrize("package, body, expect", [
+    ("exiting_package", "import sys\nsys.exit(0)\n",
+     "model.builder: the builder's package called sys.exit(0)"),
+    ("killing_package", "import os\nos._exit(9)\n",
+     "model.builder: the builder's package called os._exit(9)"),
+    ("failing_package", "1 / 0\n",
+     "model.builder: importing the package of 'failing_package.inner' failed: ZeroDivisionError"),
+])
+def test_validate_contains_the_builders_package(tmp_path, monkeypatch, capsys, package, body,
+                                                expect):
+    """`validate` reads a builder without importing it, but finding `package.module` on the
+    import path runs the package's `__init__`: user code like any other."""
+    site = tmp_path / "site"
+    (site / package).mkdir(parents=True)
+    (site / package / "__init__.py").write_text(body)
+    (tmp_path / "s.toml").write_text(spec(builder=f"{package}.inner:build"))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "s.toml"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"error: {expect}"), line
+    assert Path.cwd() == tmp_path
+
+
+def test_a_real_ctrl_c_during_the_check_build_still_interrupts(tmp_path, monkeypatch,
+                                                               capsys):
+    """Only a KeyboardInterrupt the code raises itself is the code's error: one that a
+    Ctrl-C (SIGINT) sent stops the command as an interruption, exit 130."""
+    monkeypatch.chdir(tmp_path)
+    case = builder("import signal\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(30)")
+    _write(tmp_path, Case("ctrl-c", "", **case))
+    assert main(list(case["argv"])) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def _listening() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+@pytest.mark.parametrize("command", ["chief", "distributed"])
+def test_a_port_in_use_is_refused_at_once(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(spec())
+    with _listening() as taken:
+        port = taken.getsockname()[1]
+        start = time.monotonic()
+        code = main([command, "s.toml", "--port", str(port), "--out", "o"])
+    line = capsys.readouterr().err.strip()
+    assert code == 2 and line == (f"error: --port: 127.0.0.1:{port} is in use by another "
+                                  "program; choose another port")
+    assert time.monotonic() - start < 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_a_worker_without_a_chief_says_so_within_its_wait(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(spec())
+    with _listening() as closed:
+        port = closed.getsockname()[1]  # free once closed: nothing listens there after
+    start = time.monotonic()
+    code = main(["worker", "s.toml", "--oracle", f"127.0.0.1:{port}", "--tuner-id", "w",
+                 "--wait-for-chief", "2", "--out", "o"])
+    waited = time.monotonic() - start
+    line = capsys.readouterr().err.strip()
+    assert code == 2 and line.startswith(f"error: --oracle: no chief answers at 127.0.0.1:{port} "
+                                         "after 2 s"), line
+    assert 2 <= waited < 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+WORKER_SIDE = """import os, sys
+import keras
+
+
+def build(hp, input_shape, n_outputs):
+    os.makedirs({elsewhere!r}, exist_ok=True)
+    os.chdir({elsewhere!r})  # every call moves away; the tool must come back
+    steps = hp.get("steps_per_epoch")
+    if steps == 8:
+        sys.exit(0)
+    if steps == 16:
+        os._exit(3)
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(n_outputs,
+                                                                        activation="softmax")])
+"""
+
+
+@pytest.mark.slow
+def test_user_code_that_exits_in_a_trial_is_an_error_record_and_the_search_goes_on(
+        tmp_path, write_spec):
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "moving.py").write_text(WORKER_SIDE.format(elsewhere=str(elsewhere)))
+    path = write_spec(spec_text(source="sklearn:iris", builder="moving:build", epochs=1,
+                                steps="[4, 8, 16]"))
+    out = tmp_path / "run"
+    done = run_cli("run", str(path), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    table = pd.read_csv(out / "trials.csv").set_index("steps_per_epoch")
+    assert table.loc[4, "status"] == "ok"
+    assert table.loc[8, "status"] == "error" and "called sys.exit(0)" in table.loc[8, "message"]
+    assert table.loc[16, "status"] == "error" and "called os._exit(3)" in table.loc[16, "message"]
+    assert list(elsewhere.iterdir()) == [], "files were written where the builder moved to"
+    assert "SystemExit" in (out / "logs" / "worker-0.log").read_text()

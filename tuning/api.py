@@ -29,20 +29,16 @@ from typing import Any
 import numpy as np
 
 from tuning.spec.errors import UserError
-from tuning.spec.schema import Spec, load_spec, parse_spec
+from tuning.spec.overrides import Overrides, apply_overrides
+from tuning.spec.schema import Spec, load_spec, parse_spec, read_toml
 from tuning.spec.tomlwrite import to_toml
 
 SpecInput = str | os.PathLike | dict
 
 
-class SpecError(ValueError):
-    """Bad input (spec, data, builder or option); the message is the command line's
-    `error:` line without its prefix, `where: what`."""
-
-    def __init__(self, where: str, what: str) -> None:
-        super().__init__(f"{where}: {what}")
-        self.where = where
-        self.what = what
+#: Bad input (spec, data, builder or option): the command line's own error type, whose
+#: message is its `error:` line without the prefix, `where: what`.
+SpecError = UserError
 
 
 @dataclass(frozen=True)
@@ -141,22 +137,19 @@ def search(
     from tuning.execution.run import RunOptions, run_search
     from tuning.records.rundir import default_run_dir
 
-    try:
-        resolved, text = _resolve(spec, builder, data)
-        resolved = _with_resources(resolved, workers, memory_budget)
-        if max_trials is not None and max_trials < 1:
-            raise UserError("max_trials", f"must be at least 1, got {max_trials}")
-        options = RunOptions(
-            run_dir=Path(out) if out is not None else default_run_dir(resolved),
-            max_trials=max_trials,
-            fresh=fresh,
-            builder=None if builder is None else _pickle(builder),
-            spec_text=text,
-        )
-        with _main_script_hidden():
-            code = run_search(resolved, options)
-    except UserError as exc:
-        raise SpecError(exc.where, exc.what) from None
+    resolved, text = _resolve(spec, builder, data)
+    applied = apply_overrides(resolved, Overrides(out=out, max_trials=max_trials,
+                                                  workers=workers, memory_budget=memory_budget,
+                                                  fresh=fresh))
+    options = RunOptions(
+        run_dir=applied.out or default_run_dir(applied.spec),
+        max_trials=applied.max_trials,
+        fresh=applied.fresh,
+        builder=None if builder is None else _pickle(builder),
+        spec_text=text,
+    )
+    with _main_script_hidden():
+        code = run_search(applied.spec, options)
     if code == 130:
         raise KeyboardInterrupt
     return load(options.run_dir)
@@ -169,8 +162,7 @@ def _resolve(spec: SpecInput, builder: Callable | None, data: Any) -> tuple[Spec
         raw, path = _normalised(spec), Path.cwd() / "spec.toml"
     elif isinstance(spec, str | os.PathLike):
         path = Path(spec)
-        load_spec(path)  # every problem of the file, named as the command line names it
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml(path)  # every problem of the file, named as the command line names it
     else:
         raise UserError("spec", f"expected a TOML path or a dict, got {type(spec).__name__}")
     if builder is None and data is None:
@@ -197,22 +189,6 @@ def _normalised(spec: dict) -> dict[str, Any]:
         return tomllib.loads(to_toml(spec))
     except (TypeError, AttributeError, tomllib.TOMLDecodeError) as exc:
         raise UserError("spec", f"cannot be written as TOML: {exc}") from None
-
-
-def _with_resources(spec: Spec, workers: int | None, memory_budget: int | str | None) -> Spec:
-    from tuning.spec.sizes import parse_size
-
-    resources = spec.resources
-    if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise UserError("workers", f"must be an integer of at least 1, got {workers!r}")
-        resources = replace(resources, workers=workers)
-    if memory_budget is not None:
-        try:
-            resources = replace(resources, memory_budget=parse_size(memory_budget))
-        except ValueError as exc:
-            raise UserError("memory_budget", str(exc)) from None
-    return replace(spec, resources=resources)
 
 
 def _pickle(builder: Callable) -> bytes:

@@ -10,11 +10,15 @@ import argparse
 import os
 import sys
 import traceback
-from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from tuning.spec.errors import UserError
+
+if TYPE_CHECKING:
+    from tuning.execution.run import RunOptions
+    from tuning.spec.overrides import Applied
+    from tuning.spec.schema import Spec
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -70,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, help="TensorFlow threads per trial process")
     worker.add_argument("--memory-budget", metavar="SIZE")
     worker.add_argument("--max-trials", type=int, help="the chief's trial cap (for progress)")
+    worker.add_argument("--wait-for-chief", type=float, metavar="SECONDS",
+                        help="give up when no chief answers at --oracle this long "
+                             "(default: 60)")
 
     validate = sub.add_parser("validate", help="check a spec and its data without training")
     validate.add_argument("spec")
@@ -136,42 +143,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAULT
 
 
-def _load(args: argparse.Namespace):
-    from tuning.spec.schema import LIMITS, load_spec
-    from tuning.spec.sizes import parse_size
+def _load(args: argparse.Namespace) -> Applied:
+    """The spec with the command line's options applied and checked by `apply_overrides`:
+    the Python API's checks, in the same words."""
+    from tuning.spec.overrides import Overrides, apply_overrides
+    from tuning.spec.schema import load_spec
 
-    spec = load_spec(args.spec)
-    resources = spec.resources
-    if getattr(args, "memory_budget", None) is not None:
-        try:
-            resources = replace(resources, memory_budget=parse_size(args.memory_budget))
-        except ValueError as exc:
-            raise UserError("--memory-budget", str(exc)) from None
-        _within("--memory-budget", resources.memory_budget, LIMITS["memory_budget"])
-    if getattr(args, "workers", None) is not None:
-        resources = replace(resources, workers=_within("--workers", args.workers,
-                                                       LIMITS["workers"]))
-    if getattr(args, "max_trials", None) is not None:
-        _within("--max-trials", args.max_trials, LIMITS["max_trials"])
-    return replace(spec, resources=resources)
+    given = Overrides(**{name: getattr(args, name, None) for name in
+                         ("out", "max_trials", "workers", "memory_budget", "threads")},
+                      fresh=getattr(args, "fresh", False))
+    return apply_overrides(load_spec(args.spec), given, flags=True)
 
 
-def _within(option: str, value: int, cap: int) -> int:
-    """The spec's bounds hold for the options that override it."""
-    if not 1 <= value <= cap:
-        raise UserError(option, f"must be between 1 and {cap:,}, got {value:,}")
-    return value
-
-
-def _options(args: argparse.Namespace, spec):
+def _options(applied: Applied) -> tuple[Spec, RunOptions]:
+    """The spec and the run's options, for the commands that train (TensorFlow's side)."""
     from tuning.execution.run import RunOptions
     from tuning.records.rundir import default_run_dir
 
-    return RunOptions(
-        run_dir=Path(args.out) if args.out else default_run_dir(spec),
-        max_trials=getattr(args, "max_trials", None),
-        fresh=getattr(args, "fresh", False),
-        threads=getattr(args, "threads", None),
+    return applied.spec, RunOptions(
+        run_dir=applied.out or default_run_dir(applied.spec),
+        max_trials=applied.max_trials,
+        fresh=applied.fresh,
+        threads=applied.threads,
     )
 
 
@@ -179,8 +172,7 @@ def _run(args: argparse.Namespace) -> int:
     from tuning.execution.run import run_search
     from tuning.records.rundir import is_finished
 
-    spec = _load(args)
-    options = _options(args, spec)
+    spec, options = _options(_load(args))
     if args.if_unfinished and not args.fresh and is_finished(options.run_dir):
         print(f"{spec.name}: finished already in {options.run_dir} (--fresh runs it again)")
         return EXIT_OK
@@ -190,31 +182,31 @@ def _run(args: argparse.Namespace) -> int:
 def _distributed(args: argparse.Namespace) -> int:
     from tuning.execution.distributed import supervise
 
-    spec = _load(args)
-    return supervise(spec, _options(args, spec), args.host, args.port)
+    spec, options = _options(_load(args))
+    return supervise(spec, options, args.host, args.port)
 
 
 def _chief(args: argparse.Namespace) -> int:
     from tuning.execution.distributed import run_chief
 
-    spec = _load(args)
-    return run_chief(spec, _options(args, spec), args.host, args.port, args.dead_after)
+    spec, options = _options(_load(args))
+    return run_chief(spec, options, args.host, args.port, args.dead_after)
 
 
 def _worker(args: argparse.Namespace) -> int:
     from tuning.execution.distributed import run_worker
 
-    spec = _load(args)
+    spec, options = _options(_load(args))
     host, _, port = args.oracle.rpartition(":")
     if not host or not port.isdigit():
         raise UserError("--oracle", f"expected HOST:PORT, got {args.oracle!r}")
-    return run_worker(spec, _options(args, spec), args.tuner_id, host, int(port))
+    return run_worker(spec, options, args.tuner_id, host, int(port), args.wait_for_chief)
 
 
 def _validate(args: argparse.Namespace) -> int:
     from tuning.execution.validate import describe
 
-    spec = _load(args)
+    spec = _load(args).spec
     print(describe(spec))
     return EXIT_OK
 
@@ -277,7 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _probe(args: argparse.Namespace) -> int:
     from tuning.execution.run import probe_frontier
 
-    spec = _load(args)
+    spec = _load(args).spec
     print(probe_frontier(spec))
     return EXIT_OK
 

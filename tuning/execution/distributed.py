@@ -10,6 +10,8 @@ worker that dies, under its own id, so the chief hands it back its trial to run 
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 import socket
 import subprocess
@@ -25,6 +27,7 @@ from tuning.records import rundir
 from tuning.records import trials as records
 from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
+from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 
 HEARTBEATS = "heartbeats"
@@ -32,6 +35,66 @@ HEARTBEAT_EVERY_S = 5.0
 #: A worker whose heartbeat is older than this is taken for dead (and its trial ended).
 DEAD_AFTER_S = 60.0
 MAX_RESTARTS = 3
+#: How long a worker waits for its chief to answer at start (`worker --wait-for-chief`).
+CHIEF_WAIT_S = 60.0
+#: Each of keras-tuner's calls to the chief gives up after this long (its own default is an
+#: hour); a chief answers in milliseconds, so only a chief that is gone takes this long.
+RPC_TIMEOUT_S = 300
+#: The longest any of the waits above may be set to: a day.
+MAX_WAIT_S = 86_400.0
+
+
+def check_seconds(option: str, value: float) -> float:
+    """A wait given on the command line: a positive, finite number of seconds, at most a day."""
+    if not (math.isfinite(value) and 0 < value <= MAX_WAIT_S):
+        raise UserError(option, f"must be a number of seconds above 0 and at most "
+                                f"{MAX_WAIT_S:,.0f}, got {value:g}")
+    return value
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port the chief could not listen on, before anything is loaded or written:
+    keras-tuner's server would otherwise fail to bind without a word and wait forever."""
+    _check_port_number("--port", port)
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except socket.gaierror as exc:
+        raise UserError("--host", f"{host!r} is no address of this machine: "
+                                  f"{exc.strerror}") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UserError("--port", f"{host}:{port} is in use by another program; choose "
+                                      "another port") from None
+        raise UserError("--host", f"cannot listen on {host}:{port}: "
+                                  f"{exc.strerror or exc}") from None
+
+
+def _check_port_number(option: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise UserError(option, f"a port is a number from 1 to 65535, got {port}")
+
+
+def wait_for_chief(host: str, port: int, wait_s: float) -> None:
+    """Return once something listens at host:port; refuse, naming the wait, when nothing
+    has after `wait_s` seconds (keras-tuner's client would wait an hour, silently)."""
+    _check_port_number("--oracle", port)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=min(5.0, wait_s)):
+                return
+        except socket.gaierror as exc:
+            raise UserError("--oracle", f"unknown host {host!r}: {exc.strerror}") from None
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise UserError("--oracle", f"no chief answers at {host}:{port} after "
+                                            f"{wait_s:g} s; start it first (steps-tuner chief "
+                                            f"SPEC --port {port}), or wait longer with "
+                                            "--wait-for-chief") from None
+            time.sleep(0.5)
 
 
 def oracle_env(tuner_id: str, host: str, port: int) -> dict[str, str]:
@@ -49,6 +112,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
               dead_after_s: float = DEAD_AFTER_S) -> int:
     """Serve the Oracle until every trial has ended; then the tables and the report."""
+    check_port(host, port)
+    check_seconds("--dead-after", dead_after_s)
     prepared = prepare(spec)
     os.environ.update(oracle_env("chief", host, port))
     claim = rundir.claim(options.run_dir, spec, options.fresh,
@@ -66,9 +131,17 @@ def run_chief(spec: Spec, options: RunOptions, host: str, port: int,
     return 0
 
 
-def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: int) -> int:
-    """Join the chief at host:port and train its trials in local worker processes."""
+def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: int,
+               wait_s: float | None = None) -> int:
+    """Join the chief at host:port and train its trials in local worker processes; give up
+    when no chief answers within `wait_s` seconds (default CHIEF_WAIT_S)."""
+    wait_s = CHIEF_WAIT_S if wait_s is None else check_seconds("--wait-for-chief", wait_s)
+    wait_for_chief(host, port, wait_s)
     prepared = prepare(spec)
+    import grpc
+    from keras_tuner.src.distribute import oracle_client
+
+    oracle_client.TIMEOUT = RPC_TIMEOUT_S
     os.environ.update(oracle_env(tuner_id, host, port))
     tuner = make_tuner(prepared, options.run_dir, options.max_trials, fresh=False)
     pool = make_pool(spec, options.run_dir, options.threads)
@@ -78,6 +151,10 @@ def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: 
     pool.spawn()
     try:
         search_with_pool(prepared, options, pool, tuner.oracle, tuner_id)
+    except grpc.RpcError as exc:
+        raise UserError("--oracle", f"the chief at {host}:{port} stopped answering "
+                                    f"({exc.code().name}, waited up to {RPC_TIMEOUT_S} s); "
+                                    "the finished trials are kept") from None
     finally:
         pool.close()
     records.write_tables(options.run_dir, spec.model.metric, prepared.hp_names)
@@ -123,7 +200,10 @@ def supervise(spec: Spec, options: RunOptions, host: str, port: int | None) -> i
     """`distributed`: a chief and `spec.resources.workers` worker processes on this
     machine; a worker that dies before the chief has finished is started
     again under the same id."""
-    port = port or free_port(host)
+    if port is None:
+        port = free_port(host)
+    else:
+        check_port(host, port)
     workers = spec.resources.workers
     base = [sys.executable, "-m", "tuning"]
     common = [str(spec.path), "--out", str(options.run_dir)]

@@ -19,8 +19,13 @@ from tuning.spec import tensorflow_import
 from tuning.spec.builders import builder_from, check_builder
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
+from tuning.spec.usercode import LeftUserCode, UserCodeTimeout, contained, keep_traceback
 
 TUNER_DIR = "tuner"
+#: How long the builder may take to build the model once, when the spec sets no per-trial
+#: limit (`resources.trial_timeout_s`, which it obeys otherwise): far beyond any model
+#: built from code, short enough that a builder that waits on something never comes back.
+CHECK_BUILD_LIMIT_S = 120.0
 
 
 @dataclass
@@ -57,28 +62,50 @@ def prepare(spec: Spec, dataset: Dataset | None = None,
     from tuning.execution.oracles import make_oracle
     from tuning.training.hypermodel import StepsHyperModel
 
-    hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
-    hp = make_oracle(spec).get_space()
-    hypermodel.declare_hyperparameters(hp)
+    limit = spec.resources.trial_timeout_s or CHECK_BUILD_LIMIT_S
     try:
-        model = hypermodel.build(hp)
+        with contained("the builder", limit):
+            hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
+            hp = make_oracle(spec).get_space()
+            hypermodel.declare_hyperparameters(hp)
+            model = hypermodel.build(hp)
+            shape = output_shape(model, dataset.x_pool[:2])
+    except UserError:
+        raise
+    except UserCodeTimeout as exc:
+        raise UserError("model.builder", f"{exc} building the model once to check it (the "
+                                         "limit is resources.trial_timeout_s, else "
+                                         f"{CHECK_BUILD_LIMIT_S:g} s)") from None
     except Exception as exc:  # the user's builder failing is a user error, named as such
-        raise UserError("model.builder", f"building the model failed: "
-                                         f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
-    check_outputs(spec, model, dataset.n_outputs)
+        log = keep_traceback(exc, f"building the model of {spec.path}")
+        what = str(exc) if isinstance(exc, LeftUserCode) else f"{type(exc).__name__}: {exc}"
+        raise UserError("model.builder", f"building the model failed: {what}".splitlines()[0]
+                                         + f" (traceback in {log})") from exc
+    check_outputs(spec, model, shape, dataset.n_outputs)
     return Prepared(spec, dataset, hypermodel, [h.name for h in hp.space])
 
 
-def check_outputs(spec: Spec, model, n_outputs: int) -> None:
+def output_shape(model, sample) -> tuple | list | None:
+    """The model's output shape; a model with no symbolic output (subclassed, or
+    Sequential without an Input) is called once on a sample batch to learn it."""
+    try:
+        return model.output_shape
+    except (AttributeError, ValueError):
+        pass
+    import tensorflow as tf
+
+    out = model(tf.constant(sample), training=False)
+    if isinstance(out, list | tuple | dict):
+        return [tuple(o.shape) for o in (out.values() if isinstance(out, dict) else out)]
+    return tuple(out.shape)
+
+
+def check_outputs(spec: Spec, model, shape: tuple | list | None, n_outputs: int) -> None:
     """The model's last layer must match the data: one unit per class (or one for a
     regression). A mismatch otherwise fails every trial with a TensorFlow node name, or,
     with more units than classes, trains silently on a wrong head."""
-    try:
-        shape = model.output_shape
-    except (AttributeError, ValueError):  # a subclassed model not yet called: cannot tell
-        return
     if isinstance(shape, list) or not isinstance(shape, tuple):
-        raise UserError("model.builder", f"the model has {len(shape)} outputs; give it one")
+        raise UserError("model.builder", f"the model has {len(shape or ())} outputs; give it one")
     units = shape[-1]
     if units is None or units == n_outputs:
         return
@@ -100,8 +127,12 @@ def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh:
 
     oracle = make_oracle(prepared.spec, max_trials)
     oracle.verbose = 0
-    return BaseTuner(oracle=oracle, hypermodel=prepared.hypermodel, directory=str(run_dir),
-                     project_name=TUNER_DIR, overwrite=fresh)
+    try:  # keras-tuner builds the model again, once per branch of the conditions
+        with contained("the builder"):
+            return BaseTuner(oracle=oracle, hypermodel=prepared.hypermodel,
+                             directory=str(run_dir), project_name=TUNER_DIR, overwrite=fresh)
+    except LeftUserCode as exc:
+        raise UserError("model.builder", str(exc)) from exc
 
 
 def make_pool(spec: Spec, run_dir: Path | None, threads: int | None = None,

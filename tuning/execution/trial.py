@@ -25,6 +25,7 @@ from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
 from tuning.records.trials import BATCH_SIZE, TRIAL_ID, std_column
 from tuning.spec.sizes import format_mib, mib
+from tuning.spec.usercode import contained
 from tuning.training.budget import plan
 from tuning.training.hypermodel import (
     FitRun,
@@ -109,22 +110,24 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
     ctx.reset_peak()
     ctx.limit()
     try:
-        for execution in range(executions):
-            keras.utils.set_random_seed(task.seed + execution)
-            model = hypermodel.build(hp)
-            hypermodel.last_run = None
-            try:
-                scores.append(hypermodel.fit(hp, model, seed=task.seed + execution,
-                                             callbacks=_epoch_callbacks(ctx, task, hypermodel, hp)))
-            finally:
-                if hypermodel.last_run is not None:
-                    runs.append(hypermodel.last_run)
-                    curves += [
-                        {"trial_id": task.trial_id, "execution": execution, **c}
-                        for c in hypermodel.last_run.curves
-                    ]
-            del model
-            keras.backend.clear_session(free_memory=False)  # one gc.collect, below, suffices
+        with contained("the trial's code (builder, callbacks)"):
+            for execution in range(executions):
+                keras.utils.set_random_seed(task.seed + execution)
+                model = hypermodel.build(hp)
+                hypermodel.last_run = None
+                try:
+                    scores.append(hypermodel.fit(
+                        hp, model, seed=task.seed + execution,
+                        callbacks=_epoch_callbacks(ctx, task, hypermodel, hp)))
+                finally:
+                    if hypermodel.last_run is not None:
+                        runs.append(hypermodel.last_run)
+                        curves += [
+                            {"trial_id": task.trial_id, "execution": execution, **c}
+                            for c in hypermodel.last_run.curves
+                        ]
+                del model
+                keras.backend.clear_session(free_memory=False)  # one gc.collect, below, suffices
     except TrialFailure as failure:
         status, message = Status(failure.status), failure.message
     except Exception as exc:  # every failure becomes a record; none may end the worker silently
@@ -160,7 +163,8 @@ def run_probe(hypermodel: StepsHyperModel, hp, task: ProbeTask, ctx: Context) ->
     ctx.reset_peak()
     ctx.limit()
     try:
-        model = hypermodel.build(hp)
+        with contained("the builder"):
+            model = hypermodel.build(hp)
         model.fit(make_stream(rows.train, probe_plan, shuffle=True, seed=0), shuffle=False,
                   steps_per_epoch=task.steps, epochs=1,
                   validation_data=in_batches(rows.val, batch), verbose=0)

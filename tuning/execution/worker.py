@@ -35,6 +35,7 @@ from tuning.records.status import Status
 from tuning.records.trials import MESSAGE, STATUS
 from tuning.spec import tensorflow_import
 from tuning.spec.schema import Spec
+from tuning.spec.usercode import contained
 
 log = logging.getLogger("tuning.worker")
 
@@ -179,6 +180,7 @@ def main(config: WorkerConfig, conn) -> None:
     """Entry point of the process: start, say `Ready`, then answer tasks until told to stop
     or the pipe closes. Anything that stops it from starting is sent as `StartFailed`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle
+    config = _absolute(config)
     main_thread_stack()
     _die_with_parent()
     configure_environment(config)
@@ -201,8 +203,9 @@ def main(config: WorkerConfig, conn) -> None:
         from tuning.training.hypermodel import StepsHyperModel
 
         budget = config.spec.resources.memory_budget
-        hypermodel = StepsHyperModel(config.spec, _dataset(config),
-                                     builder_from(config.spec, config.builder))
+        with contained("the builder's module"):
+            builder = builder_from(config.spec, config.builder)
+        hypermodel = StepsHyperModel(config.spec, _dataset(config), builder)
         ctx = Context(tf, device.use_gpu, budget, config.index, log_path,
                       None if config.run_dir is None
                       else progress_file(config.run_dir, config.index))
@@ -242,6 +245,15 @@ def main(config: WorkerConfig, conn) -> None:
         conn.send(replace(outcome, worker_exits=exits))
         if exits:
             return
+
+
+def _absolute(config: WorkerConfig) -> WorkerConfig:
+    """The run directory and the data as absolute paths: whatever directory the user's code
+    moves to, every file of the trial lands in the one run directory."""
+    def resolved(path: str | None) -> str | None:
+        return None if path is None else str(Path(path).resolve())
+
+    return replace(config, run_dir=resolved(config.run_dir), data_dir=resolved(config.data_dir))
 
 
 def _receive(conn) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from tuning.spec import tensorflow_import
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
+from tuning.spec.usercode import LeftUserCode, contained
 
 _KEY = "model.builder"
 
@@ -37,17 +38,25 @@ def check_builder(spec: Spec) -> None:
     if path is None:
         if "." in module:  # finding `a.b` imports the package `a`, which may import TensorFlow
             tensorflow_import.wait()
-        try:
-            found = importlib.util.find_spec(module)
+        try:  # finding `a.b` runs the package `a`: the user's code
+            with contained("the builder's package"):
+                found = importlib.util.find_spec(module)
         except (ImportError, ValueError):
             found = None
+        except LeftUserCode as exc:
+            raise UserError(_KEY, str(exc)) from None
+        except Exception as exc:
+            raise UserError(_KEY, f"importing the package of {module!r} failed: "
+                                  f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
         if found is None or not found.origin or not found.origin.endswith(".py"):
             raise UserError(
                 _KEY, f"module {module!r} not found beside {spec.path.name} or on the import path"
             )
         path = Path(found.origin)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = ast.parse(path.read_bytes().decode("utf-8-sig"), filename=str(path))
+    except UnicodeDecodeError:
+        raise UserError(_KEY, f"{path.name} is not a UTF-8 text file") from None
     except SyntaxError as exc:
         raise UserError(_KEY, f"{path.name} line {exc.lineno}: {exc.msg}") from None
     names = {

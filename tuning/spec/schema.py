@@ -14,7 +14,7 @@ from typing import Any
 
 from tuning.spec.errors import UserError
 from tuning.spec.objective import HOLDOUT, PARTS, Objective, score_column
-from tuning.spec.sizes import parse_size
+from tuning.spec.sizes import format_size, parse_size
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 SOURCES = ("sklearn", "csv", "npz", "npy", "images", "python")
@@ -43,7 +43,17 @@ LIMITS = {
     "workers": 256,
     "trial_timeout_s": 10**7,
     "memory_budget": 2**50,
+    "grid_points": 100_000,
+    "confirm_runs": 100,
+    "confirm_configs": 100,
 }
+#: The runner-up's margin is a score difference: accuracy lives in [0, 1], and a loss that
+#: differs by more than this is no tie worth trading for.
+MAX_MARGIN = 1e6
+#: The smallest memory budget: below it no worker gets through a trial (TensorFlow's
+#: threads and a small model's first step take tens of MiB), so every trial would end
+#: `oom` and the search would measure nothing.
+MIN_MEMORY_BUDGET = 64 * 2**20
 #: Experiment names become folder names: letters, digits and punctuation, no separators.
 MAX_NAME = 100
 
@@ -198,15 +208,24 @@ _LIST_KEYS = ("values", "when")
 def load_spec(path: str | Path) -> Spec:
     """Read and validate the spec at `path`; every problem is a `UserError` naming its key."""
     path = Path(path)
+    return parse_spec(read_toml(path), path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The spec file's tables. A byte-order mark (editors on Windows save one) is skipped:
+    TOML forbids it, and tomllib would blame "line 1, column 1" for it."""
     if not path.is_file():
         raise UserError(str(path), "no such spec file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(str(path), f"not valid TOML: {exc}") from None
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(str(path), "not a UTF-8 text file") from None
-    return parse_spec(raw, path)
+    except OSError as exc:
+        raise UserError(str(path), f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(str(path), f"not valid TOML: {exc}") from None
 
 
 def parse_spec(raw: dict[str, Any], path: Path) -> Spec:
@@ -406,6 +425,8 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
             "the grid tuner needs a list of values or a range with a step; "
             "use tuner = \"random\" or \"bayesian\" for continuous ranges",
         )
+    if tuner == "grid":
+        _check_grid_size(space)
     return SearchSpec(
         tuner=tuner,
         max_trials=max_trials,
@@ -418,16 +439,32 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
     )
 
 
+def _check_grid_size(space: tuple[Dimension, ...]) -> None:
+    """A grid is listed whole (by `validate`, and by the grid oracle): one too large to list
+    is refused, with the names that make it so."""
+    size = 1.0
+    for dim in space:
+        size *= len(dim.values) if dim.values else _steps(dim.low, dim.high, dim.step,
+                                                          dim.sampling)
+    if size > LIMITS["grid_points"]:
+        names = ", ".join(d.name for d in space)
+        raise UserError("search.space", f"the grid over {names} has about {size:,.0f} points; "
+                                        f"at most {LIMITS['grid_points']:,} (use tuner = "
+                                        "\"random\" with max_trials for a larger space)")
+
+
 def _parse_confirm(table: dict) -> dict[str, Any]:
     """The re-runs that state the recommendation's score, and the runner-up's margin."""
     runs = _get(table, "search.confirm_runs", int, SearchSpec.confirm_runs)
     if runs < 0:
         raise UserError("search.confirm_runs", f"must be 0 (off) or more, got {runs}")
+    _at_most("search.confirm_runs", runs)
     configs = _positive("search.confirm_configs",
                         _get(table, "search.confirm_configs", int, SearchSpec.confirm_configs))
     margin = _get(table, "search.margin", float)
-    if margin is not None and margin < 0:
-        raise UserError("search.margin", f"must be 0 or more, got {margin}")
+    if margin is not None and not (math.isfinite(margin) and 0 <= margin <= MAX_MARGIN):
+        raise UserError("search.margin", f"must be a number from 0 to {MAX_MARGIN:g}, "
+                                         f"got {margin}")
     return dict(confirm_runs=runs, confirm_configs=configs, margin=margin)
 
 
@@ -470,10 +507,20 @@ def _parse_dimension(name: str, value: Any) -> Dimension:
         raise UserError(f"{key}.step", f"expected a number, got {step!r}")
     if step is not None and step <= 0:
         raise UserError(f"{key}.step", f"must be positive, got {step}")
+    if step is not None and sampling != "linear" and step <= 1:
+        raise UserError(f"{key}.step", f"{sampling} sampling multiplies by the step: it must be "
+                                       f"above 1, got {step}")
     integer = all(isinstance(v, int) for v in (low, high, step if step is not None else 0))
     return Dimension(
         name=name, low=low, high=high, sampling=sampling, step=step, integer=integer, when=when
     )
+
+
+def _steps(low: float, high: float, step: float, sampling: str) -> float:
+    """How many values a stepped range holds, counted without listing them."""
+    if sampling == "linear":
+        return (high - low) / step + 1
+    return math.log(high / low) / math.log(step) + 1
 
 
 def _scalars(key: str, values: list) -> tuple[Scalar, ...]:
@@ -581,16 +628,29 @@ def _check_dimension(dim: Dimension, names: list[str]) -> None:
             raise UserError(key, f"values must be finite, got {v!r}")
 
 
+def check_memory_budget(where: str, budget: object) -> int:
+    """A memory budget as written (`512MiB`, or whole bytes) in bytes, between the smallest
+    a trial can run in and LIMITS; the spec, the command line and the API all check here."""
+    allowed = f"from {format_size(MIN_MEMORY_BUDGET)} to {format_size(LIMITS['memory_budget'])}"
+    if isinstance(budget, bool) or not isinstance(budget, int | str):
+        raise UserError(where, f"expected a size such as 512MiB, 2GiB or a whole number of "
+                               f"bytes ({allowed}), got {budget!r}")
+    try:
+        size = parse_size(budget)
+    except ValueError as exc:
+        raise UserError(where, f"{exc} ({allowed})") from None
+    if not MIN_MEMORY_BUDGET <= size <= LIMITS["memory_budget"]:
+        raise UserError(where, f"{format_size(size)} is outside {allowed}: below that no trial "
+                               "can run, above it is no machine's memory")
+    return size
+
+
 def _parse_resources(table: dict) -> ResourcesSpec:
     device = _choice("resources.device", _get(table, "resources.device", str, "auto"), DEVICES)
     budget = table.get("memory_budget")
     memory_budget = None
     if budget is not None:
-        try:
-            memory_budget = parse_size(budget)
-        except ValueError as exc:
-            raise UserError("resources.memory_budget", str(exc)) from None
-        _at_most("resources.memory_budget", memory_budget)
+        memory_budget = check_memory_budget("resources.memory_budget", budget)
     workers = _positive("resources.workers", _get(table, "resources.workers", int, 1))
     timeout = _get(table, "resources.trial_timeout_s", float)
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):

@@ -33,6 +33,8 @@ def parse_size(text: str | int) -> int:
         raise ValueError(
             f"{text!r} is not a size; use e.g. 512MiB, 2GiB, 1.5GB or a number of bytes"
         )
+    if _UNITS[unit] == 1 and "." in match.group(1):
+        raise ValueError(f"{text!r} is not a whole number of bytes; use e.g. 512MiB or 2GiB")
     size = int(float(match.group(1)) * _UNITS[unit])
     if size <= 0:
         raise ValueError(f"a size must be positive, got {text!r}")
@@ -42,6 +44,14 @@ def parse_size(text: str | int) -> int:
 def mib(n_bytes: float | None) -> float | None:
     """Bytes as MiB rounded to 0.1, the unit of every memory column (None stays None)."""
     return None if n_bytes is None else round(n_bytes / 2**20, 1)
+
+
+def format_size(n_bytes: int) -> str:
+    """A size in the largest binary unit it reaches (`64 MiB`, `1024 TiB`, `1 byte(s)`)."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:g} {unit}"
+    return f"{n_bytes} byte(s)"
 
 
 def format_mib(n_bytes: float) -> str:

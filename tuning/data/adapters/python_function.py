@@ -12,6 +12,7 @@ from tuning.spec import tensorflow_import
 from tuning.spec.builders import import_function
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
+from tuning.spec.usercode import LeftUserCode, contained, keep_traceback
 
 
 class PythonFunction(Adapter):
@@ -19,13 +20,21 @@ class PythonFunction(Adapter):
     needs_tensorflow = True  # the user's module may import it; it is imported to be checked
 
     def chunks(self, spec: Spec, chunk_rows: int) -> Iterator[Chunk]:
+        """The user's code (its module, the call, and every read of what it returns, a
+        generator's body included) runs contained: an exit or an interrupt it raises is an
+        error naming it, never the end of the tool."""
         reference = spec.data.source.partition(":")[2]
         where = f"python:{reference}"
         tensorflow_import.wait()  # the user's module may import TensorFlow at its top
-        function = import_function(spec, reference, "data.source")
         try:
-            data = function()
-        except Exception as exc:  # the user's loader failing is the user's error, named
-            raise UserError(where, f"failed: {type(exc).__name__}: {exc}".splitlines()[0]) \
-                from None
-        return object_chunks(data, where, spec.data.take, chunk_rows)
+            with contained("the data loader"):
+                function = import_function(spec, reference, "data.source")
+                try:
+                    data = function()
+                except Exception as exc:  # the user's loader failing is the user's error
+                    raise UserError(where, f"failed: {type(exc).__name__}: {exc}"
+                                    .splitlines()[0]) from None
+                yield from object_chunks(data, where, spec.data.take, chunk_rows)
+        except LeftUserCode as exc:
+            log = keep_traceback(exc, f"the data loader {where}")
+            raise UserError(where, f"{exc} (traceback in {log})") from None
