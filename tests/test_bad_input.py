@@ -789,7 +789,7 @@ def test_user_code_that_exits_in_a_trial_is_an_error_record_and_the_search_goes_
     elsewhere = tmp_path / "elsewhere"
     (tmp_path / "moving.py").write_text(WORKER_SIDE.format(elsewhere=str(elsewhere)))
     path = write_spec(spec_text(source="sklearn:iris", builder="moving:build", epochs=1,
-                                steps="[4, 8, 16]"))
+                                steps=[4, 8, 16]))
     out = tmp_path / "run"
     done = run_cli("run", str(path), "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
