@@ -351,7 +351,7 @@ CASES = [
          spec("learning_rate = { min = 0.0, max = 1.0, sampling = \"log\", step = 0.1 }\n")),
     Case("grid of 10**7 steps", "search.space: the grid over steps_per_epoch, "
          "validation_split has about 10,000,000 points; at most 100,000",
-         spec(steps="{ min = 1, max = 10000000, step = 1 }")),
+         spec(steps={"min": 1, "max": 10000000, "step": 1})),
     Case("grid with a step of 1e-300", "search.space: the grid over",
          spec("rate = { min = 0.0, max = 1.0, step = 1e-300 }\n")),
     Case("grid of three ranges", "has about 2,000,000 points",

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tuning.data import cache
 from tuning.data.dataset import Dataset, load_dataset
 from tuning.execution.pool import WorkerPool, threads_per_worker
@@ -69,7 +71,7 @@ def prepare(spec: Spec, dataset: Dataset | None = None,
             hp = make_oracle(spec).get_space()
             hypermodel.declare_hyperparameters(hp)
             model = hypermodel.build(hp)
-            shape = output_shape(model, dataset.x_pool[:2])
+            shape = output_shape(model, np.asarray(dataset.x[dataset.pool[:2]], np.float32))
     except UserError:
         raise
     except UserCodeTimeout as exc:

@@ -217,8 +217,8 @@ def run_search(spec: Spec, options: RunOptions) -> int:
                 shutil.rmtree(staging, ignore_errors=True)
             if claim is not None:
                 claim.undo()
-            elif created is not None and created != options.run_dir:
-                shutil.rmtree(created, ignore_errors=True)  # the folders the staging made
+            if created is not None:  # the folders this start made (the staging's too)
+                shutil.rmtree(created, ignore_errors=True)
             raise
         with run_directory(prepared, options, claim) as run_dir:
             tuner = make_tuner(prepared, run_dir, options.max_trials, options.fresh)
