@@ -208,7 +208,7 @@ def _cache_data(data: Any, spec: Spec) -> Path:
     from tuning.data.adapters import source_chunks
     from tuning.data.cache import cache_limit, cache_root, prune_cache
     from tuning.data.dataset import in_chunks, prepare
-    from tuning.data.npy_writer import NpyWriter
+    from tuning.data.store import RowWriter
 
     root = cache_root() / "data"
     root.mkdir(parents=True, exist_ok=True)
@@ -216,7 +216,7 @@ def _cache_data(data: Any, spec: Spec) -> Path:
     try:
         digest = hashlib.blake2b(digest_size=16)
         labels = []
-        with NpyWriter(staging / "x.npy") as features:
+        with RowWriter(staging / "x.npy") as features:
             for chunk in source_chunks(spec, data):
                 for array in (chunk.x, chunk.y):
                     digest.update(f"{array.dtype.str}{array.shape[1:]}".encode())

@@ -19,6 +19,7 @@ import json
 import mmap
 import shutil
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,17 @@ class RowWriter:
 
     def abandon(self) -> None:
         self._handle.close()
+
+    def __enter__(self) -> RowWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        """Closed with its header when the block ends normally, abandoned otherwise."""
+        if kind is None:
+            self.close()
+        else:
+            self.abandon()
 
 
 def finish(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:

@@ -24,7 +24,8 @@ class Progress:
     workers, so a user sees what is running)."""
 
     def __init__(self, objective: str, hp_names: list[str], total: int | None, workers: int,
-                 out: TextIO = sys.stdout) -> None:
+                 out: TextIO | None = None) -> None:
+        out = sys.stdout if out is None else out  # the stream in place now, not at import
         self.objective = objective
         self.names = [column(n) for n in hp_names if not n.startswith("tuner/")]
         self.total = total

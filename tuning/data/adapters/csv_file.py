@@ -11,7 +11,7 @@ import numpy as np
 
 from tuning.data.adapters.checks import FLOAT32_MAX, numeric_table
 from tuning.data.adapters.chunk import Chunk
-from tuning.data.adapters.files import files_key, source_path
+from tuning.data.adapters.files import files_key, source_file
 from tuning.data.adapters.kind import Adapter
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
@@ -22,7 +22,7 @@ class CsvFile(Adapter):
     keys = frozenset({"target"})
 
     def check(self, spec: Spec) -> None:
-        path = _path(spec)
+        path = source_file(spec)
         head = _read(path, nrows=1)
         if spec.data.target not in head.columns:
             raise UserError("data.target", f"no column {spec.data.target!r} in {path.name}; "
@@ -33,25 +33,17 @@ class CsvFile(Adapter):
             raise UserError(str(path), "holds a header but no rows")
 
     def content_key(self, spec: Spec) -> str | None:
-        return files_key([_path(spec)])
+        return files_key([source_file(spec)])
 
     def chunks(self, spec: Spec, chunk_rows: int) -> Iterator[Chunk]:
         import pandas as pd
 
-        path, target = _path(spec), spec.data.target
+        path, target = source_file(spec), spec.data.target
         try:
             for frame in _read(path, chunksize=chunk_rows):
                 yield _rows(frame, path, target)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise UserError(str(path), f"cannot read as CSV: {exc}".splitlines()[0]) from None
-
-
-def _path(spec: Spec) -> Path:
-    path = source_path(spec)
-    if not path.is_file():
-        raise UserError("data.source", f"{spec.data.source.partition(':')[2]}: no such file "
-                                       f"(looked in {path.parent})")
-    return path
 
 
 def _read(path: Path, **options):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 
 
@@ -15,6 +16,15 @@ def source_path(spec: Spec) -> Path:
     """The path after the kind, relative to the spec file's folder unless absolute."""
     path = Path(spec.data.source.partition(":")[2])
     return path if path.is_absolute() else spec.base_dir / path
+
+
+def source_file(spec: Spec) -> Path:
+    """The source's one file, refused naming where it was looked for when it is missing."""
+    path = source_path(spec)
+    if not path.is_file():
+        raise UserError("data.source", f"{spec.data.source.partition(':')[2]}: no such file "
+                                       f"(looked in {path.parent})")
+    return path
 
 
 def files_key(paths: Iterable[Path]) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.data.adapters.chunk import Chunk
-from tuning.data.adapters.files import files_key, source_path
+from tuning.data.adapters.files import files_key, source_file
 from tuning.data.adapters.kind import Adapter
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
@@ -27,20 +27,20 @@ class NpzFile(Adapter):
     kind = "npz"
 
     def check(self, spec: Spec) -> None:
-        with _opened(_path(spec)):
+        with _opened(source_file(spec)):
             pass
 
     def rows(self, spec: Spec) -> int | None:
-        path = _path(spec)
+        path = source_file(spec)
         with _opened(path) as arrays, _readable(path):
             shape = _header(arrays, "y")[0]
         return shape[0] if shape else None
 
     def content_key(self, spec: Spec) -> str | None:
-        return files_key([_path(spec)])
+        return files_key([source_file(spec)])
 
     def chunks(self, spec: Spec, chunk_rows: int) -> Iterator[Chunk]:
-        path = _path(spec)
+        path = source_file(spec)
         with _opened(path) as arrays, _readable(path):
             x_shape, y_shape = _header(arrays, "x")[0], _header(arrays, "y")[0]
             if not x_shape or not y_shape:
@@ -50,14 +50,6 @@ class NpzFile(Adapter):
                 raise UserError(str(path), f"{x_shape[0]} feature rows but {y_shape[0]} labels")
             yield from map(Chunk, _member_chunks(path, arrays, "x", chunk_rows),
                            _member_chunks(path, arrays, "y", chunk_rows))
-
-
-def _path(spec: Spec) -> Path:
-    path = source_path(spec)
-    if not path.is_file():
-        raise UserError("data.source", f"{spec.data.source.partition(':')[2]}: no such file "
-                                       f"(looked in {path.parent})")
-    return path
 
 
 @contextmanager
