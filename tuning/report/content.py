@@ -121,7 +121,8 @@ def answer_section(run: Run, summary: dict, plots: list[Plot]) -> Section:
         ("Use", f"{values} (batch size {fmt(recommended['batch_size'])}, "
                 f"{fmt(recommended['epochs'])} epochs, {fmt(recommended['updates'])} updates; "
                 f"trial {recommended['trial_id']})"),
-        ("Expect", f"{summary['objective']} {fmt(recommended['score'], 3)}, 95% interval "
+        # The quantity alone: the score may be measured on other rows than the objective's.
+        ("Expect", f"{run.spec.search.goal.quantity} {fmt(recommended['score'], 3)}, 95% interval "
                    f"{fmt(low, 3)} to {fmt(high, 3)}, {_measured_briefly(run)}"),
         ("How sure", _how_sure(summary)),
     ]
