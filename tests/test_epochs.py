@@ -14,16 +14,18 @@ import pytest
 
 from tuning.records.epochs import (
     StatusLine,
-    epoch_reporter,
+    epoch_note,
     eta_text,
     progress_file,
     read_epochs,
     time_left,
 )
+from tuning.training.budget import plan
+from tuning.training.callbacks import CurveRecorder
 
 
 @pytest.mark.slow
-def test_a_fit_reports_each_finished_epoch(tmp_path):
+def test_a_fit_reports_each_finished_epoch_with_its_curve(tmp_path):
     path = progress_file(tmp_path, 1)
     seen = []
 
@@ -33,10 +35,14 @@ def test_a_fit_reports_each_finished_epoch(tmp_path):
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
-    model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0,
-              callbacks=[epoch_reporter(path, "7", 3), Spy()])
+    recorder = CurveRecorder(plan("partition", 8, 2, epochs=3),
+                             [epoch_note(path, "7", 3, prunable=True)])
+    model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=4, epochs=3, verbose=0,
+              callbacks=[recorder, Spy()])
     assert seen == [1, 2, 3]
-    assert read_epochs(tmp_path)["7"]["epochs"] == 3
+    noted = read_epochs(tmp_path)["7"]
+    assert noted["epochs"] == 3 and noted["prunable"]
+    assert [row["samples_seen"] for row in noted["curve"]] == [8, 16, 24]
 
 
 def test_time_left_shares_the_remaining_trials_over_the_workers():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import run_cli, spec_text
 
-from tuning.execution.oracles import expected_trials, make_oracle
+from tuning.execution.oracles import make_oracle
 from tuning.spec.schema import load_spec
-from tuning.spec.space import declare_space, grid_points
+from tuning.spec.space import declare_space, expected_trials, grid_points
 
 STEPPED = {"min": 2, "max": 16, "step": 2}
 

@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     distributed = sub.add_parser(
         "distributed", help="a keras-tuner chief and N worker processes on this machine")
     distributed.add_argument("spec")
-    distributed.add_argument("--workers", type=int, default=2, help="worker processes")
+    distributed.add_argument("--workers", type=int,
+                             help="worker processes (default: the spec's, \"auto\" by cores)")
     _run_options(distributed)
     distributed.add_argument("--host", default="127.0.0.1", help="address the chief listens on")
     distributed.add_argument("--port", type=int, help="port of the chief (default: a free one)")

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from tuning.execution.capacity import worker_count
 from tuning.execution.pool import threads_per_worker
 from tuning.execution.prepare import Prepared, make_pool, make_tuner, prepare
 from tuning.execution.run import RunOptions, run_directory, search_with_pool
@@ -204,7 +205,7 @@ def supervise(spec: Spec, options: RunOptions, host: str, port: int | None) -> i
         port = free_port(host)
     else:
         check_port(host, port)
-    workers = spec.resources.workers
+    workers = worker_count(spec, options.max_trials).count
     base = [sys.executable, "-m", "tuning"]
     common = [str(spec.path), "--out", str(options.run_dir)]
     if spec.resources.memory_budget is not None:

@@ -22,6 +22,8 @@ class TrialTask:
     trial_id: str
     hp_config: dict[str, Any]
     seed: int
+    #: A search trial, which `search.prune` may stop; a fresh-seed re-run never is.
+    prunable: bool = True
 
     @property
     def task_id(self) -> str:

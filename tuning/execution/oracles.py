@@ -11,11 +11,10 @@ from keras_tuner.engine.trial import TrialStatus
 
 from tuning.records.trials import atomic_write
 from tuning.spec.schema import Spec
-from tuning.spec.space import grid_points
+from tuning.spec.space import DEFAULT_RANDOM_TRIALS, expected_trials
 
 #: A failed trial is a result, not a reason to stop: never end the search on failures.
 _NEVER = 10**9
-DEFAULT_RANDOM_TRIALS = 20
 
 
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
@@ -134,14 +133,3 @@ def make_oracle(spec: Spec, max_trials: int | None = None) -> kt.Oracle:
     return HyperbandOracle(
         max_epochs=spec.budget.epochs, factor=search.hyperband_factor, **common
     )
-
-def expected_trials(spec: Spec, max_trials: int | None = None) -> int | None:
-    """How many trials the search will run, where that is known in advance."""
-    trials = max_trials or spec.search.max_trials
-    if spec.search.tuner == "grid":
-        size = len(grid_points(spec.search.space))
-        return min(size, trials) if trials else size
-    if spec.search.tuner == "hyperband":
-        return None
-    return trials or DEFAULT_RANDOM_TRIALS
-

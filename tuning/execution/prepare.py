@@ -15,6 +15,7 @@ import numpy as np
 
 from tuning.data import cache
 from tuning.data.dataset import Dataset, load_dataset
+from tuning.execution.capacity import worker_count
 from tuning.execution.pool import WorkerPool, threads_per_worker
 from tuning.execution.worker import WorkerConfig
 from tuning.spec import tensorflow_import
@@ -143,7 +144,7 @@ def make_pool(spec: Spec, run_dir: Path | None, threads: int | None = None,
     """`size` workers (the spec's `resources.workers` by default), each with its share of
     the cores unless `threads` says otherwise; with `data_dir`, they map the search's
     prepared rows there instead of loading the source."""
-    size = size or spec.resources.workers
+    size = size or worker_count(spec).count
     config = WorkerConfig(spec=spec, index=0, threads=threads or threads_per_worker(size),
                           run_dir=None if run_dir is None else str(run_dir), builder=builder,
                           data_dir=data_dir)

@@ -51,7 +51,7 @@ def run_confirmations(ctx: SearchContext, pool: WorkerPool) -> None:
             trial_id, run = pending.pop(0)
             hp = ctx.oracle.get_trial(trial_id).hyperparameters
             name = record_name(trial_id, run)
-            task = TrialTask(name, hp.get_config(), trial_seed(spec, name))
+            task = TrialTask(name, hp.get_config(), trial_seed(spec, name), prunable=False)
             pool.submit(worker, Job(task, planned_row(name, ctx.hypermodel, hp)))
         for job, outcome in pool.wait(timeout=5.0):
             if outcome.predictions:

@@ -17,12 +17,13 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tuning.data import cache, store
 from tuning.data.dataset import Dataset, open_prepared
 from tuning.execution import memory
+from tuning.execution.capacity import worker_count
 from tuning.execution.frontier import Frontier
 from tuning.execution.messages import Ready
 from tuning.execution.pool import WorkerPool
@@ -38,8 +39,9 @@ from tuning.records import predictions, rundir
 from tuning.records import trials as records
 from tuning.spec import tensorflow_import
 from tuning.spec.errors import UserError
-from tuning.spec.schema import Spec
+from tuning.spec.schema import AUTO, Spec
 from tuning.spec.sizes import mib
+from tuning.spec.space import expected_trials
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def run_directory(prepared: Prepared, options: RunOptions,
             n_holdout=len(prepared.dataset.holdout), hp_names=prepared.hp_names,
             memory_budget_mb=mib(spec.resources.memory_budget), error=None,
             data_warnings=list(prepared.dataset.warnings),
-            planned=_planned(spec, options.max_trials),
+            planned=expected_trials(spec, options.max_trials),
             data_preparation=prepared.dataset.preparation,
             **claim.provenance.fields(),
         )
@@ -154,17 +156,10 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _planned(spec: Spec, max_trials: int | None) -> int | None:
-    from tuning.execution.oracles import expected_trials  # keras-tuner: after the quiet import
-
-    return expected_trials(spec, max_trials)
-
-
 def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, oracle,
                      tuner_id: str, rerun: bool = False) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready;
     with `rerun` (the search on this machine alone), then the fresh-seed re-runs."""
-    from tuning.execution.oracles import expected_trials
     from tuning.execution.rerun import run_confirmations
     from tuning.execution.search import SearchContext, drive
 
@@ -192,6 +187,7 @@ def announce(started: list[Ready]) -> None:
 
 def run_search(spec: Spec, options: RunOptions) -> int:
     """Run (or resume) the search on this machine; returns the process exit code."""
+    spec = with_worker_count(spec, options.max_trials)
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
                      data_dir=str(options.run_dir / store.FOLDER))
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
@@ -232,6 +228,15 @@ def run_search(spec: Spec, options: RunOptions) -> int:
         return 130
     finally:
         pool.close()
+
+
+def with_worker_count(spec: Spec, max_trials: int | None = None) -> Spec:
+    """The spec with its number of workers decided (`workers = "auto"` by the machine, see
+    `tuning.execution.capacity`), said on the terminal when the machine chose."""
+    chosen = worker_count(spec, max_trials)
+    if spec.resources.workers == AUTO:
+        print(f"workers: {chosen.count} ({chosen.reason})", flush=True)
+    return replace(spec, resources=replace(spec.resources, workers=chosen.count))
 
 
 def probe_frontier(spec: Spec) -> str:

@@ -24,6 +24,7 @@ from tuning.records import predictions
 from tuning.records.rows import planned_row, trial_row
 from tuning.records.status import Status
 from tuning.records.trials import BATCH_SIZE, TRIAL_ID, std_column
+from tuning.spec.objective import VALIDATION
 from tuning.spec.sizes import format_mib, mib
 from tuning.spec.usercode import contained
 from tuning.training.budget import plan
@@ -42,13 +43,13 @@ class Context:
     """What a worker knows about where it runs: device, budget, TensorFlow module, log."""
 
     def __init__(self, tf, on_gpu: bool, budget: int | None, worker: int,
-                 log_path: str = "the worker's log", progress_path: Path | None = None) -> None:
+                 log_path: str = "the worker's log", run_dir: Path | None = None) -> None:
         self.tf = tf
         self.on_gpu = on_gpu
         self.budget = budget
         self.worker = worker
         self.log_path = log_path
-        self.progress_path = progress_path  # where each finished epoch is noted, if anywhere
+        self.run_dir = run_dir  # where each finished epoch is noted and peers are read
         #: Tasks this process has trained, the current one included: its first pays
         #: TensorFlow's and Keras's first-use allocations, which its peak memory shows.
         self.tasks_run = 0
@@ -87,13 +88,26 @@ class Context:
         return classify_exception(exc), f"{last_line(exc)} (traceback in {self.log_path})"
 
 
-def _epoch_callbacks(ctx: Context, task: TrialTask, hypermodel: StepsHyperModel, hp) -> list:
-    """Note each finished epoch for the search's status line on a terminal."""
-    if ctx.progress_path is None:
+def _watchers(ctx: Context, task: TrialTask, hypermodel: StepsHyperModel, hp) -> list:
+    """What sees the curve after each epoch: a note of it in the run directory (for the
+    status line, and for the trials judged beside it), then, where the search prunes, the
+    judge that may stop the trial (`tuning.training.pruning`)."""
+    if ctx.run_dir is None:
         return []
-    from tuning.records.epochs import epoch_reporter
+    from tuning.records.epochs import epoch_note, progress_file
+    from tuning.training.pruning import Judge
 
-    return [epoch_reporter(ctx.progress_path, task.trial_id, hypermodel.plan_for(hp).epochs)]
+    search = hypermodel.spec.search
+    prunes = search.prune != "none" and task.prunable
+    trial_plan = hypermodel.plan_for(hp)
+    watchers = [epoch_note(progress_file(ctx.run_dir, ctx.worker), task.trial_id,
+                           trial_plan.epochs, prunes)]
+    if prunes:
+        goal = search.goal.on(VALIDATION)
+        watchers.append(Judge(search.prune, ctx.run_dir, task.trial_id,
+                              trial_plan.samples_seen(trial_plan.updates), goal.column,
+                              goal.maximise))
+    return watchers
 
 
 def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
@@ -118,7 +132,7 @@ def run_trial(hypermodel: StepsHyperModel, hp, task: TrialTask, executions: int,
                 try:
                     scores.append(hypermodel.fit(
                         hp, model, seed=task.seed + execution,
-                        callbacks=_epoch_callbacks(ctx, task, hypermodel, hp)))
+                        watchers=_watchers(ctx, task, hypermodel, hp)))
                 finally:
                     if hypermodel.last_run is not None:
                         runs.append(hypermodel.last_run)

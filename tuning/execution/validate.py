@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tuning.data import cache
 from tuning.data.dataset import Dataset, load_dataset
+from tuning.execution.capacity import worker_count
 from tuning.spec.builders import check_builder
 from tuning.spec.schema import Spec
 from tuning.spec.space import grid_points
@@ -18,6 +19,7 @@ def describe(spec: Spec) -> str:
     check_builder(spec)
     budget = spec.budget
     points = grid_points(spec.search.space)
+    chosen = worker_count(spec)
     ranged = [d.name for d in spec.search.space if d.is_range and d.step is None]
     lines = [
         f"experiment {spec.name}: {spec.data.source}, {len(dataset.pool)} rows to train and "
@@ -27,7 +29,10 @@ def describe(spec: Spec) -> str:
         f"budget: {budget.semantics} semantics, {budget.epochs} epochs"
         + (f", max_steps {budget.max_steps}" if budget.max_steps else "")
         + (f", batch_size {budget.batch_size}" if budget.semantics == "stream" else ""),
-        f"search: {spec.search.tuner}, objective {spec.search.objective} ({spec.search.direction})",
+        f"search: {spec.search.tuner}, objective {spec.search.objective} ({spec.search.direction})"
+        + ("" if spec.search.prune == "none" else f", pruning: {spec.search.prune} at equal "
+           "samples seen"),
+        f"workers: {chosen.count} ({chosen.reason})",
     ]
     if ranged:
         lines.append(f"ranges shown at their ends: {', '.join(ranged)}")

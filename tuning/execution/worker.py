@@ -198,7 +198,6 @@ def main(config: WorkerConfig, conn) -> None:
         import keras_tuner as kt
 
         from tuning.execution.trial import Context, run_probe, run_trial
-        from tuning.records.epochs import progress_file
         from tuning.spec.builders import builder_from
         from tuning.training.hypermodel import StepsHyperModel
 
@@ -207,8 +206,7 @@ def main(config: WorkerConfig, conn) -> None:
             builder = builder_from(config.spec, config.builder)
         hypermodel = StepsHyperModel(config.spec, _dataset(config), builder)
         ctx = Context(tf, device.use_gpu, budget, config.index, log_path,
-                      None if config.run_dir is None
-                      else progress_file(config.run_dir, config.index))
+                      None if config.run_dir is None else Path(config.run_dir))
         warm_up(tf, charged=budget is not None or device.use_gpu)
     except Exception as exc:  # reported to the search, which stops with the reason
         log.error("start-up failed:\n%s", traceback.format_exc())

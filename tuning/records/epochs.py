@@ -23,18 +23,18 @@ def progress_file(run_dir: str | Path, worker: int) -> Path:
     return Path(run_dir) / FOLDER / f"worker-{worker}.json"
 
 
-def epoch_reporter(path: Path, trial_id: str, epochs: int):
-    """A Keras callback that records `trial_id`'s last finished epoch in `path`."""
-    import keras
-
+def epoch_note(path: Path, trial_id: str, epochs: int, prunable: bool):
+    """A curve watcher (see `tuning.training.callbacks`) that writes `trial_id`'s curve so
+    far to `path` after each epoch: its last epoch for the status line, and its curve for
+    the trials judged beside it (`prunable`: a search trial, not a fresh-seed re-run)."""
     from tuning.records.trials import atomic_write
 
-    class EpochReporter(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            atomic_write(path, json.dumps({"trial_id": trial_id, "epoch": epoch + 1,
-                                           "epochs": epochs, "time": time.time()}))
+    def note(rows) -> None:
+        atomic_write(path, json.dumps({"trial_id": trial_id, "epoch": int(rows[-1]["epoch"]),
+                                       "epochs": epochs, "time": time.time(),
+                                       "prunable": prunable, "curve": list(rows)}))
 
-    return EpochReporter()
+    return note
 
 
 def read_epochs(run_dir: Path) -> dict[str, dict[str, Any]]:

@@ -68,7 +68,7 @@ validation_split = [0.1, 0.2]
 [resources]
 device = "auto"                     # auto | gpu | cpu
 # memory_budget = "2GiB"            # per-trial cap, enforced: a trial over it is recorded as oom
-workers = 1                         # trials trained at once
+workers = "auto"                    # trials at once: "auto" (by cores, memory, GPUs) or a number
 """)
 
 

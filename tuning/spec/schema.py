@@ -17,6 +17,10 @@ from tuning.spec.objective import HOLDOUT, PARTS, Objective, score_column
 from tuning.spec.sizes import format_size, parse_size
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
+#: How hopeless trials are stopped early (`tuning.training.pruning`); hyperband has its own.
+PRUNERS = ("none", "median", "asha")
+#: `resources.workers` left to the machine: as many as its cores, memory and GPUs allow.
+AUTO = "auto"
 SOURCES = ("sklearn", "csv", "npz", "npy", "images", "python")
 SEMANTICS = ("partition", "stream")
 TASKS = ("classification", "regression")
@@ -131,6 +135,8 @@ class SearchSpec:
     executions_per_trial: int = 1
     probe: bool = False
     hyperband_factor: int = 3
+    #: Stop trials worse than their peers at equal samples seen: none | median | asha.
+    prune: str = "none"
     space: tuple[Dimension, ...] = ()
     #: Fresh-seed re-runs of the recommended configuration and those tied with it.
     confirm_runs: int = 2
@@ -158,7 +164,8 @@ class SearchSpec:
 class ResourcesSpec:
     device: str = "auto"
     memory_budget: int | None = None
-    workers: int = 1
+    #: Trials at once on this machine, or "auto" (see `tuning.execution.capacity`).
+    workers: int | str = AUTO
     mixed_precision: bool = False
     trial_timeout_s: float | None = None
 
@@ -194,6 +201,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         "repeats",
         "probe",
         "hyperband_factor",
+        "prune",
         "space",
         "confirm_runs",
         "confirm_configs",
@@ -401,6 +409,10 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
     factor = _at_most("search.hyperband_factor", _get(table, "search.hyperband_factor", int, 3))
     if factor < 2:
         raise UserError("search.hyperband_factor", f"must be at least 2, got {factor}")
+    prune = _choice("search.prune", _get(table, "search.prune", str, "none"), PRUNERS)
+    if prune != "none" and tuner == "hyperband":
+        raise UserError("search.prune", "hyperband stops trials by its own brackets; set "
+                                         "prune = \"none\" or use another tuner")
     space_table = table.get("space", {})
     if not isinstance(space_table, dict):
         raise UserError("search.space", "must be a table ([search.space])")
@@ -434,6 +446,7 @@ def _parse_search(table: dict, model: ModelSpec, budget: BudgetSpec) -> SearchSp
         executions_per_trial=repeats,
         probe=_get(table, "search.probe", bool, False),
         hyperband_factor=factor,
+        prune=prune,
         space=space,
         **_parse_confirm(table),
     )
@@ -651,7 +664,12 @@ def _parse_resources(table: dict) -> ResourcesSpec:
     memory_budget = None
     if budget is not None:
         memory_budget = check_memory_budget("resources.memory_budget", budget)
-    workers = _positive("resources.workers", _get(table, "resources.workers", int, 1))
+    workers = table.get("workers", AUTO)
+    if workers != AUTO:
+        if not isinstance(workers, int) or isinstance(workers, bool):
+            raise UserError("resources.workers",
+                            f"expected a whole number or \"auto\", got {workers!r}")
+        workers = _positive("resources.workers", workers)
     timeout = _get(table, "resources.trial_timeout_s", float)
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise UserError("resources.trial_timeout_s",

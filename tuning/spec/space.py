@@ -6,7 +6,10 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
-from tuning.spec.schema import Dimension
+from tuning.spec.schema import Dimension, Spec
+
+#: Trials of a random or Bayesian search that gives no `max_trials`.
+DEFAULT_RANDOM_TRIALS = 20
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -61,3 +64,15 @@ def grid_points(space: tuple[Dimension, ...]) -> list[dict[str, Any]]:
             names = (d.name for d in conditional)
             points.append({**base, **dict(zip(names, extra))})
     return points
+
+
+def expected_trials(spec: Spec, max_trials: int | None = None) -> int | None:
+    """How many trials the search will run, where that is known in advance (not for
+    hyperband, whose brackets decide)."""
+    trials = max_trials or spec.search.max_trials
+    if spec.search.tuner == "grid":
+        size = len(grid_points(spec.search.space))
+        return min(size, trials) if trials else size
+    if spec.search.tuner == "hyperband":
+        return None
+    return trials or DEFAULT_RANDOM_TRIALS

@@ -4,19 +4,26 @@ and the exact batch where the loss stopped being a number."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import keras
 
 from tuning.training.budget import Plan
 
+#: Told the curve so far after each epoch: to note it for others to read, or to stop the
+#: trial (by raising, see `tuning.training.pruning`).
+Watcher = Callable[[Sequence[dict[str, float]]], None]
+
 
 class CurveRecorder(keras.callbacks.Callback):
     """One row per epoch, indexed by updates and samples seen (an epoch means different work
-    for different steps_per_epoch, so the epoch number alone compares nothing)."""
+    for different steps_per_epoch, so the epoch number alone compares nothing); each row is
+    shown to the `watchers` as soon as it is written."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, watchers: Sequence[Watcher] = ()) -> None:
         super().__init__()
         self.plan = plan
+        self.watchers = tuple(watchers)
         self.rows: list[dict[str, float]] = []
         self._updates = 0
         self._batches = 0
@@ -33,6 +40,8 @@ class CurveRecorder(keras.callbacks.Callback):
         row["samples_seen"] = self.plan.samples_seen(self._updates)
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
         self.rows.append(row)
+        for watch in self.watchers:
+            watch(self.rows)
 
 
 class RestoreBest(keras.callbacks.Callback):

@@ -27,6 +27,7 @@ from tuning.spec.space import declare_space
 from tuning.training import holdout
 from tuning.training.budget import Plan, plan
 from tuning.training.callbacks import CurveRecorder, RestoreBest, StopOnNaN
+from tuning.training.pruning import Pruned
 
 #: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
 HYPERBAND_EPOCHS = "tuner/epochs"
@@ -107,7 +108,8 @@ class StepsHyperModel(kt.HyperModel):
         )
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> dict:
-        """Train, restore the best validation epoch, score the holdout; returns the metrics."""
+        """Train, restore the best validation epoch, score the holdout; returns the metrics.
+        `watchers` (a keyword) see the curve after each epoch; one may stop the trial."""
         trial_plan = self.plan_for(hp)
         rows = self.dataset.trial_rows(float(hp.get("validation_split")))
         stream = make_stream(
@@ -116,7 +118,8 @@ class StepsHyperModel(kt.HyperModel):
             shuffle=bool(hp.values.get("shuffle", True)),
             seed=kwargs.get("seed", self.spec.seed),
         )
-        recorder, best, nan = CurveRecorder(trial_plan), RestoreBest(), StopOnNaN()
+        recorder = CurveRecorder(trial_plan, kwargs.get("watchers", ()))
+        best, nan = RestoreBest(), StopOnNaN()
         run = FitRun(plan=trial_plan, curves=recorder.rows)
         self.last_run = run
         fit_args = dict(
@@ -126,12 +129,16 @@ class StepsHyperModel(kt.HyperModel):
             verbose=0,
         )
         full_epochs = trial_plan.updates // trial_plan.steps_per_epoch
-        if full_epochs:
-            model.fit(stream, steps_per_epoch=trial_plan.steps_per_epoch, epochs=full_epochs,
-                      **fit_args)
-        if trial_plan.epochs > full_epochs and nan.bad_batch is None:
-            model.fit(stream, steps_per_epoch=trial_plan.last_epoch_steps,
-                      epochs=trial_plan.epochs, initial_epoch=full_epochs, **fit_args)
+        try:
+            if full_epochs:
+                model.fit(stream, steps_per_epoch=trial_plan.steps_per_epoch,
+                          epochs=full_epochs, **fit_args)
+            if trial_plan.epochs > full_epochs and nan.bad_batch is None:
+                model.fit(stream, steps_per_epoch=trial_plan.last_epoch_steps,
+                          epochs=trial_plan.epochs, initial_epoch=full_epochs, **fit_args)
+        except Pruned as stopped:  # no holdout score: a pruned trial is never ranked
+            run.best_epoch = best.best_epoch
+            raise TrialFailure(Status.PRUNED, stopped.decision.message, run) from None
         run.best_epoch = best.best_epoch
         if nan.bad_batch is not None:
             raise TrialFailure(

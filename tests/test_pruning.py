@@ -1,0 +1,143 @@
+"""Pruning at equal samples seen: the ladder, the two rules, and which trial stops at which
+rung, decided from hand-made records of finished and running trials."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tuning.records.epochs import epoch_note, progress_file
+from tuning.records.rows import trial_row
+from tuning.records.status import Status
+from tuning.records.trials import write_trial
+from tuning.training.pruning import (
+    ETA,
+    Curve,
+    Judge,
+    Point,
+    Pruned,
+    curve_of,
+    judge,
+    rungs_between,
+    value_at,
+)
+
+COLUMN = "val_accuracy"
+
+
+def rows(values: list[float], per_epoch: int) -> list[dict]:
+    """Curve rows of a trial that sees `per_epoch` samples an epoch."""
+    return [{"epoch": i + 1, "samples_seen": per_epoch * (i + 1), COLUMN: v}
+            for i, v in enumerate(values)]
+
+
+def finished(run_dir: Path, trial_id: str, values: list[float], per_epoch: int,
+             status: Status = Status.OK) -> None:
+    write_trial(run_dir, trial_row({"trial_id": trial_id}, status, ""),
+                [{"trial_id": trial_id, "execution": 0, **r} for r in rows(values, per_epoch)])
+
+
+def test_the_ladder_is_the_powers_of_eta_within_bounds():
+    assert ETA == 3
+    assert rungs_between(1, 100) == [3, 9, 27, 81]
+    assert rungs_between(10, 81) == [27, 81]
+    assert rungs_between(82, 242) == []
+
+
+def test_a_value_at_a_rung_is_the_best_reached_by_then_and_none_before_the_first_epoch():
+    curve = Curve("1", (Point(100, 0.5), Point(200, 0.7), Point(300, 0.6)))
+    assert value_at(curve, 99, maximise=True) is None
+    assert value_at(curve, 250, maximise=True) == 0.7
+    assert value_at(curve, 300, maximise=False) == 0.5
+    assert value_at(Curve("2", (Point(10, float("nan")),)), 20, maximise=True) is None
+
+
+def test_median_needs_enough_peers_and_stops_only_the_strictly_worse():
+    assert judge("median", 27, 0.1, [0.5, 0.6, 0.7], True, COLUMN) is None
+    stop = judge("median", 27, 0.5, [0.4, 0.6, 0.7, 0.8], True, COLUMN)
+    assert stop.prune and stop.bar == pytest.approx(0.65) and stop.peers == 4
+    assert not judge("median", 27, 0.65, [0.4, 0.6, 0.7, 0.8], True, COLUMN).prune
+    assert not judge("median", 27, 0.3, [0.4, 0.6, 0.7, 0.8], False, COLUMN).prune  # a loss
+
+
+def test_asha_keeps_the_top_third_of_the_trials_at_the_rung():
+    assert judge("asha", 9, 0.1, [0.5], True, COLUMN) is None  # 2 trials: fewer than ETA
+    peers = [0.9, 0.8, 0.7, 0.6, 0.5]  # six trials with the judged one: the best 2 go on
+    assert not judge("asha", 9, 0.85, peers, True, COLUMN).prune
+    assert judge("asha", 9, 0.75, peers, True, COLUMN).prune
+    assert "top 1/3 of 6 trial(s)" in judge("asha", 9, 0.75, peers, True, COLUMN).message
+
+
+def test_curves_of_repeated_trials_are_their_last_execution():
+    many = [{"execution": 0, "epoch": 1, "samples_seen": 10, COLUMN: 0.9},
+            {"execution": 1, "epoch": 1, "samples_seen": 10, COLUMN: 0.2},
+            {"execution": 1, "epoch": 2, "samples_seen": 20, COLUMN: 0.3}]
+    assert curve_of("5", many, COLUMN).points == (Point(10, 0.2), Point(20, 0.3))
+
+
+def test_which_trial_stops_at_which_rung(tmp_path):
+    """Four finished peers at 100 samples an epoch, and one pruned at 300 samples. A trial
+    of 300 samples an epoch and 2,700 in all is judged from 300 samples on (its warm-up),
+    so first at rung 729, after its third epoch, against the peers that trained past it."""
+    for trial_id, values in (("1", [0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]),
+                             ("2", [0.4, 0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]),
+                             ("3", [0.6, 0.7, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]),
+                             ("4", [0.3, 0.4, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6])):
+        finished(tmp_path, trial_id, values, per_epoch=100)
+    finished(tmp_path, "5", [0.1, 0.1, 0.1], per_epoch=100, status=Status.PRUNED)
+    good = Judge("median", tmp_path, "9", budget=2700, column=COLUMN, maximise=True)
+    for epoch in range(1, 5):
+        good(rows([0.9, 0.95, 0.95, 0.95][:epoch], per_epoch=300))
+    bad = Judge("median", tmp_path, "10", budget=2700, column=COLUMN, maximise=True)
+    bad(rows([0.2, 0.3], per_epoch=300))  # 600 samples: rung 243 is inside the warm-up
+    with pytest.raises(Pruned) as stopped:
+        bad(rows([0.2, 0.3, 0.4], per_epoch=300))
+    decision = stopped.value.decision
+    # Its value at 729 is its epoch at 600 samples (the one at 900 came after the rung); the
+    # peers' is their 7th epoch: 0.8, 0.7, 0.9, 0.6. Trial 5 stopped before the rung.
+    assert (decision.rung, decision.peers, decision.value) == (729, 4, 0.3)
+    assert decision.bar == pytest.approx(0.75)
+    assert "pruned at 729 samples seen" in decision.message
+
+
+def test_peers_are_compared_at_equal_samples_not_equal_epochs(tmp_path):
+    """Four peers of 10 samples an epoch reach 0.9 by their 9th epoch (90 samples). A trial
+    of 81 samples an epoch has 0.5 after its first: at equal epochs it leads every peer
+    (their first epoch is 0.1), at equal samples (rung 81) it trails them all."""
+    for trial_id in "1234":
+        finished(tmp_path, trial_id, [0.1 * (i + 1) for i in range(9)], per_epoch=10)
+    with pytest.raises(Pruned) as stopped:
+        Judge("median", tmp_path, "9", budget=729, column=COLUMN,
+              maximise=True)(rows([0.5], per_epoch=81))
+    assert stopped.value.decision.rung == 81 and stopped.value.decision.bar == pytest.approx(0.8)
+
+
+def test_running_trials_count_and_re_runs_do_not(tmp_path):
+    for worker, trial_id in enumerate("1234"):
+        note = epoch_note(progress_file(tmp_path, worker), trial_id, 27, prunable=True)
+        note(rows([0.8, 0.8, 0.8], per_epoch=3))
+    epoch_note(progress_file(tmp_path, 7), "confirm_1_0", 27, prunable=False)(
+        rows([0.0, 0.0, 0.0], per_epoch=3))
+    judged = Judge("median", tmp_path, "9", budget=81, column=COLUMN, maximise=True)
+    with pytest.raises(Pruned) as stopped:
+        judged(rows([0.5, 0.5], per_epoch=9))  # rung 9: 4 running peers, not the re-run
+    assert stopped.value.decision.peers == 4
+
+
+def test_a_finished_record_wins_over_its_stale_running_curve(tmp_path):
+    finished(tmp_path, "1", [0.9] * 9, per_epoch=10)
+    epoch_note(progress_file(tmp_path, 0), "1", 9, prunable=True)(rows([0.0], per_epoch=10))
+    peers = Judge("median", tmp_path, "9", 90, COLUMN, True).peers()
+    assert [(c.trial_id, c.points[0].value) for c in peers] == [("1", 0.9)]
+
+
+def test_no_judgement_in_the_last_epoch_or_without_a_curve_by_the_rung(tmp_path):
+    for trial_id in "1234":
+        finished(tmp_path, trial_id, [0.9] * 9, per_epoch=10)
+    at_end = Judge("median", tmp_path, "9", budget=30, column=COLUMN, maximise=True)
+    at_end(rows([0.0, 0.0, 0.0], per_epoch=10))  # its budget is spent: nothing to save
+    late = Judge("median", tmp_path, "10", budget=2000, column=COLUMN, maximise=True)
+    late(rows([0.0], per_epoch=1000))  # rung 729 passed, but no epoch had ended by then
+    assert json.loads((tmp_path / "records" / "trial_1.json").read_text())["row"]["status"] == "ok"
