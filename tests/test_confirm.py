@@ -50,3 +50,17 @@ def test_re_runs_state_the_score_on_test_rows_and_survive_a_resume(tmp_path):
     assert sorted(p.name for p in (out / "records").glob("confirm_*")) == reruns
     assert json.loads((out / "summary.json").read_text()) == summary
 
+
+
+def test_re_runs_start_on_a_worker_the_search_leaves_idle(tmp_path):
+    """Two workers, three trials, the last far longer than the others: while it trains, the
+    other worker re-runs the leaders so far instead of waiting for the search to end."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text(steps=[2, 4, 1024], epochs=3, data={"test": 0.2},
+                              budget={"semantics": "stream", "batch_size": 32},
+                              search={"confirm_runs": 1}, resources={"workers": 2}))
+    done = run_cli("run", str(spec), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "re-running" in out and "[    3/3]" in out
+    assert out.index("re-running") < out.index("[    3/3]")

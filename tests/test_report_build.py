@@ -223,3 +223,5 @@ def test_a_pruned_trial_keeps_its_row_but_is_never_recommended_or_tied(tmp_path:
     assert summary["recommended"]["trial_id"] != pruned_id
     assert pruned_id not in summary["tied"]
     assert f"<td>{pruned_id}</td>" in (run_dir / "report.html").read_text(encoding="utf-8")
+    for rule in summary["rules"].values():  # each rule says what pruning left out of it
+        assert "1 pruned trial(s) are left out" in rule["evidence"]

@@ -1,13 +1,19 @@
-"""After the search: the recommended configuration and those tied with it, trained again.
+"""The recommended configuration and those tied with it, trained again with fresh seeds.
 
 Each re-run is the trial's own code path (a `TrialTask` through the same worker pool) with a
 fresh seed and its own record name (`confirm_<trial>_<n>`, see `tuning.records.confirmations`), so a
 resumed run keeps the re-runs already made and the search's tables never see them.
+
+Re-runs do not wait for the search to end: once the Oracle has no new trial to hand out, a
+worker left idle while the last trials run re-trains the configurations that lead so far.
+When the search is over, the final candidates' missing re-runs run on every worker at once.
+A configuration that stops leading keeps its re-runs: they are fresh runs of it all the same,
+and only ever count for it.
 """
 
 from __future__ import annotations
 
-from tuning.execution.messages import TrialTask
+from tuning.execution.messages import Outcome, TrialTask
 from tuning.execution.pool import Job, WorkerPool
 from tuning.execution.search import SearchContext, trial_seed
 from tuning.records import predictions
@@ -27,37 +33,82 @@ def candidates(run, limit: int) -> list[str]:
     return [run.choice.trial_id, *ordered][:limit]
 
 
-def run_confirmations(ctx: SearchContext, pool: WorkerPool) -> None:
-    """Train the candidates `search.confirm_runs` times each with fresh seeds (what is not
-    already recorded), through the search's pool."""
-    from tuning.verdicts.ranking import load_run
+class ReRuns:
+    """The fresh-seed re-runs of one search: which are due, started on idle workers, and
+    their outcomes written as they come back."""
 
-    spec = ctx.spec
-    runs = spec.search.confirm_runs
-    if runs < 1:
-        return
-    ids = candidates(load_run(ctx.run_dir), spec.search.confirm_configs)
-    done = {row["record"] for row in read_confirm_rows(ctx.run_dir)}
-    pending = [(t, j) for t in ids for j in range(runs) if record_name(t, j) not in done]
-    if not pending:
-        return
-    print(f"re-running {len(ids)} configuration(s) (trial {', '.join(ids)}) with {runs} fresh "
-          "seed(s) each, to state the score without the search's luck ...", flush=True)
-    objective = spec.search.objective
-    while pending or pool.busy():
+    def __init__(self, ctx: SearchContext) -> None:
+        self.ctx = ctx
+        self.runs = ctx.spec.search.confirm_runs
+        self._running: set[str] = set()
+        self._announced = False
+        self._judged_at = -1  # trials finished when the leaders were last worked out
+        self._pending: list[tuple[str, int]] = []
+
+    def due(self) -> list[tuple[str, int]]:
+        """(trial, run) pairs of the leading configurations not yet recorded or running."""
+        from tuning.verdicts.ranking import load_run
+
+        if self.runs < 1:
+            return []
+        ids = candidates(load_run(self.ctx.run_dir), self.ctx.spec.search.confirm_configs)
+        done = {row["record"] for row in read_confirm_rows(self.ctx.run_dir)}
+        return [(t, j) for t in ids for j in range(self.runs)
+                if record_name(t, j) not in done | self._running]
+
+    def start_early(self, pool: WorkerPool, finished: int) -> None:
+        """Give idle workers re-runs of the leaders so far (worked out again only after
+        another trial has finished)."""
+        if self.runs < 1 or not pool.idle():
+            return
+        if finished != self._judged_at:
+            self._judged_at = finished
+            self._pending = self.due()
+        self._fill(pool)
+
+    def finish(self, pool: WorkerPool) -> None:
+        """After the search: every re-run the final leaders still lack, on all workers."""
+        pending = self.due()
+        if not pending and not self._running:
+            return
+        ids = list(dict.fromkeys(t for t, _ in pending))
+        if ids:
+            self._announce(ids)
+        self._pending = pending
+        while self._pending or pool.busy():
+            self._fill(pool)
+            for job, outcome in pool.wait(timeout=5.0):
+                self.take(job, outcome)
+
+    def take(self, job: Job, outcome: Outcome) -> bool:
+        """Write a re-run's outcome; False when the job was not a re-run."""
+        if job.task_id not in self._running:
+            return False
+        self._running.discard(job.task_id)
+        if outcome.predictions:
+            predictions.save(self.ctx.run_dir, job.task_id, outcome.predictions)
+        write_confirmation(self.ctx.run_dir, outcome.row, outcome.curves)
+        score = outcome.row.get(self.ctx.spec.search.objective)
+        shown = f" {self.ctx.spec.search.objective}={score:.4g}" if isinstance(score, float) else ""
+        print(f"  {job.task_id}: {outcome.row['status']}{shown} in "
+              f"{outcome.row.get('wall_s', 0):.1f} s", flush=True)
+        return True
+
+    def _fill(self, pool: WorkerPool) -> None:
         for worker in pool.idle():
-            if not pending:
-                break
-            trial_id, run = pending.pop(0)
-            hp = ctx.oracle.get_trial(trial_id).hyperparameters
+            if not self._pending:
+                return
+            trial_id, run = self._pending.pop(0)
+            if not self._announced:
+                self._announce([trial_id])
+            hp = self.ctx.oracle.get_trial(trial_id).hyperparameters
             name = record_name(trial_id, run)
-            task = TrialTask(name, hp.get_config(), trial_seed(spec, name), prunable=False)
-            pool.submit(worker, Job(task, planned_row(name, ctx.hypermodel, hp)))
-        for job, outcome in pool.wait(timeout=5.0):
-            if outcome.predictions:
-                predictions.save(ctx.run_dir, job.task_id, outcome.predictions)
-            write_confirmation(ctx.run_dir, outcome.row, outcome.curves)
-            score = outcome.row.get(objective)
-            shown = f" {objective}={score:.4g}" if isinstance(score, float) else ""
-            print(f"  {job.task_id}: {outcome.row['status']}{shown} in "
-                  f"{outcome.row.get('wall_s', 0):.1f} s", flush=True)
+            task = TrialTask(name, hp.get_config(), trial_seed(self.ctx.spec, name),
+                             prunable=False)
+            self._running.add(name)
+            pool.submit(worker, Job(task, planned_row(name, self.ctx.hypermodel, hp)))
+
+    def _announce(self, ids: list[str]) -> None:
+        self._announced = True
+        print(f"re-running trial {', '.join(ids)} with {self.runs} fresh seed(s) each, to "
+              "state the score without the search's luck ...", flush=True)

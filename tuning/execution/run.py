@@ -159,8 +159,9 @@ def _one_line(exc: BaseException) -> str:
 def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, oracle,
                      tuner_id: str, rerun: bool = False) -> None:
     """Run the loop against `oracle` (local or the chief's) once the workers are ready;
-    with `rerun` (the search on this machine alone), then the fresh-seed re-runs."""
-    from tuning.execution.rerun import run_confirmations
+    with `rerun` (the search on this machine alone), the fresh-seed re-runs too: started on
+    workers the search leaves idle at its end, finished once it is over."""
+    from tuning.execution.rerun import ReRuns
     from tuning.execution.search import SearchContext, drive
 
     spec = prepared.spec
@@ -170,9 +171,10 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, 
                         prepared.hp_names)
     progress = Progress(spec.search.objective, prepared.hp_names,
                         expected_trials(spec, options.max_trials), pool.size)
-    drive(ctx, pool, progress, _probed_frontier(prepared, pool))
-    if rerun:
-        run_confirmations(ctx, pool)
+    reruns = ReRuns(ctx) if rerun else None
+    drive(ctx, pool, progress, _probed_frontier(prepared, pool), reruns)
+    if reruns is not None:
+        reruns.finish(pool)
 
 
 def announce(started: list[Ready]) -> None:

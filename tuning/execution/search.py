@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keras_tuner.engine.trial import TrialStatus
 
@@ -42,6 +42,9 @@ from tuning.spec.schema import Spec
 from tuning.spec.sizes import mib
 from tuning.training.hypermodel import StepsHyperModel
 
+if TYPE_CHECKING:
+    from tuning.execution.rerun import ReRuns
+
 _METRIC_KEYS = (HOLDOUT_LOSS, TRAIN_LOSS, VAL_LOSS, GAP)
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 
@@ -62,13 +65,14 @@ def trial_seed(spec: Spec, trial_id: str) -> int:
 
 
 def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
-          frontier: Frontier | None = None) -> None:
+          frontier: Frontier | None = None, reruns: ReRuns | None = None) -> None:
     """Run trials until the Oracle says the search is over; every trial ends in a record.
 
     `frontier` holds what is already known to run out of memory (from probes); the records
     of an earlier run of the same search add to it. A damaged record is named, and its
     trial trained again: first, when the Oracle had already ended it (the Oracle keeps
-    what it learnt; only the record is rebuilt), or when the Oracle hands it out again."""
+    what it learnt; only the record is rebuilt), or when the Oracle hands it out again.
+    `reruns`, where given, gets the workers the Oracle leaves idle once it has no trial left."""
     oracle = ctx.oracle
     clear_files(ctx.run_dir)  # an earlier run's epochs, which the status line would show
     kept, damaged = records.load_trials(ctx.run_dir)
@@ -86,7 +90,7 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
     redone: set[str] = set()
     live = LiveReport(ctx.run_dir)
     try:
-        _loop(ctx, pool, progress, frontier, redo, redone, live)
+        _loop(ctx, pool, progress, frontier, redo, redone, live, reruns)
     finally:
         live.close()
         progress.line.clear()
@@ -97,9 +101,10 @@ def drive(ctx: SearchContext, pool: WorkerPool, progress: Progress,
 
 
 def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Frontier,
-          redo: list, redone: set[str], live: LiveReport) -> None:
+          redo: list, redone: set[str], live: LiveReport, reruns: ReRuns | None) -> None:
     oracle = ctx.oracle
     stopped = False
+    finished = 0
     while True:
         for worker in pool.idle() if not stopped else []:
             if redo:
@@ -130,12 +135,17 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
                 finish(ctx, trial, row, progress)
                 continue
             _submit(ctx, pool, worker, trial, progress, planned)
+        if stopped and not redo and reruns is not None and pool.busy():
+            reruns.start_early(pool, finished)  # the Oracle has nothing left for idle workers
         if not pool.busy():
             if stopped and not redo:
                 return
             time.sleep(0.2)  # the Oracle is waiting on trials held elsewhere
             continue
         for job, outcome in pool.wait(timeout=1.0 if progress.live else 5.0):
+            if reruns is not None and reruns.take(job, outcome):
+                continue
+            finished += 1
             row = outcome.row
             records.write_trial(ctx.run_dir, row, outcome.curves)
             if outcome.predictions:  # beside the record; a trial without them is not paired

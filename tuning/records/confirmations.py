@@ -5,7 +5,7 @@ draws. Training the same configuration again with new seeds, after the search, g
 nobody selected on; they decide between configurations the search could not tell apart and
 state the pick's score. Each re-run is a record like a trial's, `records/confirm_<id>_<n>`,
 so a resumed run keeps the ones already made. This module's reading side is pure (the
-report uses it); `run_confirmations` trains, through the search's own worker pool.
+report uses it); `tuning.execution.rerun` trains, through the search's own worker pool.
 """
 
 from __future__ import annotations

@@ -56,8 +56,17 @@ class Judged:
 
 
 def judge_rules(run: Run) -> dict[str, Judged]:
-    """{"memory": ..., "overfitting": ...} for this run."""
-    return {"memory": judge_memory(run), "overfitting": judge_overfitting(run)}
+    """{"memory": ..., "overfitting": ...} for this run; each says what pruning left out."""
+    judged = {"memory": judge_memory(run), "overfitting": judge_overfitting(run)}
+    pruned = int(run.trials[STATUS].eq(Status.PRUNED).sum())
+    if not pruned:
+        return judged
+    censored = (f" {pruned} pruned trial(s) are left out: search.prune stopped them where "
+                "they trailed their peers at equal samples seen, so the rule sees only the "
+                "trials that kept up, and no configuration's curve past where it stopped.")
+    return {name: replace(j, verdict=replace(j.verdict, evidence=j.verdict.evidence.rstrip(".")
+                                             + "." + censored))
+            for name, j in judged.items()}
 
 
 def cells(run: Run, frame: pd.DataFrame) -> np.ndarray:
