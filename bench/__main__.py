@@ -9,7 +9,7 @@ import time
 
 from bench.common import RESULTS, machine, write_csv
 
-SECTIONS = ("overhead", "parallel", "memory", "strategies", "data",
+SECTIONS = ("overhead", "parallel", "memory", "strategies", "pruning", "data",
             "bookkeeping", "truth", "calibration")
 
 
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="experiment seeds per case of the truth benchmark")
     parser.add_argument("--truth-seeds", type=int, default=3,
                         help="fresh training seeds behind each configuration's true score")
+    parser.add_argument("--pruning-seeds", type=int, default=5,
+                        help="fresh training seeds behind each pick's true score (pruning)")
     parser.add_argument("--truth-case", action="append",
                         help="run this case of the truth benchmark only (noisy4, digits, wine)")
     parser.add_argument("--calibration-sims", type=int, default=2000,
@@ -38,9 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for section in args.only or SECTIONS:
         if section == "overhead":
-            from bench import overhead
+            from bench import answer, overhead
 
             overhead.run(repeats=args.repeats)
+            answer.run()
         elif section == "parallel":
             from bench import parallel
 
@@ -62,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
 
             calibration.run(sims=args.calibration_sims)
         elif section == "strategies":
-            from bench import strategies
+            from bench import pruning, strategies
 
             strategies.run(trials=args.strategy_trials)
+            if "pruning" not in (args.only or SECTIONS):
+                pruning.run(truth_seeds=args.pruning_seeds)
+        elif section == "pruning":
+            from bench import pruning
+
+            pruning.run(truth_seeds=args.pruning_seeds)
         else:
             from bench import truth
 

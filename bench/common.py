@@ -56,8 +56,9 @@ def write_spec(folder: Path, grid: Grid, name: str = "bench", tuner: str = "grid
     return path
 
 
-def run_cli(spec: Path, out: Path, workers: int = 1) -> float:
+def run_cli(spec: Path, out: Path, workers: int | None = 1) -> float:
     """`python -m tuning run` in a fresh process, as a user runs it; returns its wall time.
+    `workers` None leaves the spec's own.
 
     The run directory sits alone in its own folder: the tool also indexes its siblings.
     """
@@ -65,7 +66,7 @@ def run_cli(spec: Path, out: Path, workers: int = 1) -> float:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "tuning", "run", str(spec), "--out", str(out), "--fresh",
-         "--workers", str(workers)],
+         *(["--workers", str(workers)] if workers is not None else [])],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     wall = time.perf_counter() - start

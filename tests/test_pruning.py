@@ -141,3 +141,23 @@ def test_no_judgement_in_the_last_epoch_or_without_a_curve_by_the_rung(tmp_path)
     late = Judge("median", tmp_path, "10", budget=2000, column=COLUMN, maximise=True)
     late(rows([0.0], per_epoch=1000))  # rung 729 passed, but no epoch had ended by then
     assert json.loads((tmp_path / "records" / "trial_1.json").read_text())["row"]["status"] == "ok"
+
+
+def test_the_benchmark_replays_the_tools_rule_on_either_clock():
+    """Five good trials of 10 samples an epoch, then a bad one of 81: on the samples clock
+    it is judged at rung 81 against the others' ninth epoch and stopped; on the epoch clock
+    it is judged at epoch 3 against their third epoch, where it leads, and goes on."""
+    from bench.pruning import replay
+
+    def trial(trial_id: str, values: list[float], per_epoch: int) -> dict:
+        curve = [{**r, "epoch": i + 1} for i, r in enumerate(rows(values, per_epoch))]
+        return {"row": {"trial_id": trial_id, "status": "ok", "holdout_accuracy": values[-1]},
+                "curves": curve}
+
+    good = [trial(str(i), [0.1 * (k + 1) for k in range(9)], 10) for i in range(5)]
+    bad = trial("9", [0.35, 0.4, 0.45, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 81)
+    full = replay([*good, bad], "none", "samples_seen")
+    assert full["pruned"] == [] and full["samples"] == 5 * 90 + 729
+    on_samples = replay([*good, bad], "median", "samples_seen")
+    assert on_samples["pruned"] == ["9"] and on_samples["samples"] == 5 * 90 + 81
+    assert replay([*good, bad], "median", "epoch")["pruned"] == []

@@ -135,6 +135,28 @@ def judge(rule: str, rung: int, value: float, peers: Sequence[float], maximise: 
     return Decision(worse, rule, rung, value, bar, len(peers), column)
 
 
+def due_rung(budget: int, judged: int, seen: int) -> int | None:
+    """The rung a trial that has seen `seen` of its `budget` samples is judged at now: the
+    latest one passed since the last judgement (`judged`) and after the warm-up; None when
+    there is none, or when no training is left to save."""
+    if seen >= budget:
+        return None
+    due = rungs_between(max(judged + 1, math.ceil(budget * WARMUP)), seen)
+    return due[-1] if due else None
+
+
+def decide(rule: str, own: Curve, rung: int, peers: Iterable[Curve], maximise: bool,
+           column: str) -> Decision | None:
+    """Judge `own` at `rung` against the peers that trained past it; None when it cannot be
+    judged there (no epoch of its own had ended by then, or too few peers)."""
+    value = value_at(own, rung, maximise)
+    if value is None:
+        return None
+    values = [v for v in (value_at(c, rung, maximise) for c in peers if c.reached >= rung)
+              if v is not None]
+    return judge(rule, rung, value, values, maximise, column)
+
+
 class Judge:
     """Decides, at each epoch end of one trial, whether it goes on (see the module)."""
 
@@ -152,20 +174,11 @@ class Judge:
     def __call__(self, rows: Sequence[dict[str, Any]]) -> None:
         """Called with the trial's curve rows after each epoch; raises `Pruned` to stop."""
         own = curve_of(self.trial_id, rows, self.column)
-        seen = own.reached
-        if seen >= self.budget:
+        rung = due_rung(self.budget, self._judged, own.reached)
+        if rung is None:
             return
-        due = rungs_between(max(self._judged + 1, math.ceil(self.budget * WARMUP)), seen)
-        if not due:
-            return
-        rung = due[-1]  # the latest rung passed: the earlier ones would say less
         self._judged = rung
-        value = value_at(own, rung, self.maximise)
-        if value is None:
-            return
-        peers = [v for v in (value_at(c, rung, self.maximise) for c in self.peers()
-                             if c.reached >= rung) if v is not None]
-        decision = judge(self.rule, rung, value, peers, self.maximise, self.column)
+        decision = decide(self.rule, own, rung, self.peers(), self.maximise, self.column)
         if decision is not None and decision.prune:
             raise Pruned(decision)
 
