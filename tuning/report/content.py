@@ -89,6 +89,13 @@ def document(run: Run, plots: list[Plot], judged: Verdicts) -> Document:
     failures = failure_table(run.trials)
     if failures is not None:
         sections.append(Section("Failures", table=failures))
+    pruned = pruned_table(run.trials)
+    if pruned is not None:
+        sections.append(Section("Pruned", paragraphs=(
+            f"Stopped early by search.prune = {run.spec.search.prune}: each was worse than its "
+            "peers at equal samples seen (its message says where and by how much). Their "
+            "curves up to there are in curves.csv; they are never recommended or tied.",),
+            table=pruned, kind="details"))
     sections.append(Section("Plots", plots=tuple(p for p in plots if p is not _lead_plot(plots))))
     sections.append(Section("Run", facts=_facts(run), kind="details"))
     return Document(f"Tuning report: {run.spec.name}", tuple(sections),
@@ -288,9 +295,23 @@ def _is_pick(run: Run, row: pd.Series) -> bool:
     return run.choice is not None and str(row[TRIAL_ID]) == run.choice.trial_id
 
 
+def pruned_table(trials: pd.DataFrame) -> Table | None:
+    """Pruned trials grouped by the samples they had seen when stopped."""
+    pruned = trials[trials[STATUS].eq(Status.PRUNED)]
+    if pruned.empty:
+        return None
+    rows = []
+    for samples, group in pruned.groupby(pd.to_numeric(pruned[SAMPLES_SEEN], errors="coerce")):
+        ids = sorted(group[TRIAL_ID].astype(str))
+        listed = ", ".join(ids[:MAX_IDS]) + (f" and {len(ids) - MAX_IDS} more"
+                                              if len(ids) > MAX_IDS else "")
+        rows.append((fmt(samples), str(len(ids)), listed))
+    return Table(("stopped after samples seen", "trials", "trial ids"), tuple(rows))
+
+
 def failure_table(trials: pd.DataFrame) -> Table | None:
     """Failures grouped by status and message, so a hundred identical OOMs read as one line."""
-    failed = trials[~trials[STATUS].eq(Status.OK)]
+    failed = trials[~trials[STATUS].isin((Status.OK, Status.PRUNED))]
     if failed.empty:
         return None
     failed = failed.assign(status=failed[STATUS].fillna("unknown"),

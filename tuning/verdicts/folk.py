@@ -61,11 +61,13 @@ def judge_rules(run: Run) -> dict[str, Judged]:
     pruned = int(run.trials[STATUS].eq(Status.PRUNED).sum())
     if not pruned:
         return judged
-    censored = (f" {pruned} pruned trial(s) are left out: search.prune stopped them where "
-                "they trailed their peers at equal samples seen, so the rule sees only the "
-                "trials that kept up, and no configuration's curve past where it stopped.")
+    left_out = (f" {pruned} pruned trial(s) are left out: search.prune stopped them where "
+                "they trailed their peers at equal samples seen, so the rule reads only the "
+                "trials that kept up")
+    censored = {"memory": left_out + ".",
+                "overfitting": left_out + ", and no curve past where a trial stopped."}
     return {name: replace(j, verdict=replace(j.verdict, evidence=j.verdict.evidence.rstrip(".")
-                                             + "." + censored))
+                                             + "." + censored[name]))
             for name, j in judged.items()}
 
 
