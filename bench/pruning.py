@@ -77,17 +77,18 @@ def replay(trials: list[dict[str, Any]], rule: str, clock: str) -> dict[str, Any
                 stop = end
                 break
         cut = rows if stop is None else rows[:stop]
-        seen_before.append(_curve(row["trial_id"], cut, clock))
+        seen_before.append(_curve(row["trial_id"], cut, clock, complete=stop is None))
         samples += int(cut[-1]["samples_seen"])
         (kept if stop is None else pruned).append(row)
     pick = max(kept, key=lambda r: r[OBJECTIVE])
     return {"samples": samples, "pruned": [str(r["trial_id"]) for r in pruned], "pick": pick}
 
 
-def _curve(trial_id: str, rows: list[dict[str, Any]], clock: str) -> Curve:
+def _curve(trial_id: str, rows: list[dict[str, Any]], clock: str,
+           complete: bool = False) -> Curve:
     return Curve(str(trial_id), tuple(
         Point(int(r[clock]), float(r[COLUMN]) if r.get(COLUMN) is not None else math.nan)
-        for r in rows))
+        for r in rows), complete)
 
 
 def true_score(work: Path, row: dict[str, Any], seeds: int, cache: dict) -> float:

@@ -20,6 +20,7 @@ from tuning.training.pruning import (
     Pruned,
     curve_of,
     judge,
+    peer_value,
     rungs_between,
     value_at,
 )
@@ -39,11 +40,11 @@ def finished(run_dir: Path, trial_id: str, values: list[float], per_epoch: int,
                 [{"trial_id": trial_id, "execution": 0, **r} for r in rows(values, per_epoch)])
 
 
-def test_the_ladder_is_the_powers_of_eta_within_bounds():
+def test_the_ladder_is_the_powers_of_two_within_bounds():
     assert ETA == 3
-    assert rungs_between(1, 100) == [3, 9, 27, 81]
-    assert rungs_between(10, 81) == [27, 81]
-    assert rungs_between(82, 242) == []
+    assert rungs_between(1, 100) == [2, 4, 8, 16, 32, 64]
+    assert rungs_between(10, 64) == [16, 32, 64]
+    assert rungs_between(65, 127) == []
 
 
 def test_a_value_at_a_rung_is_the_best_reached_by_then_and_none_before_the_first_epoch():
@@ -52,6 +53,13 @@ def test_a_value_at_a_rung_is_the_best_reached_by_then_and_none_before_the_first
     assert value_at(curve, 250, maximise=True) == 0.7
     assert value_at(curve, 300, maximise=False) == 0.5
     assert value_at(Curve("2", (Point(10, float("nan")),)), 20, maximise=True) is None
+
+
+def test_a_peer_short_of_the_rung_counts_only_when_it_finished_its_budget():
+    points = (Point(10, 0.4), Point(20, 0.9), Point(30, 0.7))
+    assert peer_value(Curve("1", points, complete=True), 64, maximise=True) == 0.9
+    assert peer_value(Curve("2", points, complete=False), 64, maximise=True) is None
+    assert peer_value(Curve("3", points, complete=False), 16, maximise=True) == 0.4
 
 
 def test_median_needs_enough_peers_and_stops_only_the_strictly_worse():
@@ -79,8 +87,8 @@ def test_curves_of_repeated_trials_are_their_last_execution():
 
 def test_which_trial_stops_at_which_rung(tmp_path):
     """Four finished peers at 100 samples an epoch, and one pruned at 300 samples. A trial
-    of 300 samples an epoch and 2,700 in all is judged from 300 samples on (its warm-up),
-    so first at rung 729, after its third epoch, against the peers that trained past it."""
+    of 300 samples an epoch and 2,700 in all is judged from 300 samples on (its warm-up):
+    first at rung 512, after its second epoch, with its first epoch's value."""
     for trial_id, values in (("1", [0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]),
                              ("2", [0.4, 0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]),
                              ("3", [0.6, 0.7, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]),
@@ -88,41 +96,41 @@ def test_which_trial_stops_at_which_rung(tmp_path):
         finished(tmp_path, trial_id, values, per_epoch=100)
     finished(tmp_path, "5", [0.1, 0.1, 0.1], per_epoch=100, status=Status.PRUNED)
     good = Judge("median", tmp_path, "9", budget=2700, column=COLUMN, maximise=True)
-    for epoch in range(1, 5):
-        good(rows([0.9, 0.95, 0.95, 0.95][:epoch], per_epoch=300))
+    for epoch in range(1, 6):  # judged at 512, then at 1,024 against the peers' best
+        good(rows([0.9, 0.95, 0.95, 0.95, 0.95][:epoch], per_epoch=300))
     bad = Judge("median", tmp_path, "10", budget=2700, column=COLUMN, maximise=True)
-    bad(rows([0.2, 0.3], per_epoch=300))  # 600 samples: rung 243 is inside the warm-up
+    bad(rows([0.2], per_epoch=300))  # 300 samples: rung 256 is inside the warm-up
     with pytest.raises(Pruned) as stopped:
-        bad(rows([0.2, 0.3, 0.4], per_epoch=300))
+        bad(rows([0.2, 0.3], per_epoch=300))
     decision = stopped.value.decision
-    # Its value at 729 is its epoch at 600 samples (the one at 900 came after the rung); the
-    # peers' is their 7th epoch: 0.8, 0.7, 0.9, 0.6. Trial 5 stopped before the rung.
-    assert (decision.rung, decision.peers, decision.value) == (729, 4, 0.3)
+    # The peers' value at 512 is their 5th epoch: 0.8, 0.7, 0.9, 0.6; trial 5 stopped
+    # before the rung without finishing, so it is no peer there.
+    assert (decision.rung, decision.peers, decision.value) == (512, 4, 0.2)
     assert decision.bar == pytest.approx(0.75)
-    assert "pruned at 729 samples seen" in decision.message
+    assert "pruned at 512 samples seen" in decision.message
 
 
 def test_peers_are_compared_at_equal_samples_not_equal_epochs(tmp_path):
     """Four peers of 10 samples an epoch reach 0.9 by their 9th epoch (90 samples). A trial
-    of 81 samples an epoch has 0.5 after its first: at equal epochs it leads every peer
-    (their first epoch is 0.1), at equal samples (rung 81) it trails them all."""
+    of 64 samples an epoch has 0.5 after its first: at equal epochs it leads every peer
+    (their first epoch is 0.1), at equal samples (rung 64) it trails them all."""
     for trial_id in "1234":
         finished(tmp_path, trial_id, [0.1 * (i + 1) for i in range(9)], per_epoch=10)
     with pytest.raises(Pruned) as stopped:
-        Judge("median", tmp_path, "9", budget=729, column=COLUMN,
-              maximise=True)(rows([0.5], per_epoch=81))
-    assert stopped.value.decision.rung == 81 and stopped.value.decision.bar == pytest.approx(0.8)
+        Judge("median", tmp_path, "9", budget=576, column=COLUMN,
+              maximise=True)(rows([0.5], per_epoch=64))
+    assert stopped.value.decision.rung == 64 and stopped.value.decision.bar == pytest.approx(0.6)
 
 
 def test_running_trials_count_and_re_runs_do_not(tmp_path):
     for worker, trial_id in enumerate("1234"):
-        note = epoch_note(progress_file(tmp_path, worker), trial_id, 27, prunable=True)
-        note(rows([0.8, 0.8, 0.8], per_epoch=3))
-    epoch_note(progress_file(tmp_path, 7), "confirm_1_0", 27, prunable=False)(
-        rows([0.0, 0.0, 0.0], per_epoch=3))
-    judged = Judge("median", tmp_path, "9", budget=81, column=COLUMN, maximise=True)
+        note = epoch_note(progress_file(tmp_path, worker), trial_id, 9, prunable=True)
+        note(rows([0.8, 0.8, 0.8], per_epoch=8))
+    epoch_note(progress_file(tmp_path, 7), "confirm_1_0", 9, prunable=False)(
+        rows([0.0, 0.0, 0.0], per_epoch=8))
+    judged = Judge("median", tmp_path, "9", budget=72, column=COLUMN, maximise=True)
     with pytest.raises(Pruned) as stopped:
-        judged(rows([0.5, 0.5], per_epoch=9))  # rung 9: 4 running peers, not the re-run
+        judged(rows([0.5], per_epoch=8))  # rung 8: 4 running peers, not the re-run
     assert stopped.value.decision.peers == 4
 
 
@@ -139,14 +147,14 @@ def test_no_judgement_in_the_last_epoch_or_without_a_curve_by_the_rung(tmp_path)
     at_end = Judge("median", tmp_path, "9", budget=30, column=COLUMN, maximise=True)
     at_end(rows([0.0, 0.0, 0.0], per_epoch=10))  # its budget is spent: nothing to save
     late = Judge("median", tmp_path, "10", budget=2000, column=COLUMN, maximise=True)
-    late(rows([0.0], per_epoch=1000))  # rung 729 passed, but no epoch had ended by then
+    late(rows([0.0], per_epoch=1000))  # rung 512 passed, but no epoch had ended by then
     assert json.loads((tmp_path / "records" / "trial_1.json").read_text())["row"]["status"] == "ok"
 
 
 def test_the_benchmark_replays_the_tools_rule_on_either_clock():
     """Five good trials of 10 samples an epoch, then a bad one of 81: on the samples clock
-    it is judged at rung 81 against the others' ninth epoch and stopped; on the epoch clock
-    it is judged at epoch 3 against their third epoch, where it leads, and goes on."""
+    it is judged at rung 128 (its second epoch) against the others' best and stopped; on the
+    epoch clock it leads them at epochs 2 and 4 and is stopped only at epoch 8."""
     from bench.pruning import replay
 
     def trial(trial_id: str, values: list[float], per_epoch: int) -> dict:
@@ -159,5 +167,6 @@ def test_the_benchmark_replays_the_tools_rule_on_either_clock():
     full = replay([*good, bad], "none", "samples_seen")
     assert full["pruned"] == [] and full["samples"] == 5 * 90 + 729
     on_samples = replay([*good, bad], "median", "samples_seen")
-    assert on_samples["pruned"] == ["9"] and on_samples["samples"] == 5 * 90 + 81
-    assert replay([*good, bad], "median", "epoch")["pruned"] == []
+    assert on_samples["pruned"] == ["9"] and on_samples["samples"] == 5 * 90 + 2 * 81
+    on_epochs = replay([*good, bad], "median", "epoch")
+    assert on_epochs["pruned"] == ["9"] and on_epochs["samples"] == 5 * 90 + 8 * 81

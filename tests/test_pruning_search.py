@@ -14,8 +14,8 @@ HOPELESS = (1e-6, 2e-6)
 
 
 def pruned_spec() -> str:
-    """Stream semantics, 16 batches of 32 an epoch for 6 epochs (3,072 samples): rungs at
-    729 and 2,187 samples; the last two rates barely move the weights in that budget."""
+    """Stream semantics, 16 batches of 32 an epoch for 6 epochs (3,072 samples): judged from
+    rung 512 (the first epoch) on; the last two rates barely move the weights in that budget."""
     return spec_text(epochs=6, steps=[16], budget={"semantics": "stream", "batch_size": 32},
                      search={"prune": "median", "space": {"learning_rate": RATES}},
                      resources={"workers": 1})
@@ -33,7 +33,7 @@ def test_a_pruned_search_records_reports_and_resumes(tmp_path):
     assert list(pruned["learning_rate"]) == [1e-6]  # the 5th trial, with 4 peers before it
     assert (pruned["samples_seen"] < 3072).all() and (trials.loc[trials["status"] == "ok",
                                                                "samples_seen"] == 3072).all()
-    assert pruned["message"].str.contains("pruned at 729 samples seen").all()
+    assert pruned["message"].str.contains("pruned at 512 samples seen").all()
     curves = pd.read_csv(out / "curves.csv")
     assert curves.loc[curves["trial_id"].isin(pruned["trial_id"]), "samples_seen"].max() < 3072
     record = out / "records" / f"trial_{pruned['trial_id'].iloc[0]}.json"

@@ -6,15 +6,19 @@ semantics an epoch of 128 steps is 64 times the work of an epoch of 2, so compar
 equal epochs compares unequal training. Here every trial is compared with its peers at the
 same number of training samples seen.
 
-- **Rungs** are samples-seen counts on one ladder shared by every trial: the powers of
-  `ETA` (3, 9, 27, ...). A trial is judged at the first epoch end at or past a rung, once it
-  has trained at least 1/ETA^2 of its own budget (before that a curve says little) and while
-  epochs are left (stopping at the end saves nothing).
+- **Rungs** are samples-seen counts on one ladder shared by every trial: the powers of 2
+  (2, 4, 8, ...). A trial is judged at each epoch end that passes a rung, at the latest rung
+  passed, once it has trained at least 1/9 of its own budget (before that a curve says
+  little) and while epochs are left (stopping at the end saves nothing). A coarser ladder
+  judges a trial whose epochs are long (many samples each) only rarely: its value at a rung
+  exists only once one of its epochs has ended by the rung.
 - **A trial's value at a rung** is the best of its intermediate objective (the objective's
   quantity on the validation rows, `val_<quantity>`, recorded every epoch) over the epochs
   that ended at or before the rung: what the trial had reached with that many samples, as
-  the best-epoch weights it would keep. A peer counts at a rung only once it has trained past
-  it, so its value there is final.
+  the best-epoch weights it would keep. A peer counts at a rung once it has trained past it,
+  so its value there is final; a peer that finished its whole, smaller budget before the
+  rung counts with the best it reached (with more samples it would have done no worse, so
+  this can only spare the trial judged).
 - **Peers** are the other trials of the search, finished (their records), pruned, or still
   running (the curve each worker writes as it trains): the decision reads the run directory,
   not the order in which workers took trials. Fresh-seed re-runs are never judged nor peers.
@@ -34,14 +38,17 @@ from pathlib import Path
 from typing import Any
 
 from tuning.records.epochs import FOLDER as PROGRESS_FOLDER
-from tuning.records.trials import RECORDS, SAMPLES_SEEN, TRIAL_ID
+from tuning.records.status import Status
+from tuning.records.trials import RECORDS, SAMPLES_SEEN, STATUS, TRIAL_ID
 
-#: The ladder's ratio: rungs at 3, 9, 27, ... samples; ASHA keeps the top third.
+#: The ladder's ratio: rungs at 2, 4, 8, ... samples seen.
+LADDER = 2
+#: ASHA keeps the top 1/ETA of the trials at a rung.
 ETA = 3
 #: The median rule waits for this many peers at a rung; fewer say too little.
 MIN_PEERS = 4
 #: No trial is judged before it has trained this share of its own budget.
-WARMUP = 1 / ETA**2
+WARMUP = 1 / 9
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,12 @@ class Point:
 
 @dataclass(frozen=True)
 class Curve:
-    """A trial's intermediate objective so far; `reached` is the samples it has trained."""
+    """A trial's intermediate objective so far; `reached` is the samples it has trained;
+    `complete` when it trained to its whole budget."""
 
     trial_id: str
     points: tuple[Point, ...]
+    complete: bool = False
 
     @property
     def reached(self) -> int:
@@ -96,11 +105,11 @@ class Pruned(Exception):
 
 def rungs_between(low: int, high: int) -> list[int]:
     """The ladder's rungs r with low <= r <= high."""
-    found, rung = [], ETA
+    found, rung = [], LADDER
     while rung <= high:
         if rung >= low:
             found.append(rung)
-        rung *= ETA
+        rung *= LADDER
     return found
 
 
@@ -147,14 +156,23 @@ def due_rung(budget: int, judged: int, seen: int) -> int | None:
 
 def decide(rule: str, own: Curve, rung: int, peers: Iterable[Curve], maximise: bool,
            column: str) -> Decision | None:
-    """Judge `own` at `rung` against the peers that trained past it; None when it cannot be
-    judged there (no epoch of its own had ended by then, or too few peers)."""
+    """Judge `own` at `rung` against its peers there; None when it cannot be judged there
+    (no epoch of its own had ended by then, or too few peers)."""
     value = value_at(own, rung, maximise)
     if value is None:
         return None
-    values = [v for v in (value_at(c, rung, maximise) for c in peers if c.reached >= rung)
-              if v is not None]
+    values = [v for v in (peer_value(c, rung, maximise) for c in peers) if v is not None]
     return judge(rule, rung, value, values, maximise, column)
+
+
+def peer_value(peer: Curve, rung: int, maximise: bool) -> float | None:
+    """A peer's value at `rung`: its value there once it has trained past it; for one that
+    finished its whole budget short of the rung, the best it reached. With more samples it
+    would have done no worse, so counting it can only spare the judged trial. None for a
+    trial still short of the rung, or stopped short of it."""
+    if peer.reached >= rung:
+        return value_at(peer, rung, maximise)
+    return value_at(peer, peer.reached, maximise) if peer.complete else None
 
 
 class Judge:
@@ -191,16 +209,19 @@ class Judge:
             if trial_id in self._finished or trial_id == self.trial_id:
                 continue
             try:
-                rows = json.loads(path.read_text(encoding="utf-8"))["curves"]
+                record = json.loads(path.read_text(encoding="utf-8"))
+                rows, status = record["curves"], record["row"][STATUS]
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # being written or damaged: the search deals with it
-            self._finished[trial_id] = curve_of(trial_id, rows, self.column)
+            self._finished[trial_id] = curve_of(trial_id, rows, self.column,
+                                                complete=status == Status.OK)
         running = {c.trial_id: c for c in running_curves(self.run_dir, self.column)
                    if c.trial_id != self.trial_id and c.trial_id not in self._finished}
         return [*self._finished.values(), *running.values()]
 
 
-def curve_of(trial_id: str, rows: Iterable[dict[str, Any]], column: str) -> Curve:
+def curve_of(trial_id: str, rows: Iterable[dict[str, Any]], column: str,
+             complete: bool = False) -> Curve:
     """A trial's curve from its per-epoch rows (of its last execution, where it repeats)."""
     rows = list(rows)
     last = max((int(row.get("execution") or 0) for row in rows), default=0)
@@ -210,7 +231,7 @@ def curve_of(trial_id: str, rows: Iterable[dict[str, Any]], column: str) -> Curv
         for row in rows
         if int(row.get("execution") or 0) == last and row.get(SAMPLES_SEEN) is not None
     )
-    return Curve(str(trial_id), points)
+    return Curve(str(trial_id), points, complete)
 
 
 def running_curves(run_dir: Path, column: str) -> list[Curve]:
