@@ -37,6 +37,9 @@ def spec_dict(
         "data": {"source": source, "holdout": 0.2, "test": 0.0},
         "model": {"builder": builder},
         "budget": {"semantics": "partition", "epochs": epochs},
+        # One worker: a test's search shares two cores with another test's. Before
+        # [search], so that [search.space] stays the last table (see `spec_text`).
+        "resources": {"workers": 1},
         "search": {"tuner": "grid", "confirm_runs": 0,
                    "space": {"steps_per_epoch": steps, "validation_split": splits}},
     }

@@ -49,10 +49,17 @@ def _zip_without_arrays(path: Path) -> None:
         archive.writestr("readme.txt", "no arrays here")
 
 
+BASE_RESOURCES = "[resources]\nworkers = 1\n\n"
+
+
 def spec(extra: str = "", **kwargs) -> str:
-    """The conftest spec with `old=>new` replacements given as `swap`."""
+    """The conftest spec with `old=>new` replacements given as `swap`; an `extra` with a
+    [resources] table of its own replaces the base's."""
     swaps = kwargs.pop("swap", ())
-    text = spec_text(**kwargs) + extra
+    text = spec_text(**kwargs)
+    if "[resources]" in extra:
+        text = text.replace(BASE_RESOURCES, "")
+    text += extra
     for old, new in swaps:
         assert old in text, old
         text = text.replace(old, new, 1)
@@ -296,6 +303,10 @@ CASES = [
          spec(swap=with_key("budget", "batch_size = 8"))),
     # [search]
     Case("bad tuner", "search.tuner", spec(swap=(('"grid"', '"anneal"'),))),
+    Case("bad pruner", "search.prune: 'early' is not one of: none, median, asha",
+         spec(search={"prune": "early"})),
+    Case("pruning hyperband", "search.prune: hyperband stops trials by its own brackets",
+         spec(search={"tuner": "hyperband", "prune": "median"})),
     Case("bad objective", "search.objective", spec(swap=with_key("search", 'objective = "f1"'))),
     Case("confirm_runs 10**18", "search.confirm_runs: must be at most 100",
          spec(swap=(("confirm_runs = 0", f"confirm_runs = {10**18}"),))),
@@ -385,6 +396,8 @@ CASES = [
     # [resources]
     Case("bad device", "resources.device", spec('[resources]\ndevice = "tpu"\n')),
     Case("workers zero", "resources.workers", spec("[resources]\nworkers = 0\n")),
+    Case("workers a word", 'resources.workers: expected a whole number or "auto"',
+         spec('[resources]\nworkers = "many"\n')),
     Case("workers 10**30", "resources.workers: must be at most",
          spec(f"[resources]\nworkers = {10**30}\n")),
     Case("budget not a size", "resources.memory_budget",

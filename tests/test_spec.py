@@ -17,7 +17,7 @@ def test_defaults_fill_the_optional_fields(write_spec):
     assert spec.search.objective == "holdout_accuracy"
     assert spec.search.direction == "max"
     assert spec.budget.max_steps is None
-    assert spec.resources.workers == 1
+    assert spec.resources.workers == 1  # the tests' base spec asks for one
     assert [d.name for d in spec.search.space] == ["steps_per_epoch", "validation_split"]
 
 
