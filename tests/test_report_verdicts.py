@@ -79,7 +79,8 @@ def write_run(root: Path, trials: list[dict], *, search: dict | None = None, con
         rows.append(row)
     pd.DataFrame(rows).to_csv(run_dir / "trials.csv", index=False)
     pd.DataFrame(curves or [], columns=["trial_id", "execution", "epoch", "updates",
-                                        "samples_seen", "loss", "val_loss"]).to_csv(
+                                        "samples_seen", "loss", "val_loss",
+                                        "train_loss_end"]).to_csv(
         run_dir / "curves.csv", index=False)
     for trial_id, runs in (confirm or {}).items():
         for j, (errors, test_errors, peak, *its_curves) in enumerate(runs):
@@ -443,3 +444,17 @@ def test_a_gap_is_never_extrapolated_before_a_curve_begins(tmp_path):
     gaps, common = gap_at_equal_samples(run, run.ok)
     assert common == max(r["samples_seen"] for r in curves if r["trial_id"] == "00")
     assert math.isfinite(gaps.iloc[0]) and math.isnan(gaps.iloc[1])
+
+
+def test_the_gap_uses_the_training_loss_at_the_epochs_end_where_it_was_measured(tmp_path):
+    """Keras's `loss` is the epoch's mean, taken while the model still learned (here 0.3
+    above the loss at the epoch's end): the gap is measured against `train_loss_end`; a curve
+    recorded without it (an older run) falls back to `loss`."""
+    from tuning.verdicts.folk import gap_at_equal_samples
+    measured = [{**row, "loss": row["loss"] + 0.3, "train_loss_end": row["loss"]}
+                for row in _curve("00", 2, 3, None, 0.0)]
+    older = _curve("01", 2, 3, None, 0.0)
+    run = load_run(write_run(tmp_path, [_trial("00", 2, 10), _trial("01", 2, 10)],
+                             curves=measured + older))
+    gaps, _ = gap_at_equal_samples(run, run.ok)
+    assert gaps.tolist() == pytest.approx([0.05, 0.05])

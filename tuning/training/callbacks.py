@@ -4,19 +4,28 @@ and the exact batch where the loss stopped being a number."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 
+from tuning.records.trials import TRAIN_LOSS_END
 from tuning.training.budget import Plan
 
 
 class CurveRecorder(keras.callbacks.Callback):
     """One row per epoch, indexed by updates and samples seen (an epoch means different work
-    for different steps_per_epoch, so the epoch number alone compares nothing)."""
+    for different steps_per_epoch, so the epoch number alone compares nothing).
 
-    def __init__(self, plan: Plan) -> None:
+    Keras's `loss` is the mean over the epoch's batches, each taken while the model was still
+    learning: it lags the epoch's end, and more so the more steps an epoch has. With
+    `train_sample` (the same batches of training rows every epoch), each row also holds
+    `train_loss_end`: the loss on those rows at the epoch's end, in inference mode as the
+    validation loss is, so that the gap compares like with like."""
+
+    def __init__(self, plan: Plan, train_sample: Any = None) -> None:
         super().__init__()
         self.plan = plan
+        self.train_sample = train_sample
         self.rows: list[dict[str, float]] = []
         self._updates = 0
         self._batches = 0
@@ -32,6 +41,9 @@ class CurveRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, "updates": self._updates}
         row["samples_seen"] = self.plan.samples_seen(self._updates)
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        if self.train_sample is not None and math.isfinite(row.get("loss", math.nan)):
+            scored = self.model.evaluate(self.train_sample, verbose=0, return_dict=True)
+            row[TRAIN_LOSS_END] = float(scored.get("loss", math.nan))
         self.rows.append(row)
 
 

@@ -26,6 +26,7 @@ from tuning.records.trials import (
     PEAK_MEMORY_MB,
     STATUS,
     STEPS_PER_EPOCH,
+    TRAIN_LOSS_END,
     TRIAL_ID,
     WORKER_TRIAL,
 )
@@ -198,10 +199,17 @@ def gap_at_equal_samples(run: Run, trials: pd.DataFrame) -> tuple[pd.Series, flo
 
 
 def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
+    """The gap at `samples` seen, between the epochs around it on the trial's own curve.
+
+    The training side is `train_loss_end` (measured at each epoch's end, in inference mode
+    as the validation loss is) where the run recorded it; Keras's `loss`, the mean over the
+    epoch, only for runs made before it was recorded."""
     if curve is None:
         return float("nan")
-    curve = curve.assign(gap=pd.to_numeric(curve["val_loss"], errors="coerce")
-                         - pd.to_numeric(curve["loss"], errors="coerce"))
+    end = pd.to_numeric(curve.get(TRAIN_LOSS_END, pd.Series(np.nan, index=curve.index)),
+                        errors="coerce")
+    training = end if end.notna().any() else pd.to_numeric(curve["loss"], errors="coerce")
+    curve = curve.assign(gap=pd.to_numeric(curve["val_loss"], errors="coerce") - training)
     curve = curve.dropna(subset=["gap", "samples_seen"]).sort_values("samples_seen")
     seen = curve["samples_seen"].to_numpy(dtype=float)
     if curve.empty or not seen[0] <= samples <= seen[-1]:
