@@ -10,7 +10,7 @@ import time
 from bench.common import RESULTS, machine, write_csv
 
 SECTIONS = ("overhead", "parallel", "memory", "strategies", "pruning", "data",
-            "bookkeeping", "truth", "calibration")
+            "bookkeeping", "truth", "calibration", "epoch_end")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import calibration
 
             calibration.run(sims=args.calibration_sims)
+        elif section == "epoch_end":
+            from bench import epoch_end
+
+            epoch_end.run(repeats=args.repeats)
         elif section == "strategies":
             from bench import pruning, strategies
 

@@ -80,7 +80,6 @@ def stated_score_cases(sims: int, seed: int = 0, configs: int = 3, seed_sd: floa
                 seeds = [rng.normal(0, seed_sd) for _ in range(fresh + 1)]
                 runs.append([(_shifted(rng, s, hard_h), _shifted(rng, s, hard_t))
                              for s in seeds])
-            seeds = seed_spread([np.vstack([t for _, t in config[1:]]) for config in runs])
             for way in ("split", "same runs"):
                 if way == "split":
                     chose = [split_fresh(list(range(1, fresh + 1))) for _ in runs]
@@ -93,6 +92,13 @@ def stated_score_cases(sims: int, seed: int = 0, configs: int = 3, seed_sd: floa
                          for config, on in zip(runs, choose_on)]
                 best = int(np.argmax(means))
                 values = np.vstack([runs[best][i][1] for i in state_on[best]])
+                seeds = seed_spread(
+                    # As `pick._seed_spread`: each configuration's choosing and stating runs
+                    # as two groups ("same runs": the earlier tool, all its fresh runs).
+                    [np.vstack([config[i][1] for i in on]) for config, chose, stated
+                     in zip(runs, choose_on, state_on) for on in (chose, stated)]
+                    if way == "split" else [np.vstack([t for _, t in config[1:]])
+                                            for config in runs])
                 score, low, high = interval(values, "accuracy", seeds)
                 errors[way].append(score - truth)
                 covered[way] += low <= truth <= high

@@ -1,8 +1,10 @@
 """The numbers behind each verdict, computed apart from any drawing or writing.
 
-Every verdict comes from `tuning.verdicts.rules.judge_trend`, the report's own rule machinery: an
-effect per doubling of steps_per_epoch, a 95% interval from resampling whole seeds, a
-permutation test within seeds, and a noise floor taken from how much seeds differ.
+Every verdict comes from `tuning.verdicts.rules.judge_rule`, the report's own judge: an
+effect per doubling of steps_per_epoch, a 95% t interval over the seeds' own slopes, a
+permutation test within seeds, the noise as the report measures it (1.96·√2 times the pooled
+standard deviation of repeated measurements, here the seeds of one setting), "cannot tell"
+inside a measurement's resolution, and "cannot tell" where one trial alone decides.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from study.measures import AXES, Measured, Point, best_epochs, equal_point, memory_needed
-from study.measures import seed_spread as spread_of
 from tuning.verdicts.rules import (
     CANNOT_TELL,
     DID_NOT_HOLD,
     HELD,
     Verdict,
-    judge_trend,
+    judge_rule,
     noise_per_doubling,
+    pooled_sd,
+    rule_noise,
 )
 
 #: What changes when steps_per_epoch doubles, by semantics and by how trials are lined up.
@@ -48,18 +51,28 @@ class Comparison:
 
 
 def _judge(frame: pd.DataFrame, column: str, *, expect: int, what: str, unit: str,
-           groups: list[str], spread: float, resolution: float = 0.0) -> Verdict:
-    """judge_trend over `frame`, groups of rows equal in `groups` (seeds, at least).
+           groups: list[str], replicates: list[str], resolution: bool = False,
+           floor: float = 0.0, repeated: str | None = None) -> Verdict:
+    """`judge_rule` over `frame`, groups of rows equal in `groups` (seeds, at least).
 
-    The noise floor is the seeds' typical spread (or the measurement's `resolution`, when
-    larger) spread over the searched range of steps_per_epoch."""
+    The noise is the report's: from the pooled standard deviation of `repeated` (default
+    `column`) over the rows equal in `replicates` (the seeds of one setting), or the
+    measurement's resolution `floor` where larger. With no setting measured twice the noise
+    is unmeasured, not zero: "cannot tell", as the report says."""
     x = frame["steps_per_epoch"].to_numpy(float)
-    floor = max(spread, resolution) if np.isfinite(spread) else resolution
-    noise = noise_per_doubling(floor, x) if len(x) else 0.0
+    repeated = repeated or column
+    replicated = frame.dropna(subset=[repeated])
+    sd, _ = pooled_sd(g[repeated].to_numpy(float) for _, g in replicated.groupby(replicates))
+    if sd is None:
+        return Verdict(CANNOT_TELL, f"{what}: the noise was not measured (no setting ran "
+                       "with two or more seeds), so no change can be told from it.", None, None,
+                       None, len(frame))
+    noise = max(rule_noise(sd, x), noise_per_doubling(floor, x)) if len(x) else 0.0
     noise = noise if np.isfinite(noise) else 0.0
     keys = frame[groups].astype(str).agg("/".join, axis=1) if len(frame) else []
-    return judge_trend(x, frame[column].to_numpy(float), expect=expect, noise=noise,
-                       groups=keys, what=what, unit=unit)
+    return judge_rule(x, frame[column].to_numpy(float), expect=expect, noise=noise,
+                      groups=np.asarray(keys), ids=frame["trial_id"].astype(str).to_numpy(),
+                      what=what, unit=unit, resolution=resolution).verdict
 
 
 def gap_at(measured: Measured, axis: str) -> Comparison:
@@ -75,7 +88,7 @@ def gap_at(measured: Measured, axis: str) -> Comparison:
     rows = point.rows
     verdict = _judge(rows, "gap", expect=+1, unit="", groups=["seed"],
                      what=f"gap {point.label}, steps_per_epoch {_listed(point.steps)}",
-                     spread=spread_of(rows, "gap", ["steps_per_epoch"]))
+                     replicates=["steps_per_epoch"])
     return Comparison(e.key, e.semantics, axis, point.label, CHANGES[(e.semantics, axis)],
                       verdict)
 
@@ -85,8 +98,8 @@ def best_epoch(measured: Measured) -> Comparison:
     e = measured.experiment
     best = best_epochs(measured)
     verdict = _judge(best, "best_epoch", expect=-1, unit=" epochs", groups=["seed"],
-                     what="best epoch", spread=spread_of(best, "best_epoch", ["steps_per_epoch"]),
-                     resolution=1.0)
+                     what="best epoch", replicates=["steps_per_epoch"], resolution=True,
+                     floor=1.0)
     turned = int(best["turned"].sum())
     return Comparison(e.key, e.semantics, "best_epoch",
                       f"{turned} of {len(best)} trials turned before their last epoch",
@@ -98,11 +111,12 @@ def memory(measured: Measured) -> Comparison:
     e = measured.experiment
     needed = memory_needed(measured)
     groups = ["seed", "batch_size"] if e.semantics == "stream" else ["seed"]
-    cells = ["steps_per_epoch", "batch_size"]
-    spread = spread_of(needed[needed["status"].eq("ok")], "needed_mb", cells)
+    # A trial out of memory measured only the budget: its replicates are the ok trials'.
+    needed = needed.assign(replicate_mb=needed["needed_mb"].where(needed["status"].eq("ok")))
     verdict = _judge(needed, "needed_mb", expect=-1, unit=" MiB", groups=groups,
                      what="memory needed (peak; the budget for a trial out of memory)",
-                     spread=spread)
+                     replicates=["steps_per_epoch", "batch_size"], resolution=True,
+                     repeated="replicate_mb")
     counts = measured.trials["status"].value_counts()
     where = ", ".join(f"{n} {status}" for status, n in counts.items())
     changes = ("the batch shrinks as steps_per_epoch rises" if e.semantics == "partition"

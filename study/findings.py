@@ -363,14 +363,18 @@ def render(numbers: Numbers, context: Context, docs: Path) -> str:
         f"`{context.results}` on {context.machine}; {took}. Every number below is read from "
         "those runs' trials.csv and curves.csv; rerunning the command resumes them and "
         "rewrites this page.", "",
-        "Each claim of the seed texts is judged by `tuning.verdicts.rules.judge_trend`, the same "
-        "code the report uses: the effect is the change per doubling of steps_per_epoch (a "
-        "least-squares slope on log2 steps_per_epoch within each seed), its 95% interval "
-        "comes from resampling whole seeds, p from permuting within seeds. The noise floor "
-        "is the typical spread between seeds at one setting, spread over the searched range "
-        "(`noise_per_doubling`). **held**: p < 0.05, the expected sign, larger than the "
-        "noise; **did not hold**: the interval excludes every effect of the expected sign "
-        "larger than the noise; **cannot tell** otherwise.", "",
+        "Each claim of the seed texts is judged by `tuning.verdicts.rules.judge_rule`, the "
+        "report's own judge: the effect is the change per doubling of steps_per_epoch (a "
+        "least-squares slope on log2 steps_per_epoch within each seed), its 95% interval a t "
+        "interval over the seeds' own slopes, p from permuting within seeds. The noise is "
+        "the report's: 1.96·√2 times the pooled standard deviation between seeds at one "
+        "setting (the 95% range of the difference of two measurements of the same thing), "
+        "spread over the searched range (`rule_noise`); unmeasured (one seed) it is not zero "
+        "but **cannot tell**. **held**: p < 0.05, the expected sign, larger than the noise; "
+        "**did not hold**: the interval excludes every effect of the expected sign larger "
+        "than the noise (for memory and the best epoch, whose noise is the measurement's "
+        "resolution, an interval wholly on the wrong side of zero); **cannot tell** "
+        "otherwise, and also where leaving out one trial changes the verdict.", "",
         *_design_table(design, numbers), "",
         *memory_section(numbers, docs),
         *overfitting_section(numbers, docs),

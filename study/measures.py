@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from study.design import Experiment
-from tuning.records.trials import read_table
+from tuning.records.trials import TRAIN_LOSS_END, read_table
 
 #: What an empty run's tables hold, so that every measure finds its columns.
 TRIAL_COLUMNS = ("trial_id", "status", "steps_per_epoch", "batch_size",
@@ -57,7 +57,11 @@ def load(experiment: Experiment, results: Path) -> Measured:
     keep = trials.loc[trials["status"].eq("ok"),
                       ["trial_id", "seed", "steps_per_epoch", "batch_size"]]
     curves = curves.merge(keep, on="trial_id")
-    return Measured(experiment, trials, curves.assign(gap=curves["val_loss"] - curves["loss"]))
+    # The training loss at each epoch's end where the runs recorded it (see
+    # docs/run-directory.md), Keras's epoch mean for runs made before.
+    end = curves[TRAIN_LOSS_END] if TRAIN_LOSS_END in curves else curves["loss"] * np.nan
+    training = end if end.notna().any() else curves["loss"]
+    return Measured(experiment, trials, curves.assign(gap=curves["val_loss"] - training))
 
 
 def best_epochs(measured: Measured) -> pd.DataFrame:
@@ -117,13 +121,6 @@ def equal_point(measured: Measured, axis: str, at_least: int = 3) -> Point | Non
     steps = tuple(sorted(int(s) for s in full.loc[full[axis] == value, "steps_per_epoch"]))
     rows = curves[(curves[axis] == value) & curves["steps_per_epoch"].isin(steps)]
     return Point(axis, value, steps, rows.reset_index(drop=True))
-
-
-def seed_spread(frame: pd.DataFrame, column: str, by: list[str]) -> float:
-    """The typical difference between seeds: the median, over cells equal in `by`, of the
-    standard deviation of `column` across seeds. NaN with fewer than two seeds per cell."""
-    stds = frame.groupby(by)[column].std(ddof=1).dropna()
-    return float(stds.median()) if len(stds) else float("nan")
 
 
 def memory_needed(measured: Measured) -> pd.DataFrame:

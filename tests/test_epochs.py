@@ -36,7 +36,7 @@ def test_a_fit_reports_each_finished_epoch_with_its_curve(tmp_path):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     recorder = CurveRecorder(plan("partition", 8, 2, epochs=3),
-                             [epoch_note(path, "7", 3, prunable=True)])
+                             watchers=[epoch_note(path, "7", 3, prunable=True)])
     model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=4, epochs=3, verbose=0,
               callbacks=[recorder, Spy()])
     assert seen == [1, 2, 3]

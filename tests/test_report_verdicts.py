@@ -79,7 +79,8 @@ def write_run(root: Path, trials: list[dict], *, search: dict | None = None, con
         rows.append(row)
     pd.DataFrame(rows).to_csv(run_dir / "trials.csv", index=False)
     pd.DataFrame(curves or [], columns=["trial_id", "execution", "epoch", "updates",
-                                        "samples_seen", "loss", "val_loss"]).to_csv(
+                                        "samples_seen", "loss", "val_loss",
+                                        "train_loss_end"]).to_csv(
         run_dir / "curves.csv", index=False)
     for trial_id, runs in (confirm or {}).items():
         for j, (errors, test_errors, peak, *its_curves) in enumerate(runs):
@@ -179,6 +180,46 @@ def test_two_seeds_of_one_configuration_tie_once_the_seed_spread_is_measured(tmp
     assert alone.paired["18"].distinguishable and alone.tied == ()
     assert "seed-to-seed variance" in rerun.paired["18"].method
     assert rerun.trial_id == "21" and rerun.tied == ("18",)
+
+
+def test_a_measured_seed_spread_below_zero_still_counts_the_seeds():
+    """Re-runs that measured a small (net negative) seed spread measured it: the two models
+    are still compared as configurations, not as fixed models by McNemar's test."""
+    from tuning.verdicts.stats import SeedSpread
+    best = np.ones(2000)
+    other = best.copy()
+    other[:25] = 0
+    small = SeedSpread(variance=-1e-6, dof=3, mean_square=4e-5)
+    paired = compare(best[None, :], other[None, :], "accuracy", small)
+    assert "seed-to-seed variance" in paired.method and paired.dof < 2000
+    assert not paired.method.startswith("McNemar")
+
+
+def test_a_seed_spread_of_identical_runs_adds_no_uncertainty():
+    from tuning.verdicts.stats import SeedSpread
+    # The rows' part known exactly (a Wilson interval's), the runs' scores all equal.
+    total, dof = SeedSpread(variance=-1e-6, dof=3, mean_square=0.0).added_to(1e-4, math.inf,
+                                                                             1.0)
+    assert total == pytest.approx(1e-4 - 1e-6) and dof == math.inf
+
+
+def test_the_runs_beside_the_stated_ones_never_widen_the_stated_interval(tmp_path):
+    """Trial 21's own run and the fresh run that chose it score alike on the test rows, close
+    to its stated run in one directory and far from it in the other: the stated interval is
+    the same. The seeds' spread is measured within the runs that chose and within those that
+    state, never across them: a stated run far from the run beside it would otherwise widen
+    its own interval, which would then cover more often than 95%."""
+    stated = []
+    for chooser_test_errors in (16, 60):
+        run_dir = write_run(tmp_path / str(chooser_test_errors),
+                            [_trial("21", 128, 9, test_errors=chooser_test_errors - 1),
+                             _trial("18", 64, 12)],
+                            confirm={"21": [(9, chooser_test_errors, 50.0), (10, 17, 50.0)],
+                                     "18": [(12, 14, 50.0), (13, 19, 50.0)]})
+        stated.append(load_run(run_dir).choice.statement)
+    assert stated[0].score == stated[1].score == pytest.approx(1 - 17 / N_TEST)
+    assert "seed-to-seed spread" in stated[0].measured_on
+    assert (stated[0].low, stated[0].high) == pytest.approx((stated[1].low, stated[1].high))
 
 
 def test_holm_keeps_the_family_of_comparisons_at_its_level():
@@ -403,3 +444,17 @@ def test_a_gap_is_never_extrapolated_before_a_curve_begins(tmp_path):
     gaps, common = gap_at_equal_samples(run, run.ok)
     assert common == max(r["samples_seen"] for r in curves if r["trial_id"] == "00")
     assert math.isfinite(gaps.iloc[0]) and math.isnan(gaps.iloc[1])
+
+
+def test_the_gap_uses_the_training_loss_at_the_epochs_end_where_it_was_measured(tmp_path):
+    """Keras's `loss` is the epoch's mean, taken while the model still learned (here 0.3
+    above the loss at the epoch's end): the gap is measured against `train_loss_end`; a curve
+    recorded without it (an older run) falls back to `loss`."""
+    from tuning.verdicts.folk import gap_at_equal_samples
+    measured = [{**row, "loss": row["loss"] + 0.3, "train_loss_end": row["loss"]}
+                for row in _curve("00", 2, 3, None, 0.0)]
+    older = _curve("01", 2, 3, None, 0.0)
+    run = load_run(write_run(tmp_path, [_trial("00", 2, 10), _trial("01", 2, 10)],
+                             curves=measured + older))
+    gaps, _ = gap_at_equal_samples(run, run.ok)
+    assert gaps.tolist() == pytest.approx([0.05, 0.05])

@@ -43,8 +43,10 @@ def test_tables_hold_the_spec_columns_and_one_row_per_trial(searched):
     assert (table.updates == table.effective_steps_per_epoch * 3).all()
     curves = read_table(out / "curves.csv")
     assert list(curves.columns) == ["trial_id", "execution", "epoch", "updates", "samples_seen",
-                                    "loss", "val_loss", "accuracy", "val_accuracy"]
-    assert len(curves) == 4 * 3
+                                    "loss", "val_loss", "accuracy", "val_accuracy",
+                                    "train_loss_end"]
+    assert len(curves) == 4 * 3 and curves.train_loss_end.notna().all()
+    assert (table.gap - (table.val_loss - table.train_loss_end)).abs().max() < 1e-9
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
     # The runs' folder holds the user's spec: not a results folder the tool made, no index.
     assert not (out.parent / "index.html").exists()

@@ -7,7 +7,13 @@ import pytest
 from conftest import spec_text, trial_arrays
 
 from tuning.data.dataset import load_dataset
-from tuning.data.splits import cut, missing_classes, shuffled_parts, validation_parts
+from tuning.data.splits import (
+    cut,
+    missing_classes,
+    shuffled_parts,
+    skewed_mix,
+    validation_parts,
+)
 from tuning.spec.schema import load_spec
 
 
@@ -126,3 +132,40 @@ def test_a_test_share_that_leaves_nothing_to_train_on_is_refused(write_spec, tes
 
     with pytest.raises(UserError, match="data.test"):
         load_spec(write_spec(spec_text(data={"test": test})))
+
+
+def _many_rare(seed: int = 0) -> np.ndarray:
+    """9 classes of 100 rows and 50 classes of 2 rows: the rare ones are 10% of the data."""
+    y = np.array([c for c in range(9) for _ in range(100)] + [c for c in range(9, 59)
+                                                            for _ in range(2)])
+    return np.random.default_rng(seed).permutation(y)
+
+
+def test_a_part_that_rare_classes_crowd_is_named_with_their_share_against_the_data():
+    y = _many_rare()
+    parts = shuffled_parts(y, holdout=0.2, seed=0, stratify=True)
+    assert np.isin(np.arange(9, 59), y[parts.holdout]).all()  # each rare class kept a row
+    warned = skewed_mix(y, {"holdout": parts.holdout, "training": parts.pool})
+    assert len(warned) == 1 and warned[0].startswith("the holdout rows' class mix")
+    assert "50 class(es) ('9', '10', '11', '12', '13' and 45 more)" in warned[0]
+    assert "make 25.0% of them against 10.0% of all rows" in warned[0]
+
+
+def test_classes_in_proportion_give_no_mix_warning():
+    y = np.random.default_rng(0).integers(0, 10, 1797)
+    parts = shuffled_parts(y, holdout=0.2, test=0.1, seed=0, stratify=True)
+    assert skewed_mix(y, {"holdout": parts.holdout, "test": parts.test,
+                          "training": parts.pool}) == []
+
+
+def test_the_dataset_warns_when_rare_classes_crowd_its_holdout(tmp_path, write_spec):
+    y = _many_rare(1)
+    x = np.random.default_rng(1).normal(size=(len(y), 2))
+    lines = ["f1,f2,label"] + [f"{a:.3f},{b:.3f},k{label}" for (a, b), label in zip(x, y)]
+    (tmp_path / "rare.csv").write_text("\n".join(lines) + "\n")
+    spec = load_spec(write_spec(spec_text(source="csv:rare.csv", splits=[0.2, 0.3],
+                                          data={"target": "label", "holdout": 0.2,
+                                                "test": 0.0})))
+    warned = [w for w in load_dataset(spec).warnings if "class mix" in w]
+    assert any(w.startswith("the holdout rows'") and "against 10.0% of all rows" in w
+               and "'k10'" in w for w in warned), warned

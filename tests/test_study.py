@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from study.claims import lower_bound
+from study.claims import gap_at, lower_bound, memory
 from study.design import QUICK
 from study.measures import Measured, equal_point
 
@@ -98,3 +99,31 @@ def test_lower_bound_counts_a_trial_that_ran_past_it():
     check = lower_bound(Measured(experiment, trials, pd.DataFrame()))
     assert (check.trials, check.agreeing, check.by_max_steps) == (3, 2, 2)
     assert check.verdict == "did not hold"
+
+
+def test_the_study_judges_memory_through_the_reports_judge():
+    """Five seeds whose own slopes straddle zero: the interval reaches zero, so through the
+    report's judge (its noise, and `unresolved` for a measurement's resolution) this reads
+    "cannot tell"; the study's own judge (the median seed SD as the noise, no `unresolved`)
+    read "did not hold"."""
+    experiment = next(e for e in QUICK.experiments if e.claim == "memory")
+    trials = pd.DataFrame([
+        {"trial_id": f"{seed}-{steps}", "status": "ok", "steps_per_epoch": steps,
+         "batch_size": 512 // steps, "peak_memory_mb": 100 + slope * np.log2(steps),
+         "memory_budget_mb": 400.0, "seed": seed}
+        for seed, slope in enumerate((0.8, -0.2, 0.6, 0.0, 0.3)) for steps in (2, 4, 8, 16)])
+    verdict = memory(Measured(experiment, trials, pd.DataFrame())).verdict
+    assert verdict.verdict == "cannot tell"
+    assert verdict.interval[0] < 0 < verdict.interval[1]
+    assert "measurement noise 1.04 MiB per doubling" in verdict.evidence  # 1.96·√2 pooled SD
+    assert "the interval reaches zero" in verdict.evidence
+
+
+def test_a_gap_without_a_second_seed_cannot_tell_as_in_the_report():
+    """One seed: the seeds' noise is unmeasured, not zero, so even a perfect trend over six
+    settings is "cannot tell" (the study once took the noise as zero and read "held")."""
+    rows = [(1, steps, epoch, steps * epoch) for steps in (1, 2, 4, 8, 16, 32)
+            for epoch in range(1, 5)]
+    comparison = gap_at(_curves(rows), "epoch")
+    assert comparison.verdict.verdict == "cannot tell"
+    assert "the noise was not measured" in comparison.verdict.evidence

@@ -10,7 +10,7 @@ from conftest import spec_text
 
 from tuning.data.dataset import load_dataset
 from tuning.spec.schema import load_spec
-from tuning.training.hypermodel import StepsHyperModel, TrialFailure
+from tuning.training.hypermodel import TRAIN_SAMPLE_ROWS, StepsHyperModel, TrialFailure
 
 
 def _fit(write_spec, steps: int, split: float, **spec_kwargs):
@@ -89,7 +89,29 @@ def test_fit_scores_the_holdout_with_the_best_epoch(write_spec):
     assert run.best_epoch == int(np.argmin(val)) + 1
     assert metrics["val_loss"] == pytest.approx(min(val))
     assert 0.0 <= metrics["holdout_accuracy"] <= 1.0
-    assert metrics["gap"] == pytest.approx(metrics["val_loss"] - metrics["train_loss"])
+    assert metrics["gap"] == pytest.approx(metrics["val_loss"] - metrics["train_loss_end"])
+
+
+@pytest.mark.slow
+def test_each_epoch_records_the_training_loss_at_its_end_on_fixed_training_rows(write_spec):
+    """`train_loss_end` is the kept model's loss on the first training rows, as many as the
+    validation rows (one epoch: the kept model is the epoch's end), not Keras's mean over the
+    epoch's batches."""
+    spec = load_spec(write_spec(spec_text(builder="counting_builder:build", steps=[8],
+                                          splits=[0.2], epochs=1)))
+    hypermodel = StepsHyperModel(spec, load_dataset(spec))
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    model = hypermodel.build(hp)
+    metrics = hypermodel.fit(hp, model, seed=1)
+    (curve,) = hypermodel.last_run.curves
+    rows = hypermodel.dataset.trial_rows(0.2)
+    assert len(rows.val) < TRAIN_SAMPLE_ROWS < len(rows.train)
+    x, y = rows.train.read(np.arange(len(rows.val)))
+    at_end = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    assert curve["train_loss_end"] == pytest.approx(at_end, rel=1e-4)
+    assert metrics["train_loss_end"] == curve["train_loss_end"]
+    assert abs(curve["loss"] - curve["train_loss_end"]) > 0.05  # the epoch's mean lags
 
 
 LINEAR_BUILDER = """

@@ -41,7 +41,7 @@ def test_a_row_made_and_written_through_records_reads_back_in_the_specs_columns(
                                                                "validation_split", "learning_rate"])
     header = trials_csv.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[:len(SPEC_COLUMNS)] == SPEC_COLUMNS
-    assert header[len(SPEC_COLUMNS):] == ["executions", "holdout_accuracy_std",
+    assert header[len(SPEC_COLUMNS):] == ["train_loss_end", "executions", "holdout_accuracy_std",
                                           "memory_budget_mb", "worker", "worker_trial",
                                           "learning_rate"]
     table = trials.read_table(trials_csv)

@@ -23,7 +23,13 @@ import numpy as np
 from tuning.data import store
 from tuning.data.adapters.base import CHUNK_ROWS, Chunk, source_chunks
 from tuning.data.batches import RowReader, Scaling
-from tuning.data.splits import missing_classes, shuffled_parts, validation_parts, validation_rows
+from tuning.data.splits import (
+    missing_classes,
+    shuffled_parts,
+    skewed_mix,
+    validation_parts,
+    validation_rows,
+)
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 
@@ -168,10 +174,10 @@ def prepare(chunks: Iterable[Chunk], spec: Spec, folder: Path | None = None) -> 
         train, val = validation_parts(y[parts.pool], float(smallest), stratify=True)
         named = {"holdout": parts.holdout, "test": parts.test} if len(parts.test) else {
             "holdout": parts.holdout}
-        warnings = tuple(missing_classes(y, {
-            **named, "training": parts.pool[train],
-            f"validation (validation_split = {smallest})": parts.pool[val]},
-            np.unique(raw.reshape(len(raw)))))
+        every_part = {**named, "training": parts.pool[train],
+                      f"validation (validation_split = {smallest})": parts.pool[val]}
+        names = np.unique(raw.reshape(len(raw)))
+        warnings = (*missing_classes(y, every_part, names), *skewed_mix(y, every_part, names))
     setting = spec.data.standardize
     shape = (*writer.row_shape,)
     applied = setting is True or (setting == "auto" and len(shape) == 1)

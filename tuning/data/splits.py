@@ -4,7 +4,8 @@ Every function returns row indices, never rows, so in-memory arrays, memory-mapp
 tf.data pipelines are cut the same way. Classification is stratified: the holdout, the test
 rows and each validation split keep the class proportions, and every class with at least two
 rows appears on both sides of each cut (a rare class left out of the holdout is a class the
-report silently cannot score). Regression keeps a plain seeded split.
+report silently cannot score). Where that forcing shifts a part's class mix materially (many
+rare classes, a small part), `skewed_mix` says so. Regression keeps a plain seeded split.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: A part whose class mix differs from the data's by this share of its rows (the total
+#: variation distance: the share that would have to change class to match) is warned about.
+MIX_TOLERANCE = 0.05
+#: Classes at least this many times as common in a part as in the data are the ones named.
+OVER_REPRESENTED = 1.5
 
 @dataclass(frozen=True)
 class Parts:
@@ -116,4 +122,38 @@ def missing_classes(y: np.ndarray, parts: dict[str, np.ndarray], names=None) -> 
                 f"class '{name}' has {count} row(s): too few to appear in every part, so it "
                 f"is missing from the {', '.join(absent)} rows; its errors go unmeasured "
                 "there (add rows of it, or merge it with another class)")
+    return warnings
+
+
+def skewed_mix(y: np.ndarray, parts: dict[str, np.ndarray], names=None) -> list[str]:
+    """One warning per part whose class mix differs materially from the data's.
+
+    Keeping a row of every class in every part lifts rare classes in a small part: 50
+    classes of 2 rows among 1,000 are 10% of the data but 25% of a 200-row holdout, whose
+    scores then estimate a population with far more of them. `names` maps the codes in `y`
+    to the user's labels when `y` holds codes.
+    """
+    y = np.asarray(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    everywhere = np.bincount(codes, minlength=len(classes)) / max(len(y), 1)
+    warnings = []
+    for part, index in parts.items():
+        if not len(index):
+            continue
+        share = np.bincount(codes[index], minlength=len(classes)) / len(index)
+        above = share > everywhere
+        if float(np.sum(share[above] - everywhere[above])) < MIX_TOLERANCE:
+            continue
+        lifted = share >= OVER_REPRESENTED * everywhere
+        lifted = lifted if lifted.any() else above
+        labels = [str(names[int(c)]) if names is not None else str(c) for c in classes[lifted]]
+        shown = ", ".join(f"'{label}'" for label in labels[:5]) + (
+            f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+        warnings.append(
+            f"the {part} rows' class mix differs from the data's: {len(labels)} class(es) "
+            f"({shown}) make {share[lifted].sum():.1%} of them against "
+            f"{everywhere[lifted].sum():.1%} of all rows, since every class with two rows or "
+            f"more keeps a row in each part; scores on these rows count those classes "
+            f"{share[lifted].sum() / everywhere[lifted].sum():.1f} times as much as the data "
+            "does (add rows of them, merge them, or give the part more rows)")
     return warnings

@@ -39,6 +39,10 @@ UPDATES: Final = "updates"
 SAMPLES_SEEN: Final = "samples_seen"
 BEST_EPOCH: Final = "best_epoch"
 TRAIN_LOSS: Final = "train_loss"
+#: The training loss measured at the epoch's end on a fixed sample of training rows, in
+#: inference mode as the validation loss is; `train_loss` / `loss` is Keras's mean over the
+#: epoch's batches, which lags the model's state more the more steps an epoch has.
+TRAIN_LOSS_END: Final = "train_loss_end"
 VAL_LOSS: Final = score_column(VALIDATION, "loss")
 HOLDOUT_LOSS: Final = score_column(HOLDOUT, "loss")
 GAP: Final = "gap"
@@ -56,10 +60,10 @@ TRIAL_COLUMNS = (TRIAL_ID, STATUS, STEPS_PER_EPOCH, VALIDATION_SPLIT, BATCH_SIZE
                  VAL_LOSS, HOLDOUT_LOSS, score_column(HOLDOUT, "{metric}"),
                  score_column(VALIDATION, "{metric}"), GAP, PEAK_MEMORY_MB, WALL_S, MESSAGE)
 #: Written after the SPEC columns and before the other hyperparameters.
-EXTRA_COLUMNS = (EXECUTIONS, std_column(score_column(HOLDOUT, "{metric}")), MEMORY_BUDGET_MB,
-                 WORKER, WORKER_TRIAL)
+EXTRA_COLUMNS = (TRAIN_LOSS_END, EXECUTIONS, std_column(score_column(HOLDOUT, "{metric}")),
+                 MEMORY_BUDGET_MB, WORKER, WORKER_TRIAL)
 CURVE_COLUMNS = (TRIAL_ID, "execution", "epoch", UPDATES, SAMPLES_SEEN, "loss", VAL_LOSS,
-                 "{metric}", score_column(VALIDATION, "{metric}"))
+                 "{metric}", score_column(VALIDATION, "{metric}"), TRAIN_LOSS_END)
 
 
 class TrialRow(TypedDict, total=False):
@@ -78,6 +82,7 @@ class TrialRow(TypedDict, total=False):
     samples_seen: int
     best_epoch: int
     train_loss: float
+    train_loss_end: float
     val_loss: float
     holdout_loss: float
     gap: float

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 
+from tuning.records.trials import TRAIN_LOSS_END
 from tuning.training.budget import Plan
 
 #: Told the curve so far after each epoch: to note it for others to read, or to stop the
@@ -17,12 +19,20 @@ Watcher = Callable[[Sequence[dict[str, float]]], None]
 
 class CurveRecorder(keras.callbacks.Callback):
     """One row per epoch, indexed by updates and samples seen (an epoch means different work
-    for different steps_per_epoch, so the epoch number alone compares nothing); each row is
-    shown to the `watchers` as soon as it is written."""
+    for different steps_per_epoch, so the epoch number alone compares nothing).
 
-    def __init__(self, plan: Plan, watchers: Sequence[Watcher] = ()) -> None:
+    Keras's `loss` is the mean over the epoch's batches, each taken while the model was still
+    learning: it lags the epoch's end, and more so the more steps an epoch has. With
+    `train_sample` (the same batches of training rows every epoch), each row also holds
+    `train_loss_end`: the loss on those rows at the epoch's end, in inference mode as the
+    validation loss is, so that the gap compares like with like. Each row is shown to the
+    `watchers` as soon as it is written."""
+
+    def __init__(self, plan: Plan, train_sample: Any = None,
+                 watchers: Sequence[Watcher] = ()) -> None:
         super().__init__()
         self.plan = plan
+        self.train_sample = train_sample
         self.watchers = tuple(watchers)
         self.rows: list[dict[str, float]] = []
         self._updates = 0
@@ -39,6 +49,9 @@ class CurveRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, "updates": self._updates}
         row["samples_seen"] = self.plan.samples_seen(self._updates)
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        if self.train_sample is not None and math.isfinite(row.get("loss", math.nan)):
+            scored = self.model.evaluate(self.train_sample, verbose=0, return_dict=True)
+            row[TRAIN_LOSS_END] = float(scored.get("loss", math.nan))
         self.rows.append(row)
         for watch in self.watchers:
             watch(self.rows)

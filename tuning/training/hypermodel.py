@@ -10,7 +10,7 @@ batch by batch from the store (`tuning.data.batches`): a trial holds no copy of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 import keras_tuner as kt
@@ -20,7 +20,14 @@ import tensorflow as tf
 from tuning.data.batches import RowReader
 from tuning.data.dataset import Dataset
 from tuning.records.status import Status
-from tuning.records.trials import GAP, HOLDOUT_LOSS, TRAIN_LOSS, VAL_LOSS, metric_columns
+from tuning.records.trials import (
+    GAP,
+    HOLDOUT_LOSS,
+    TRAIN_LOSS,
+    TRAIN_LOSS_END,
+    VAL_LOSS,
+    metric_columns,
+)
 from tuning.spec.builders import load_builder
 from tuning.spec.schema import Spec
 from tuning.spec.space import declare_space
@@ -31,6 +38,10 @@ from tuning.training.pruning import Pruned
 
 #: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
 HYPERBAND_EPOCHS = "tuner/epochs"
+#: Most training rows scored at each epoch's end for `train_loss_end`: the first of the
+#: trial's (shuffled) training rows, the same every epoch, as many as it has validation rows
+#: (the gap's two sides equally precise, the measurement costing what validation costs).
+TRAIN_SAMPLE_ROWS = 1000
 
 
 class TrialFailure(Exception):
@@ -118,7 +129,10 @@ class StepsHyperModel(kt.HyperModel):
             shuffle=bool(hp.values.get("shuffle", True)),
             seed=kwargs.get("seed", self.spec.seed),
         )
-        recorder = CurveRecorder(trial_plan, kwargs.get("watchers", ()))
+        sample = replace(rows.train, rows=rows.train.rows[:min(len(rows.val),
+                                                                 TRAIN_SAMPLE_ROWS)])
+        recorder = CurveRecorder(trial_plan, in_batches(sample, trial_plan.batch_size),
+                                 kwargs.get("watchers", ()))
         best, nan = RestoreBest(), StopOnNaN()
         run = FitRun(plan=trial_plan, curves=recorder.rows)
         self.last_run = run
@@ -190,10 +204,11 @@ class StepsHyperModel(kt.HyperModel):
             HOLDOUT_LOSS: scored["loss"],
             holdout_metric: scored[metric],
             TRAIN_LOSS: at_best.get("loss", np.nan),
+            TRAIN_LOSS_END: at_best.get(TRAIN_LOSS_END, np.nan),
             VAL_LOSS: at_best.get(VAL_LOSS, np.nan),
             val_metric: at_best.get(val_metric, np.nan),
         }
-        result[GAP] = result[VAL_LOSS] - result[TRAIN_LOSS]
+        result[GAP] = result[VAL_LOSS] - result[TRAIN_LOSS_END]
         return result
 
 

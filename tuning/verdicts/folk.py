@@ -12,7 +12,7 @@ validation loss turned at all.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -26,33 +26,25 @@ from tuning.records.trials import (
     PEAK_MEMORY_MB,
     STATUS,
     STEPS_PER_EPOCH,
+    TRAIN_LOSS_END,
     TRIAL_ID,
     WORKER_TRIAL,
 )
 from tuning.verdicts.ranking import Run
-from tuning.verdicts.rules import CANNOT_TELL, Verdict, judge_trend, noise_per_doubling, unresolved
+from tuning.verdicts.rules import (
+    CANNOT_TELL,
+    Judged,
+    Verdict,
+    judge_rule,
+    pooled_sd,
+    rule_noise,
+)
 from tuning.verdicts.text import fmt
 
-#: 95% range of the difference between two measurements of the same thing: 1.96·√2 SDs.
-SPREAD_OF_A_DIFFERENCE = 1.96 * math.sqrt(2)
 #: Above this share of trials still improving at their last epoch, overfitting cannot show.
 STILL_IMPROVING = 0.5
-#: Up to this many observations, each is dropped in turn to see whether it alone decides a
-#: verdict (in a larger search no single trial can).
-LEAVE_ONE_OUT = 60
 MEMORY_RULE = '"out of memory? raise steps_per_epoch"'
 OVERFITTING_RULE = '"overfitting? lower steps_per_epoch"'
-
-
-@dataclass(frozen=True)
-class Judged:
-    """A rule's verdict. When one trial alone decided it (dropping that trial changes it),
-    the verdict is "cannot tell"; `decided_by` names the trial and `would_be` what all the
-    trials together would have said."""
-
-    verdict: Verdict
-    decided_by: str | None = None
-    would_be: str | None = None
 
 
 def judge_rules(run: Run) -> dict[str, Judged]:
@@ -107,7 +99,7 @@ def judge_memory(run: Run) -> Judged:
             f"{what}: the memory measurement's own noise was not measured (no configuration "
             "or batch ran twice), so no change can be told from it; keep "
             "search.confirm_runs above 0 to measure it"), None, None, None, len(ok)))
-    noise = noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, ok["steps"])
+    noise = rule_noise(sd, ok["steps"])
     left_out = (f"; {firsts} trial(s) left out, each its worker's first, which pays "
                 "TensorFlow's first-use memory" if firsts else "")
     judged = _judge(ok, ok["steps"], ok["peak"], cells(run, ok), expect=-1, noise=noise,
@@ -148,11 +140,8 @@ def memory_noise(run: Run) -> tuple[float | None, int]:
     keys = list(dict.fromkeys([*model, BATCH_SIZE, STEPS_PER_EPOCH]))
     for _, group in same.groupby(keys):
         groups.append(group["peak"].tolist())
-    squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in groups if len(g) > 1)
-    dof = sum(len(g) - 1 for g in groups if len(g) > 1)
-    if dof == 0:
-        return None, 0
-    return math.sqrt(squares / dof), dof + sum(1 for g in groups if len(g) > 1)
+    sd, dof = pooled_sd(groups)
+    return sd, dof + sum(1 for g in groups if len(g) > 1)
 
 
 def judge_overfitting(run: Run) -> Judged:
@@ -175,7 +164,7 @@ def judge_overfitting(run: Run) -> Judged:
     frame = top.assign(steps=pd.to_numeric(top[STEPS_PER_EPOCH], errors="coerce"),
                        gap_s=gaps).dropna(subset=["steps", "gap_s"])
     sd = _gap_noise(run, dict(zip(top[TRIAL_ID].astype(str), gaps)), common)
-    noise = 0.0 if sd is None else noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, frame["steps"])
+    noise = 0.0 if sd is None else rule_noise(sd, frame["steps"])
     judged = _judge(frame, frame["steps"], frame["gap_s"], cells(run, frame), expect=+1,
                     noise=noise, what=what, unit="")
     if sd is not None or judged.verdict.verdict == CANNOT_TELL:
@@ -209,10 +198,17 @@ def gap_at_equal_samples(run: Run, trials: pd.DataFrame) -> tuple[pd.Series, flo
 
 
 def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
+    """The gap at `samples` seen, between the epochs around it on the trial's own curve.
+
+    The training side is `train_loss_end` (measured at each epoch's end, in inference mode
+    as the validation loss is) where the run recorded it; Keras's `loss`, the mean over the
+    epoch, only for runs made before it was recorded."""
     if curve is None:
         return float("nan")
-    curve = curve.assign(gap=pd.to_numeric(curve["val_loss"], errors="coerce")
-                         - pd.to_numeric(curve["loss"], errors="coerce"))
+    end = pd.to_numeric(curve.get(TRAIN_LOSS_END, pd.Series(np.nan, index=curve.index)),
+                        errors="coerce")
+    training = end if end.notna().any() else pd.to_numeric(curve["loss"], errors="coerce")
+    curve = curve.assign(gap=pd.to_numeric(curve["val_loss"], errors="coerce") - training)
     curve = curve.dropna(subset=["gap", "samples_seen"]).sort_values("samples_seen")
     seen = curve["samples_seen"].to_numpy(dtype=float)
     if curve.empty or not seen[0] <= samples <= seen[-1]:
@@ -223,7 +219,6 @@ def _interpolated_gap(curve: pd.DataFrame | None, samples: float) -> float:
 def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float | None:
     """Seed-to-seed SD of the gap at equal samples: each trial beside its fresh re-runs;
     None where no configuration was trained twice (unmeasured, not zero)."""
-    squares, dof = 0.0, 0
     by_trial: dict[str, list[float]] = {}
     for row in read_confirm_rows(run.path):
         if row.get(STATUS) == Status.OK and row["curves"] and math.isfinite(common):
@@ -232,38 +227,13 @@ def _gap_noise(run: Run, gaps: dict[str, float], common: float) -> float | None:
                 by_trial.setdefault(row["confirms"], []).append(gap)
     for trial_id, values in by_trial.items():
         own = gaps.get(trial_id)
-        values = values + ([own] if own is not None and math.isfinite(own) else [])
-        if len(values) > 1:
-            squares += float(np.sum((np.array(values) - np.mean(values)) ** 2))
-            dof += len(values) - 1
-    return math.sqrt(squares / dof) if dof else None
+        values += [own] if own is not None and math.isfinite(own) else []
+    return pooled_sd(by_trial.values())[0]
 
 
 def _judge(frame: pd.DataFrame, x: pd.Series, y: pd.Series, groups: np.ndarray, *,
            expect: int, noise: float, what: str, unit: str, resolution: bool = False) -> Judged:
-    """The verdict, and whether a single trial decides it (dropping it changes it).
-
-    `resolution`: the noise is what the measurement can resolve, so an effect inside it is
-    unresolved ("cannot tell"), not absent."""
-    grouped = groups if len(set(groups)) > 1 else None
-
-    def judge(keep: np.ndarray, n_resamples: int) -> Verdict:
-        verdict = judge_trend(x.to_numpy(dtype=float)[keep], y.to_numpy(dtype=float)[keep],
-                              expect=expect, noise=noise,
-                              groups=None if grouped is None else grouped[keep], what=what,
-                              unit=unit, n_resamples=n_resamples)
-        return unresolved(verdict, noise, expect) if resolution else verdict
-
-    verdict = judge(np.ones(len(frame), dtype=bool), 2000)
-    if verdict.verdict == CANNOT_TELL or len(frame) > LEAVE_ONE_OUT:
-        return Judged(verdict)
-    ids = frame[TRIAL_ID].astype(str).to_numpy()
-    for i in range(len(frame)):
-        again = judge(np.arange(len(frame)) != i, 400)
-        if again.verdict != verdict.verdict:
-            fragile = replace(verdict, verdict=CANNOT_TELL, evidence=verdict.evidence.rstrip(".")
-                              + f"; that would read \"{verdict.verdict}\", but without trial "
-                              f"{ids[i]} alone it reads \"{again.verdict}\": one trial cannot "
-                              "carry a verdict.")
-            return Judged(fragile, ids[i], verdict.verdict)
-    return Judged(verdict)
+    """`judge_rule` over the trials of `frame`, each named by its trial id."""
+    return judge_rule(x.to_numpy(dtype=float), y.to_numpy(dtype=float), expect=expect,
+                      noise=noise, groups=groups, ids=frame[TRIAL_ID].astype(str).to_numpy(),
+                      what=what, unit=unit, resolution=resolution)

@@ -85,14 +85,14 @@ def compare(best: np.ndarray, other: np.ndarray, quantity: str,
             seeds: SeedSpread = NO_SEED_SPREAD) -> Paired:
     """Paired comparison of per-row values (executions x rows, or rows) of two trials.
 
-    With a measured seed-to-seed variance (`seeds`, see `tuning.verdicts.stats.seed_spread`):
-    a paired t test on the per-row differences
-    with the seeds' variance added, since the question is whether the configurations differ,
-    not the two trained models: two seeds of one configuration differ on a large holdout
-    too. Without it, the models are compared as they are: one run each of an accuracy with
-    McNemar's exact test on the rows where exactly one is right, otherwise (repeats, losses,
-    errors) a sign-flip permutation test on the per-row differences of the values averaged
-    over the executions.
+    With a measured seed-to-seed variance (`seeds`, see `tuning.verdicts.stats.seed_spread`;
+    measured even where it came out at or below zero): a paired t test on the per-row
+    differences with the seeds' variance added, since the question is whether the
+    configurations differ, not the two trained models: two seeds of one configuration differ
+    on a large holdout too. Without it, the models are compared as they are: one run each of
+    an accuracy with McNemar's exact test on the rows where exactly one is right, otherwise
+    (repeats, losses, errors) a sign-flip permutation test on the per-row differences of the
+    values averaged over the executions.
     """
     best, other = np.atleast_2d(best), np.atleast_2d(other)
     if best.shape[1] != other.shape[1]:
@@ -103,11 +103,13 @@ def compare(best: np.ndarray, other: np.ndarray, quantity: str,
     what = {"accuracy": "correctness", "loss": "losses", "mae": "absolute errors",
             "mse": "squared errors"}.get(quantity, quantity)
     n = best.shape[1]
-    if seeds.variance > 0 and n > 1:
+    if seeds.dof and n > 1:
         total, dof = seeds.added_to(float(differences.var(ddof=1)) / n, n - 1,
                                     1 / len(best) + 1 / len(other))
-        return Paired(difference, two_sided_t_p(difference / math.sqrt(total), dof),
-                      SEEDED.format(what=what, dof=seeds.dof), n, math.sqrt(total), dof)
+        p = (two_sided_t_p(difference / math.sqrt(total), dof) if total > 0
+             else float(difference == 0))  # every row the same difference
+        return Paired(difference, p, SEEDED.format(what=what, dof=seeds.dof), n,
+                      math.sqrt(total), dof)
     se = float(differences.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
     if quantity == "accuracy" and len(best) == 1 and len(other) == 1:
         p, _, _ = mcnemar_exact(best[0], other[0])

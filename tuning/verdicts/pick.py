@@ -100,10 +100,10 @@ def choose(frame: pd.DataFrame, run_dir: Path, spec: Spec, info: dict) -> Choice
     def rows_of(trial_id: str, part: str = "holdout", runs: str = "all"):
         """Per-row values of a trial, stacked runs x rows: its own executions ("own"), those
         and the fresh re-runs that choose among configurations ("choose"), the fresh re-runs
-        that state the score ("state"), every fresh re-run ("fresh"), or every run ("all")."""
+        that state the score ("state"), or every run ("all")."""
         choose_on, state_on = split_fresh(confirmations.get(trial_id, []))
         records = {"own": [f"trial_{trial_id}"], "choose": [f"trial_{trial_id}", *choose_on],
-                   "state": state_on, "fresh": [*choose_on, *state_on],
+                   "state": state_on,
                    "all": [f"trial_{trial_id}", *choose_on, *state_on]}[runs]
         stacks = [predictions.per_row(predictions.load(run_dir, r), labels, paired_on.column,
                                       part)
@@ -200,8 +200,7 @@ def _statement(rows_of, pick: str, pick_row: pd.Series, top: pd.DataFrame, spec:
     part = "test" if "test" in labels else "holdout"
     values = (rows_of(pick, part, "state" if fresh else "own") if fresh or part == "test"
               else None)
-    seeds = _seed_spread(rows_of, list(top[TRIAL_ID].astype(str)), confirmations,
-                                part)
+    seeds = _seed_spread(rows_of, list(top[TRIAL_ID].astype(str)), confirmations, part)
     what = {"accuracy": "accuracy", "loss": "loss", "mae": "mean absolute error",
             "mse": "mean squared error"}[quantity]
     if values is None:  # no predictions kept: the search's own score and interval
@@ -239,13 +238,20 @@ def _count(value, default: int) -> int:
 def _seed_spread(rows_of, trial_ids: list[str], confirmations: dict,
                  part: str) -> SeedSpread:
     """The seed spread of the configurations that ran more than once (fresh runs, repeats)
-    on `part`."""
+    on `part`.
+
+    On the test rows a re-run configuration adds its runs that chose and those that state as
+    two groups, each spread about its own mean. A spread about a mean says nothing about that
+    mean; a spread across the two groups would: a stated run far from the run beside it
+    would widen its own interval, which would then cover more often than it says."""
     stacks = []
     for trial_id in trial_ids:
-        fresh = part == "test" and trial_id in confirmations
-        values = rows_of(trial_id, part, "fresh" if fresh else "all")
-        if values is not None and len(values) >= 2:
-            stacks.append(values)
+        groups = (["choose", "state"] if part == "test" and trial_id in confirmations
+                  else ["all"])
+        for runs in groups:
+            values = rows_of(trial_id, part, runs)
+            if values is not None and len(values) >= 2:
+                stacks.append(values)
     return seed_spread(stacks)
 
 

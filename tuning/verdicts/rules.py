@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,6 +23,11 @@ DID_NOT_HOLD = "did not hold"
 CANNOT_TELL = "cannot tell"
 #: Significance level of the permutation test; the interval is its 1 - ALPHA counterpart.
 ALPHA = 0.05
+#: 95% range of the difference between two measurements of the same thing: 1.96·√2 SDs.
+SPREAD_OF_A_DIFFERENCE = 1.96 * math.sqrt(2)
+#: Up to this many observations, each is dropped in turn to see whether it alone decides a
+#: verdict (in a larger set no single observation can).
+LEAVE_ONE_OUT = 60
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,73 @@ class Verdict:
     interval: tuple[float, float] | None    # 95% interval of the effect
     p_value: float | None
     n: int                                  # observations (or groups, when given) used
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A rule's verdict. When one observation alone decided it (dropping it changes it), the
+    verdict is "cannot tell"; `decided_by` names it and `would_be` what all of them together
+    would have said."""
+
+    verdict: Verdict
+    decided_by: str | None = None
+    would_be: str | None = None
+
+
+def pooled_sd(groups) -> tuple[float | None, int]:
+    """The pooled standard deviation of repeated measurements of the same thing (`groups`:
+    one sequence of values per thing measured) and its degrees of freedom; None where
+    nothing was measured twice (unmeasured, not zero)."""
+    squares, dof = 0.0, 0
+    for values in groups:
+        values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values) > 1:
+            squares += float(np.sum((values - values.mean()) ** 2))
+            dof += len(values) - 1
+    return (math.sqrt(squares / dof), dof) if dof else (None, 0)
+
+
+def rule_noise(sd: float, x) -> float:
+    """The noise a rule is judged against, per doubling of `x`: the 95% range of the
+    difference between two measurements of the same thing (1.96·√2 times their pooled
+    standard deviation `sd`), spread over the searched range of `x`."""
+    return noise_per_doubling(SPREAD_OF_A_DIFFERENCE * sd, x)
+
+
+def judge_rule(x, y, *, expect: int, noise: float, groups, ids, what: str, unit: str = "",
+               resolution: bool = False, kind: str = "trial") -> Judged:
+    """The one judge of a folk rule, for the report and the study alike: `judge_trend`
+    against `noise` (see `rule_noise`), `unresolved` where the noise is the measurement's
+    resolution, and "cannot tell" where one observation (a `kind`, `ids` names each) alone
+    decides.
+
+    `resolution`: the noise is what the measurement can resolve, so an effect inside it is
+    unresolved ("cannot tell"), not absent."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    groups = np.asarray(groups)
+    grouped = groups if len(set(groups.tolist())) > 1 else None
+
+    def judge(keep: np.ndarray, n_resamples: int) -> Verdict:
+        verdict = judge_trend(x[keep], y[keep], expect=expect, noise=noise,
+                              groups=None if grouped is None else grouped[keep], what=what,
+                              unit=unit, n_resamples=n_resamples)
+        return unresolved(verdict, noise, expect) if resolution else verdict
+
+    everyone = np.ones(len(x), dtype=bool)
+    verdict = judge(everyone, 2000)
+    if verdict.verdict == CANNOT_TELL or len(x) > LEAVE_ONE_OUT:
+        return Judged(verdict)
+    ids = np.asarray(ids).astype(str)
+    for i in range(len(x)):
+        again = judge(np.arange(len(x)) != i, 400)
+        if again.verdict != verdict.verdict:
+            fragile = replace(verdict, verdict=CANNOT_TELL, evidence=verdict.evidence.rstrip(".")
+                              + f"; that would read \"{verdict.verdict}\", but without "
+                              f"{kind} {ids[i]} alone it reads \"{again.verdict}\": one "
+                              f"{kind} cannot carry a verdict.")
+            return Judged(fragile, ids[i], verdict.verdict)
+    return Judged(verdict)
 
 
 def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit: str = "",

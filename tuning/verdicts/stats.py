@@ -70,7 +70,7 @@ class SeedSpread:
         total = max(known + seeds, known / 2)
         uncertainty = (factor * self.mean_square) ** 2 / self.dof + (
             known ** 2 / known_dof if math.isfinite(known_dof) else 0.0)
-        return total, total ** 2 / uncertainty
+        return total, total ** 2 / uncertainty if uncertainty > 0 else known_dof
 
 
 NO_SEED_SPREAD = SeedSpread(0.0, 0, 0.0)
