@@ -79,15 +79,25 @@ def _cgroup_cpus() -> int | None:
 
 def visible_gpus() -> int:
     """NVIDIA GPUs the driver lists, as `CUDA_VISIBLE_DEVICES` narrows them."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     try:
         listed = len(list(Path("/proc/driver/nvidia/gpus").iterdir()))
     except OSError:
         listed = 0
+    return narrowed(listed, os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def narrowed(listed: int, visible: str | None) -> int:
+    """How many of `listed` GPUs a `CUDA_VISIBLE_DEVICES` value leaves: all when unset, none
+    when empty, and CUDA stops at the first invalid (negative) entry."""
     if visible is None:
         return listed
-    chosen = [d for d in visible.split(",") if d.strip() and not d.strip().startswith("-")]
-    return min(listed, len(chosen))
+    chosen = 0
+    for entry in visible.split(","):
+        entry = entry.strip()
+        if not entry or entry.startswith("-"):
+            break
+        chosen += 1
+    return min(listed, chosen)
 
 
 def available_memory() -> int | None:
