@@ -1,7 +1,7 @@
 """Pruning: what stopping hopeless trials early saves, and what it costs the answer.
 
-A 24-configuration grid and a 24-trial random search over `steps_per_epoch`, the learning
-rate and the width of an MLP on digits (stream semantics, so an epoch of 64 steps is 16 times
+A 24-configuration grid and a 24-trial random search (the same ranges, continuous) over
+`steps_per_epoch`, the learning rate and the width of an MLP on digits (stream semantics, so an epoch of 64 steps is 16 times
 the work of one of 4), run once unpruned through the command line. Every pruning rule is then
 replayed on the unpruned run's own curves, in the order its trials ran: with one worker and
 a seed per trial, a pruned trial's curve is the unpruned one cut short, so the replay is what
@@ -25,6 +25,9 @@ from tuning.training.pruning import Curve, Point, decide, due_rung
 
 SPACE = {"steps_per_epoch": [4, 16, 64], "validation_split": [0.2],
          "learning_rate": [3e-5, 3e-4, 3e-3, 3e-2], "units": [8, 64]}
+#: The random search draws from the same ranges, continuous where the grid lists values.
+RANDOM_SPACE = {**SPACE, "learning_rate": {"min": 3e-5, "max": 3e-2, "sampling": "log"},
+                "units": {"min": 8, "max": 64, "sampling": "log"}}
 EPOCHS = 9
 BATCH = 32
 COLUMN = "val_accuracy"
@@ -41,7 +44,7 @@ def write_spec(folder: Path, name: str, tuner: str = "grid", prune: str = "none"
                               "prune": prune, "repeats": repeats}
     if tuner == "random":
         search["max_trials"] = 24
-    search["space"] = space or SPACE
+    search["space"] = space or (RANDOM_SPACE if tuner == "random" else SPACE)
     path = folder / f"{name}.toml"
     path.write_text(to_toml({
         "experiment": {"name": name, "seed": 11},
@@ -149,7 +152,7 @@ def _row(tuner: str, rule: str, clock: str, got: dict, full: dict, score: float,
         "search": tuner, "rule": rule, "clock": clock, "trials": n,
         "pruned": len(got["pruned"]),
         "samples_share": got["samples"] / full["samples"],
-        "pick": "/".join(str(pick[name]) for name in SPACE if name != "validation_split"),
+        "pick": "/".join(f"{pick[name]:.3g}" for name in SPACE if name != "validation_split"),
         "pick_true_score": score, "true_score_loss": base - score,
         "meets_goals": (base - score <= SCORE_GOAL
                         and got["samples"] / full["samples"] <= SAMPLES_GOAL)
