@@ -1,8 +1,9 @@
 """Pruning: what stopping hopeless trials early saves, and what it costs the answer.
 
 A 24-configuration grid and a 24-trial random search (the same ranges, continuous) over
-`steps_per_epoch`, the learning rate and the width of an MLP on digits (stream semantics, so an epoch of 64 steps is 16 times
-the work of one of 4), run once unpruned through the command line. Every pruning rule is then
+`steps_per_epoch`, the learning rate and the width of an MLP on digits (stream semantics, so
+an epoch of 64 steps is 16 times the work of one of 4), run once unpruned through the command
+line. Every pruning rule is then
 replayed on the unpruned run's own curves, in the order its trials ran: with one worker and
 a seed per trial, a pruned trial's curve is the unpruned one cut short, so the replay is what
 the tool would have done (checked below against a real pruned search). Each rule is replayed
