@@ -63,6 +63,11 @@ class Dataset:
     #: Training-row statistics per validation split, computed once per process.
     _scalings: dict[float, Scaling] = field(default_factory=dict, init=False, compare=False,
                                             repr=False)
+    #: How this process reads rows of x (a large store's with pread).
+    _source: store.RowSource = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_source", store.RowSource(self.x))
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -99,11 +104,11 @@ class Dataset:
         scaling = None
         if self.standardize:
             if validation_split not in self._scalings:
-                self._scalings[validation_split] = Scaling.fit(self.x, train)
+                self._scalings[validation_split] = Scaling.fit(self.x, train, self._source)
             scaling = self._scalings[validation_split]
 
         def reader(rows: np.ndarray) -> RowReader:
-            return RowReader(self.x, self.y, rows, scaling)
+            return RowReader(self.x, self.y, rows, scaling, self._source)
 
         return TrialRows(reader(train), reader(val), reader(self.holdout),
                          reader(self.test) if len(self.test) else None)
