@@ -63,7 +63,8 @@ def small_cnn(hp: Any, input_shape: tuple[int, ...], n_outputs: int):
 
 def write_folder(folder: Path, images: int, start: int = 0) -> Path:
     """`images` PNG files numbered from `start`, each a seeded smooth picture whose mean
-    brightness says its class; written on every core."""
+    brightness says its class; written on every core (files already there are kept: the
+    same number makes the same picture)."""
     for name in CLASSES:
         (folder / name).mkdir(parents=True, exist_ok=True)
     parts = np.array_split(np.arange(start, start + images), os.cpu_count() or 1)
@@ -82,8 +83,9 @@ def _write_pngs(folder: str, numbers: list[int]) -> None:
         tint = ramp[None, :, None] * rng.uniform(-1, 1, 3)
         picture = level + tint + rng.normal(0, 4, (SIDE, SIDE, 3))
         pixels = np.clip(picture, 0, 255).astype(np.uint8)
-        name = CLASSES[0] if level > 120 else CLASSES[1]
-        Image.fromarray(pixels).save(Path(folder) / name / f"{number:07d}.png", compress_level=1)
+        path = Path(folder) / (CLASSES[0] if level > 120 else CLASSES[1]) / f"{number:07d}.png"
+        if not path.is_file():
+            Image.fromarray(pixels).save(path, compress_level=1)
 
 
 def bare(folder: str, steps: tuple[int, ...] = STEPS, epochs: int = EPOCHS) -> None:
@@ -129,7 +131,7 @@ def run(images: int = IMAGES, repeats: int = 1, folder: Path | None = None,
     single, double = work / "images", work / "images2"
     print(f"bigdata: writing {images:,} and {2 * images:,} PNG files ...", flush=True)
     write_folder(single, images)
-    shutil.copytree(single, double)
+    shutil.copytree(single, double, dirs_exist_ok=True)
     write_folder(double, images, start=images)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     bare_command = [sys.executable, "-c",
