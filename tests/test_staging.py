@@ -15,7 +15,7 @@ from conftest import ROOT, run_cli, spec_text
 
 from tuning.execution.run import staging_folder
 from tuning.records import staging
-from tuning.records.ownership import MARKER
+from tuning.records.ownership import MARKER, STAGING, marker_text
 
 #: A process that makes its staging folder in argv[1], says so on stdout, then waits.
 MAKE_AND_WAIT = (
@@ -45,12 +45,16 @@ def test_a_killed_searchs_staging_folder_is_removed_at_the_next_start(tmp_path):
         similar = tmp_path / f"{staging.PREFIX}{killed.pid}-old"
         similar.mkdir()
         (similar / MARKER).write_text((left / MARKER).read_text())
+        elsewhere = tmp_path / f"{staging.PREFIX}4194305"  # another machine's, on a shared disk
+        elsewhere.mkdir()
+        (elsewhere / MARKER).write_text(marker_text(STAGING, host="another-machine"))
 
         mine = staging_folder(tmp_path / "run")  # what `run` does first
 
         assert not left.exists()
         assert kept.is_dir() and (kept / MARKER).is_file()  # its search still runs
         assert (users / "notes.txt").read_text() == "mine" and similar.is_dir()
+        assert elsewhere.is_dir()
         assert mine == tmp_path / f"{staging.PREFIX}{os.getpid()}" and (mine / MARKER).is_file()
     finally:
         running.kill()

@@ -30,6 +30,8 @@ class Marker:
 
     kind: str
     key: str | None = None
+    #: The machine that made a staging folder (its process id means something only there).
+    host: str | None = None
 
 
 def read_marker(folder: Path) -> Marker | None:
@@ -43,16 +45,19 @@ def read_marker(folder: Path) -> Marker | None:
         return Marker("damaged")
     if not isinstance(content, dict) or content.get("kind") not in (RUN, RESULTS, STAGING):
         return Marker("damaged")
-    key = content.get("key")
-    return Marker(content["kind"], key if isinstance(key, str) and key else None)
+    key, host = content.get("key"), content.get("host")
+    return Marker(content["kind"], key if isinstance(key, str) and key else None,
+                  host if isinstance(host, str) and host else None)
 
 
-def marker_text(kind: str, key: str | None = None) -> str:
+def marker_text(kind: str, key: str | None = None, host: str | None = None) -> str:
     """The marker's content: a run directory (with its records' key), a results folder or
-    a staging folder."""
+    a staging folder (with the machine that made it)."""
     content = {"kind": kind, "tool": "steps-tuner"}
     if key is not None:
         content["key"] = key
+    if host is not None:
+        content["host"] = host
     return json.dumps(content) + "\n"
 
 

@@ -2,9 +2,10 @@
 
 It lies beside the run directory (moving the store in is then a rename, on a disk), named
 for the process that made it, `.steps-tuner-data-<pid>`, since no lock is held yet, and
-marked as the tool's (`{"kind": "staging"}`, see `tuning.records.ownership`). A search that
-ends removes it; one that is killed cannot, so every start removes the ones whose process
-is gone: only folders of exactly that name that carry the staging marker.
+marked as the tool's (`{"kind": "staging", "host": ...}`, see `tuning.records.ownership`). A
+search that ends removes it; one that is killed cannot, so every start removes the ones
+whose process is gone: only folders of exactly that name that carry the staging marker of
+this machine (on a shared disk, another machine's process ids mean nothing here).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 from tuning.records.ownership import MARKER, STAGING, marker_text, read_marker
@@ -29,14 +31,15 @@ def make(parent: Path) -> Path:
     remove_abandoned(parent)
     folder = parent / f"{PREFIX}{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder / MARKER, marker_text(STAGING))
+    atomic_write(folder / MARKER, marker_text(STAGING, host=socket.gethostname()))
     return folder
 
 
 def remove_abandoned(parent: Path) -> list[Path]:
     """Remove the staging folders in `parent` whose process is no longer running (or whose
     pid is this process's: one that ran before under the same pid, as in a container);
-    returns them. A folder of another name, or without the staging marker, is left alone."""
+    returns them. A folder of another name, without the staging marker, or made on another
+    machine, is left alone."""
     removed = []
     try:
         entries = list(parent.iterdir()) if parent.is_dir() else []
@@ -47,7 +50,7 @@ def remove_abandoned(parent: Path) -> list[Path]:
         if found is None or folder.is_symlink() or not folder.is_dir():
             continue
         marker = read_marker(folder)
-        if marker is None or marker.kind != STAGING:
+        if marker is None or marker.kind != STAGING or marker.host != socket.gethostname():
             continue
         pid = int(found.group(1))
         if pid == os.getpid() or not _alive(pid):
