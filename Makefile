@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXPERIMENT ?= experiments/digits.toml
+EXPERIMENT ?= experiments/noisy_wide.toml
 WORKERS ?= 2
 RESULTS ?= results
 # Test processes: most tests wait on the searches they start, so two share two cores well.

@@ -9,7 +9,7 @@ import time
 
 from bench.common import RESULTS, machine, write_csv
 
-SECTIONS = ("overhead", "parallel", "memory", "strategies", "pruning", "data",
+SECTIONS = ("overhead", "parallel", "memory", "strategies", "pruning", "data", "bigdata",
             "bookkeeping", "truth", "calibration", "epoch_end")
 
 
@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="run this benchmark only (repeatable; default: all)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="repeats of the overhead, parallel and data comparisons")
+    parser.add_argument("--bigdata-images", type=int, default=60_000,
+                        help="PNG files in the bigdata benchmark's folder (it also writes "
+                             "one twice as large)")
+    parser.add_argument("--bigdata-repeats", type=int, default=1,
+                        help="rounds of the bigdata comparison")
     parser.add_argument("--memory-trials", type=int, default=100)
     parser.add_argument("--strategy-trials", type=int, default=12,
                         help="trials for random and bayesian search")
@@ -56,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import data
 
             data.run(repeats=args.repeats)
+        elif section == "bigdata":
+            from bench import bigdata
+
+            bigdata.run(images=args.bigdata_images, repeats=args.bigdata_repeats)
         elif section == "memory":
             from bench import memory
 

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,16 +88,35 @@ def bare(data: str, steps: tuple[int, ...] = STEPS, epochs: int = EPOCHS) -> Non
         keras.backend.clear_session()
 
 
-def footprint(pids: list[int]) -> tuple[float, float]:
-    """(rss_sum, footprint) in MiB for these processes; see the module's docstring."""
-    rss_sum = pss_sum = 0
+@dataclass(frozen=True)
+class TreeMemory:
+    """What a set of processes holds, in MiB: every resident set added up, the proportional
+    set sizes added up (the footprint), and the private part of that (`Pss_Anon`: what no
+    file backs: heaps, TensorFlow's own data; the rest is mapped files, the data store's
+    pages among them)."""
+
+    rss_sum: float
+    footprint: float
+    private: float
+
+
+def tree_memory(pids: list[int]) -> TreeMemory:
+    rss_sum = pss_sum = anon_sum = 0
     for pid in pids:
         try:
             rss_sum += _kib(Path(f"/proc/{pid}/status").read_text(), "VmRSS:")
-            pss_sum += _kib(Path(f"/proc/{pid}/smaps_rollup").read_text(), "Pss:")
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue  # exited between listing and reading
-    return rss_sum / 1024, pss_sum / 1024
+        pss_sum += _kib(rollup, "Pss:")
+        anon_sum += _kib(rollup, "Pss_Anon:")
+    return TreeMemory(rss_sum / 1024, pss_sum / 1024, anon_sum / 1024)
+
+
+def footprint(pids: list[int]) -> tuple[float, float]:
+    """(rss_sum, footprint) in MiB for these processes; see the module's docstring."""
+    memory = tree_memory(pids)
+    return memory.rss_sum, memory.footprint
 
 
 def _kib(text: str, key: str) -> int:
@@ -107,10 +127,10 @@ def _kib(text: str, key: str) -> int:
 
 
 def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Run `command`; its wall time and the peaks of both memory measures of its tree."""
+    """Run `command`; its wall time and the peaks of the memory measures of its tree."""
     import psutil
 
-    peaks = {"rss_sum_mb": 0.0, "footprint_mb": 0.0}
+    peaks = {"rss_sum_mb": 0.0, "footprint_mb": 0.0, "private_mb": 0.0}
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
@@ -123,9 +143,10 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
                 pids = [child.pid, *(p.pid for p in root.children(recursive=True))]
             except psutil.NoSuchProcess:
                 return
-            rss_sum, used = footprint(pids)
-            peaks["rss_sum_mb"] = max(peaks["rss_sum_mb"], rss_sum)
-            peaks["footprint_mb"] = max(peaks["footprint_mb"], used)
+            memory = tree_memory(pids)
+            peaks["rss_sum_mb"] = max(peaks["rss_sum_mb"], memory.rss_sum)
+            peaks["footprint_mb"] = max(peaks["footprint_mb"], memory.footprint)
+            peaks["private_mb"] = max(peaks["private_mb"], memory.private)
             done.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)

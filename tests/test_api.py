@@ -144,3 +144,13 @@ def test_a_generator_with_take_is_searched_and_its_rows_cached_once(tmp_path, mo
     assert list((tmp_path / "cache" / "data").iterdir()) == [folder]
     assert len(again.trials) == len(result.trials)
     assert (tmp_path / "run" / "data").resolve().parent == tmp_path / "cache" / "stores"
+
+
+def test_in_memory_labels_are_checked_before_the_data_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path / "cache"))
+    raw = tomllib.loads(spec_text(source="sklearn:iris"))
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    with pytest.raises(tuning.SpecError, match="needs two classes or more, found 1"):
+        tuning.search(raw, data=(x, np.zeros(20, int)), out=tmp_path / "run")
+    assert not [p.name for p in (tmp_path / "cache" / "data").iterdir()]  # nor a half-written one
+    assert not (tmp_path / "run").exists()

@@ -52,3 +52,38 @@ def test_a_search_is_measured_against_the_bare_loops_on_either_side():
     assert ratios["bare_fit_2"] == 14.0 / 13.0  # against the bare runs before and after
     assert ratios["bare_fit_1"] == 10.0 / 14.0 and ratios["bare_fit_3"] == 16.0 / 14.0
     assert {row["footprint_ratio"] for row in rows} == {1.0}
+
+
+def test_the_bigdata_folder_is_labelled_by_brightness_and_its_spec_is_valid(tmp_path):
+    from PIL import Image
+
+    from bench import bigdata
+    from tuning.spec.schema import load_spec
+    from tuning.spec.tomlwrite import to_toml
+
+    folder = bigdata.write_folder(tmp_path / "images", 12)
+    bigdata.write_folder(folder, 12, start=12)  # the doubled folder: as many more
+    files = sorted(folder.glob("*/*.png"))
+    assert len(files) == 24 and {f.parent.name for f in files} <= set(bigdata.CLASSES)
+    means: dict[str, list[float]] = {name: [] for name in bigdata.CLASSES}
+    for path in files:
+        with Image.open(path) as image:
+            assert image.size == (bigdata.SIDE, bigdata.SIDE)
+            means[path.parent.name].append(float(np.asarray(image).mean()))
+    assert min(means["bright"]) > np.mean(means["dark"]) and max(means["dark"]) < np.mean(
+        means["bright"])
+    spec_path = tmp_path / "s.toml"
+    spec_path.write_text(to_toml(bigdata.spec_for(folder)))
+    spec = load_spec(spec_path)
+    assert (spec.budget.semantics, spec.data.image_size) == ("stream", (96, 96))
+
+
+def test_bigdata_ratios_are_against_the_bare_loops_and_the_single_folder():
+    from bench import bigdata
+
+    rows = bigdata.ratios([{"contender": n, "wall_s": w, "footprint_mb": f} for n, w, f in (
+        ("bare_fit_1", 10.0, 500.0), ("steps_tuner", 11.0, 800.0),
+        ("steps_tuner_doubled", 12.0, 880.0), ("bare_fit_2", 12.0, 500.0))])
+    by_name = {row["contender"]: row for row in rows}
+    assert by_name["steps_tuner"]["wall_ratio"] == 1.0
+    assert by_name["steps_tuner_doubled"]["footprint_vs_single"] == 1.1

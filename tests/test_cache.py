@@ -4,9 +4,11 @@ source, rewritten when the source or a setting changes, never for a `python:` so
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
-from conftest import spec_text
+import pytest
+from conftest import run_cli, spec_text
 
 from tuning.data import cache
 from tuning.data.dataset import load_dataset, open_prepared
@@ -76,3 +78,24 @@ def test_a_python_source_is_not_cached(tmp_path, write_spec, monkeypatch):
     cache.share(tmp_path / "staging", spec, tmp_path / "run" / "data")
     assert not (tmp_path / "run" / "data").is_symlink()
     assert (tmp_path / "run" / "data").is_dir() and cache.disk_use() == 0
+
+
+@pytest.mark.slow
+def test_a_new_start_on_changed_data_trains_on_the_new_store_not_the_last_ones(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("STEPS_TUNER_CACHE", str(tmp_path / "cache"))
+    _npy_source(tmp_path / "arrays")
+    spec = tmp_path / "s.toml"
+    spec.write_text(spec_text(source="npy:arrays", steps=[2], epochs=1))
+    out = tmp_path / "run"
+    first = run_cli("run", str(spec), "--out", str(out), env={"STEPS_TUNER_CACHE": str(
+        tmp_path / "cache")})
+    assert first.returncode == 0, first.stderr
+    old = (out / "data").resolve()
+    shutil.rmtree(old)  # gone from the cache (its limit, or removed by hand)
+    stamp = (tmp_path / "arrays" / "x.npy").stat().st_mtime + 10
+    os.utime(tmp_path / "arrays" / "x.npy", (stamp, stamp))  # the source changed
+    second = run_cli("run", str(spec), "--out", str(out), "--fresh",
+                     env={"STEPS_TUNER_CACHE": str(tmp_path / "cache")})
+    assert second.returncode == 0, second.stderr  # the worker maps this start's store
+    assert (out / "data").resolve() != old and (out / "data" / "meta.json").is_file()

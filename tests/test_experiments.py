@@ -24,8 +24,8 @@ SPECS = sorted(EXPERIMENTS.glob("*.toml"))
 
 def test_the_shipped_experiments_are_there() -> None:
     names = {p.stem for p in SPECS}
-    assert {"digits", "digits_cnn_stream", "breast_cancer", "diabetes", "wine_csv",
-            "memory"} <= names
+    assert {"noisy_wide", "digits", "digits_cnn_stream", "breast_cancer", "diabetes",
+            "wine_csv", "memory"} <= names
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
@@ -39,6 +39,31 @@ def test_validates_from_the_command_line(spec: Path) -> None:
 @pytest.mark.parametrize("spec", [p for p in SPECS if p.stem != "digits"], ids=lambda p: p.stem)
 def test_states_its_measured_run_time(spec: Path) -> None:
     assert "# Measured:" in spec.read_text()
+
+
+def test_make_tune_runs_the_documented_default_grid() -> None:
+    """`make tune` runs noisy_wide.toml, and `validate` prints the grid the README and the
+    spec's header describe: batches of 675 rows and more at steps_per_epoch = 1 (out of
+    memory under the budget), 405 and fewer from 2 up, 12 epochs each."""
+    makefile = (EXPERIMENTS.parent / "Makefile").read_text()
+    assert "EXPERIMENT ?= experiments/noisy_wide.toml" in makefile.splitlines()
+    spec = load_spec(EXPERIMENTS / "noisy_wide.toml")
+    assert spec.resources.memory_budget == 240 * 2**20 and spec.resources.workers == 1
+    done = subprocess.run([sys.executable, "-m", "tuning", "validate",
+                           str(EXPERIMENTS / "noisy_wide.toml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["steps_per_epoch",
+                                                                          "validation_split"])
+    columns = lines[header].split()
+    rows = [dict(zip(columns, line.split())) for line in lines[header + 1:header + 25]]
+    grid = {(int(r["steps_per_epoch"]), float(r["validation_split"])): int(r["batch_size"])
+            for r in rows}
+    assert set(grid) == {(s, v) for s in (1, 2, 4, 8, 16, 32) for v in (0.25, 0.2, 0.15, 0.1)}
+    assert min(b for (s, _), b in grid.items() if s == 1) == 675
+    assert max(b for (s, _), b in grid.items() if s > 1) == 405
+    assert {r["epochs"] for r in rows} == {"12"} and {r["units"] for r in rows} == {"32768"}
 
 
 def test_csv_experiment_loads_through_csv() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +131,38 @@ def test_validate_says_what_is_done_to_the_data(tmp_path):
     assert ("data: features stored as float32, given to the model as float32 values unchanged "
             "(data.standardize = false)\n") in done.stdout
     assert "data: prepared rows 0.5 MiB on disk" in done.stdout
+
+
+def _resident_mib(path: Path) -> float:
+    """How much of `path` this process has mapped and resident (its mappings in smaps)."""
+    total, counting = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if not line.split(maxsplit=1)[0].endswith(":"):  # a mapping's first line
+            counting = line.rstrip().endswith(str(path))
+        elif counting and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total / 1024
+
+
+def test_a_large_store_is_read_by_rows_without_staying_mapped(tmp_path):
+    rows, width = 10_000, 27_648  # 264 MiB of 96 x 96 x 3 uint8 images, above the bound
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.uint8,
+                                  shape=(rows, width))
+    for start in range(0, rows, 1000):
+        x[start:start + 1000] = (np.arange(start, start + 1000) % 251)[:, None]
+    x.flush()
+    del x
+    x = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert x.nbytes > store.KEEP_MAPPED_BYTES
+    source, peak = store.RowSource(x), 0.0
+    rng = np.random.default_rng(0)
+    for _ in range(300):  # 9,600 rows, most of the file
+        picked = rng.integers(0, rows, 32)
+        batch = source.take(picked)
+        np.testing.assert_array_equal(batch[:, ::997], np.repeat((picked % 251)[:, None], 28, 1))
+        peak = max(peak, _resident_mib(tmp_path / "x.npy"))
+    assert peak < 64  # a batch's pages at a time, not the 264 MiB read
+    del source, x
+    small = np.load(tmp_path / "x.npy", mmap_mode="r")[:2000]  # 53 MiB: stays mapped
+    store.RowSource(small).take(np.arange(2000))
+    assert _resident_mib(tmp_path / "x.npy") > 40

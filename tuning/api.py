@@ -203,11 +203,12 @@ def _pickle(builder: Callable) -> bytes:
 
 def _cache_data(data: Any, spec: Spec) -> Path:
     """Stream the data (`data.take` and `data.sample` applied) into x.npy and y.npy in a
-    folder named by a hash of the bytes read, then check it as any source is checked; the
-    same data finds the folder already written. Memory: a chunk and the labels."""
+    folder named by a hash of the bytes read, checked as they pass (as any source's chunks
+    are) and then its labels and splits; the same data finds the folder already written.
+    Memory: a chunk and the labels."""
     from tuning.data.adapters import source_chunks
     from tuning.data.cache import cache_limit, cache_root, prune_cache
-    from tuning.data.dataset import in_chunks, prepare
+    from tuning.data.dataset import split_labels
     from tuning.data.store import RowWriter
 
     root = cache_root() / "data"
@@ -224,7 +225,7 @@ def _cache_data(data: Any, spec: Spec) -> Path:
                 features.append(chunk.x)
                 labels.append(chunk.y)
         y = np.concatenate(labels)
-        prepare(in_chunks(np.load(staging / "x.npy", mmap_mode="r"), y), spec)
+        split_labels(y, spec)
         np.save(staging / "y.npy", y.astype(str) if y.dtype.kind == "O" else y,
                 allow_pickle=False)
         folder = root / digest.hexdigest()

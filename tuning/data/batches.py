@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tuning.data.store import RowSource
+
 #: Bytes of float64 rows held at once while computing the training rows' statistics (with
 #: their deviations, about three times this at the peak): small beside the data.
 STATS_CHUNK_BYTES = 4 * 2**20
@@ -27,7 +29,7 @@ class Scaling:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, rows: np.ndarray) -> Scaling:
+    def fit(cls, x: np.ndarray, rows: np.ndarray, source: RowSource | None = None) -> Scaling:
         """The statistics of `x[rows]`, read in chunks of sorted rows (sequential reads of the
         mapped file) and merged exactly (Chan et al.'s pairwise update): never a copy of the
         rows, and the same numbers as on the rows at once up to rounding."""
@@ -35,7 +37,8 @@ class Scaling:
         step = max(1, STATS_CHUNK_BYTES // max(1, 8 * int(np.prod(x.shape[1:]))))
         count, mean, m2 = 0, np.zeros(x.shape[1:]), np.zeros(x.shape[1:])
         for start in range(0, len(rows), step):
-            part = np.asarray(x[rows[start:start + step]], dtype=np.float64)
+            chosen = rows[start:start + step]
+            part = (source.take(chosen) if source is not None else x[chosen]).astype(np.float64)
             part_mean = part.mean(axis=0)
             part_m2 = ((part - part_mean) ** 2).sum(axis=0)
             total = count + len(part)
@@ -62,6 +65,8 @@ class RowReader:
     y: np.ndarray
     rows: np.ndarray
     scaling: Scaling | None = None
+    #: How x's rows are read (a large store's with pread: `tuning.data.store.RowSource`).
+    source: RowSource | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -74,7 +79,8 @@ class RowReader:
     def read(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features as float32, labels) of the rows at `positions`, in that order."""
         picked = self.rows[np.asarray(positions)]
-        features = np.asarray(self.x[picked]).astype(np.float32, copy=False)  # its own copy
+        taken = self.source.take(picked) if self.source is not None else self.x[picked]
+        features = np.asarray(taken).astype(np.float32, copy=False)  # its own copy
         if self.scaling is not None:
             self.scaling.apply(features)
         return features, np.asarray(self.y[picked])

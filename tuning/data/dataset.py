@@ -13,7 +13,7 @@ index (`tuning.data.batches`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tuning.data import store
-from tuning.data.adapters.base import CHUNK_ROWS, Chunk, source_chunks
+from tuning.data.adapters.base import Chunk, source_chunks
 from tuning.data.batches import RowReader, Scaling
 from tuning.data.splits import (
     missing_classes,
@@ -69,6 +69,11 @@ class Dataset:
     #: Training-row statistics per validation split, computed once per process.
     _scalings: dict[float, Scaling] = field(default_factory=dict, init=False, compare=False,
                                             repr=False)
+    #: How this process reads rows of x (a large store's with pread).
+    _source: store.RowSource = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_source", store.RowSource(self.x))
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -105,11 +110,11 @@ class Dataset:
         scaling = None
         if self.standardize:
             if validation_split not in self._scalings:
-                self._scalings[validation_split] = Scaling.fit(self.x, train)
+                self._scalings[validation_split] = Scaling.fit(self.x, train, self._source)
             scaling = self._scalings[validation_split]
 
         def reader(rows: np.ndarray) -> RowReader:
-            return RowReader(self.x, self.y, rows, scaling)
+            return RowReader(self.x, self.y, rows, scaling, self._source)
 
         return TrialRows(reader(train), reader(val), reader(self.holdout),
                          reader(self.test) if len(self.test) else None)
@@ -121,33 +126,26 @@ def load_dataset(spec: Spec, folder: Path | None = None, data: Any = None) -> Da
     return prepare(source_chunks(spec, data), spec, folder)
 
 
-def in_chunks(x: np.ndarray, y: np.ndarray) -> Iterator[Chunk]:
-    """Arrays held whole (or memory-mapped), handed over a chunk at a time, so that checking
-    and writing them holds one chunk, not another copy of the data."""
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
-        yield Chunk(x, y)  # refused as a whole, naming the whole's shapes
-        return
-    for start in range(0, max(len(x), 1), CHUNK_ROWS):
-        yield Chunk(x[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS])
+@dataclass(frozen=True)
+class Labels:
+    """The labels encoded and the rows cut into pool, holdout and test (index sets), with
+    the warnings about classes too small for some part: everything preparation decides
+    from the labels alone."""
+
+    y: np.ndarray
+    n_outputs: int
+    stratify: bool
+    pool: np.ndarray
+    holdout: np.ndarray
+    test: np.ndarray
+    warnings: tuple[str, ...]
 
 
-def prepare(chunks: Iterable[Chunk], spec: Spec, folder: Path | None = None) -> Dataset:
-    """Write the rows of `chunks` to a store at `folder` as they come, check them, encode the
-    labels, shuffle and split as index sets, and return the store opened.
-
-    Memory held: one chunk, plus the labels and the index arrays (a few bytes per row).
-    """
-    if folder is None:
-        with tempfile.TemporaryDirectory(prefix="steps-tuner-data-") as staging:
-            return prepare(chunks, spec, Path(staging))  # a mapped file outlives its name
+def split_labels(raw: np.ndarray, spec: Spec) -> Labels:
+    """Encode the labels, shuffle with the spec's seed and cut the parts; a target or a
+    split the data cannot give (too few rows, one class) is a `UserError`. Needs the labels
+    only, so the Python API checks its data with it without writing the rows again."""
     where = spec.data.source
-    folder.mkdir(parents=True, exist_ok=True)
-    writer = store.RowWriter(folder / store.X_FILE)
-    try:
-        raw = _write_rows(chunks, writer, where)
-    finally:
-        writer.close()
     y, n_outputs = _encode_labels(where, raw, spec.model.task)
     stratify = spec.model.task == "classification"
     parts = shuffled_parts(y, holdout=spec.data.holdout, test=spec.data.test, seed=spec.seed,
@@ -178,15 +176,37 @@ def prepare(chunks: Iterable[Chunk], spec: Spec, folder: Path | None = None) -> 
                       f"validation (validation_split = {smallest})": parts.pool[val]}
         names = np.unique(raw.reshape(len(raw)))
         warnings = (*missing_classes(y, every_part, names), *skewed_mix(y, every_part, names))
+    return Labels(y, n_outputs, stratify, parts.pool, parts.holdout, parts.test, warnings)
+
+
+def prepare(chunks: Iterable[Chunk], spec: Spec, folder: Path | None = None) -> Dataset:
+    """Write the rows of `chunks` (checked as `source_chunks` checks them) to a store at
+    `folder` as they come, encode the labels, shuffle and split as index sets, and return
+    the store opened.
+
+    Memory held: one chunk, plus the labels and the index arrays (a few bytes per row).
+    """
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="steps-tuner-data-") as staging:
+            return prepare(chunks, spec, Path(staging))  # a mapped file outlives its name
+    where = spec.data.source
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = store.RowWriter(folder / store.X_FILE)
+    try:
+        raw = _write_rows(chunks, writer, where)
+    finally:
+        writer.close()
+    labels = split_labels(raw, spec)
     setting = spec.data.standardize
     shape = (*writer.row_shape,)
     applied = setting is True or (setting == "auto" and len(shape) == 1)
-    meta = {"n_outputs": n_outputs, "stratify": stratify, "warnings": list(warnings),
-            "rows": n_rows, "input_shape": list(shape), "dtype": str(writer.dtype),
+    meta = {"n_outputs": labels.n_outputs, "stratify": labels.stratify,
+            "warnings": list(labels.warnings), "rows": len(labels.y),
+            "input_shape": list(shape), "dtype": str(writer.dtype),
             "standardize": {"setting": setting, "applied": applied},
             "preparation": preparation(setting, applied, shape, writer.dtype)}
-    store.finish(folder, {"y": y, "pool": parts.pool, "holdout": parts.holdout,
-                          "test": parts.test}, meta)
+    store.finish(folder, {"y": labels.y, "pool": labels.pool, "holdout": labels.holdout,
+                          "test": labels.test}, meta)
     return open_prepared(folder)
 
 
@@ -211,31 +231,18 @@ def preparation(setting: str | bool, applied: bool, shape: tuple[int, ...],
 
 
 def _write_rows(chunks: Iterable[Chunk], writer: store.RowWriter, where: str) -> np.ndarray:
-    """Check each chunk and write its features; returns the labels of every row."""
-    labels, bad = [], 0
+    """Write each chunk's features (float64 as the float32 the model computes in; the chunks
+    come checked, `tuning.data.adapters.checks`); returns the labels of every row."""
+    labels = []
     for chunk in chunks:
-        x, y = np.asarray(chunk.x), np.asarray(chunk.y)
-        if x.ndim == 0 or y.ndim == 0:
-            raise UserError(where, f"x and y must hold one entry per row, got shapes "
-                                   f"{x.shape} and {y.shape}")
-        if x.ndim < 2:
-            x = x.reshape(len(x), -1)
-        if len(x) != len(y):
-            raise UserError(where, f"{len(x)} feature rows but {len(y)} labels")
-        if x.dtype.kind not in "iuf":
-            raise UserError(where, "features must be numeric")
-        if x.dtype.kind == "f":
-            if x.dtype.itemsize > 4:  # the model computes in float32: store no more
-                with np.errstate(over="ignore"):
-                    x = x.astype(np.float32)
-            bad += int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
+        x = chunk.x
+        if x.dtype.kind == "f" and x.dtype.itemsize > 4:  # in float32's range: checked
+            x = x.astype(np.float32)
         try:
             writer.append(x)
         except ValueError as exc:
             raise UserError(where, f"the rows change shape or type part-way: {exc}") from None
-        labels.append(y)
-    if bad:
-        raise UserError(where, f"features hold NaN or infinite values in {bad} row(s)")
+        labels.append(np.asarray(chunk.y))
     if not labels:
         raise UserError(where, "holds no rows")
     return np.concatenate(labels)

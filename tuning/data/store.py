@@ -5,7 +5,8 @@ holds them (images stay uint8), so the search process never holds the data whole
 the index sets that say which rows are pool, holdout and test, and what preparation applied
 (meta.json) follow once the source is read. Each worker maps the same files read-only; pages
 of a mapped file are shared by the processes that read them and the operating system can
-drop them under pressure, since they are already on disk.
+drop them under pressure, since they are already on disk. Of features larger than
+`KEEP_MAPPED_BYTES`, a process keeps mapped only the rows it is reading (`RowSource`).
 
 A folder holds `x.npy` (every row, in the source's order), `y.npy` (labels, encoded),
 `pool.npy`, `holdout.npy`, `test.npy` (row indices into both) and `meta.json`.
@@ -13,6 +14,7 @@ A folder holds `x.npy` (every row, in the source's order), `y.npy` (labels, enco
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -33,6 +35,32 @@ ARRAYS = ("y", "pool", "holdout", "test")
 #: 64 so the rows start aligned.
 _HEADER_BYTES = 512
 _HASH_CHUNK = 16 * 2**20
+#: Features up to this size are read in at start-up and stay mapped; of larger ones a
+#: process keeps mapped only the rows it is reading (`RowSource`).
+KEEP_MAPPED_BYTES = 256 * 2**20
+
+
+class RowSource:
+    """Reads rows of x by index through the mapping. A small x (`KEEP_MAPPED_BYTES`) is read
+    in at start-up and stays mapped; a larger one's pages are released from this process
+    (`madvise(MADV_DONTNEED)`) after every read, so that a process holds the pages of the
+    rows it is reading and no more, whatever the data's size. (The kernel maps whole blocks
+    of the file around each row read, up to megabytes, so the pages cannot be counted by
+    rows.) A page read again is mapped from the page cache, not read from disk: the page
+    cache holds the store as it holds the image files a bare Keras loop reads."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+        mapping = getattr(x, "_mmap", None) if x.nbytes > KEEP_MAPPED_BYTES else None
+        self._mapping = mapping if hasattr(mmap, "MADV_DONTNEED") else None
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """x[rows], as an array of its own."""
+        taken = np.asarray(self.x[np.asarray(rows)])
+        if self._mapping is not None:
+            with contextlib.suppress(OSError, ValueError):  # closed meanwhile: nothing mapped
+                self._mapping.madvise(mmap.MADV_DONTNEED)
+        return taken
 
 
 class RowWriter:
@@ -95,13 +123,14 @@ def finish(folder: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) ->
 
 def open_arrays(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """x memory-mapped read-only, the small arrays loaded, and meta.json. x's pages are read
-    in now when they fit easily in memory: a page first touched inside a trial would count
-    in that trial's peak memory, as if the first trial needed the data's size more."""
+    in now when they are small (`KEEP_MAPPED_BYTES`) and fit easily in memory: a page first
+    touched inside a trial would count in that trial's peak memory, as if the first trial
+    needed the data's size more."""
     meta = json.loads((folder / META).read_text())
     arrays = {"x": np.load(folder / X_FILE, mmap_mode="r")}
     for name in ARRAYS:
         arrays[name] = np.load(folder / f"{name}.npy")
-    if arrays["x"].nbytes < _available() / 4:
+    if arrays["x"].nbytes <= min(KEEP_MAPPED_BYTES, _available() / 4):
         _touch(arrays["x"])
     return arrays, meta
 
@@ -130,8 +159,10 @@ def fingerprint(dataset) -> str:
             continue
         digest.update(f"{field.name}:{value.dtype.str}:{value.shape};".encode())
         rows = max(1, _HASH_CHUNK // max(1, value[:1].nbytes))
+        source = RowSource(value)
         for start in range(0, len(value), rows):
-            digest.update(np.ascontiguousarray(value[start:start + rows]).data)
+            chunk = source.take(np.arange(start, min(start + rows, len(value))))
+            digest.update(np.ascontiguousarray(chunk).data)
     return digest.hexdigest()
 
 

@@ -12,7 +12,6 @@ bad spec or bad data is refused at once and TensorFlow's start-up chatter stays 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from tuning.execution.prepare import (
 )
 from tuning.execution.progress import Progress
 from tuning.records import predictions, rundir
+from tuning.records import staging as staging_area
 from tuning.records import trials as records
 from tuning.spec import tensorflow_import
 from tuning.spec.errors import UserError
@@ -130,25 +130,24 @@ def share_data(staging: Path, spec: Spec, run_dir: Path) -> Dataset:
     """Put the store prepared while checking the data where every worker maps it (the cache,
     which the run directory's `data/` links to, or `data/` itself) and map it: the workers
     map the same files instead of each loading its own copy. A store opened from the cache
-    left `staging` empty."""
-    written = staging if (staging / "meta.json").is_file() else None
-    folder = cache.share(written, spec, run_dir / store.FOLDER)
+    left the staging folder's store missing; the staging folder is removed either way."""
+    written = staging / staging_area.STORE
+    folder = cache.share(written if (written / "meta.json").is_file() else None, spec,
+                         run_dir / store.FOLDER)
     shutil.rmtree(staging, ignore_errors=True)
     return open_prepared(folder)
 
 
 def staging_folder(run_dir: Path) -> Path:
     """Where the store is written before the run directory may be touched (and before this
-    process holds its lock, hence a name of its own): beside it, so that moving it in is a
-    rename, and on a disk (a temporary folder may be memory). Refuses a run directory that
-    cannot be made, or a place beside it that cannot be written, as a `UserError`."""
+    process holds its lock: see `tuning.records.staging`); the staging folders of killed
+    searches beside it are removed first. Refuses a run directory that cannot be made, or a
+    place beside it that cannot be written, as a `UserError`."""
     rundir.check_location(run_dir)
-    staging = run_dir.parent / f".steps-tuner-data-{os.getpid()}"
     try:
-        staging.mkdir(parents=True, exist_ok=True)
+        return staging_area.make(run_dir.parent)
     except OSError as exc:
         raise UserError(str(run_dir.parent), f"cannot write in it: {exc.strerror or exc}") from None
-    return staging
 
 
 def _one_line(exc: BaseException) -> str:
@@ -202,7 +201,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
         try:
             staging = staging_folder(options.run_dir)
             dataset = check_inputs(spec, builder_given=options.builder is not None,
-                                   folder=staging)
+                                   folder=staging / staging_area.STORE)
             provenance = rundir.Provenance.of(spec, dataset)
             claim = rundir.claim(options.run_dir, spec, options.fresh, provenance)
             dataset = share_data(staging, spec, options.run_dir)

@@ -247,11 +247,12 @@ def main(config: WorkerConfig, conn) -> None:
 
 def _absolute(config: WorkerConfig) -> WorkerConfig:
     """The run directory and the data as absolute paths: whatever directory the user's code
-    moves to, every file of the trial lands in the one run directory."""
-    def resolved(path: str | None) -> str | None:
-        return None if path is None else str(Path(path).resolve())
-
-    return replace(config, run_dir=resolved(config.run_dir), data_dir=resolved(config.data_dir))
+    moves to, every file of the trial lands in the one run directory. The data's path is not
+    resolved: it is a link into the cache that the search points at this start's store only
+    after the worker has started, and the worker must map that one, not the last start's."""
+    run_dir = None if config.run_dir is None else str(Path(config.run_dir).resolve())
+    data_dir = None if config.data_dir is None else str(Path(config.data_dir).absolute())
+    return replace(config, run_dir=run_dir, data_dir=data_dir)
 
 
 def _receive(conn) -> Any:

@@ -2,7 +2,9 @@
 
 The tool writes into, clears (`--fresh`) or reports on only a folder it made: a run directory
 carries the marker `{"kind": "run", "key": ...}`, a results folder the tool made (the parent
-of run directories, where `index.html` goes) `{"kind": "results"}`. The run's key is random;
+of run directories, where `index.html` goes) `{"kind": "results"}`, the folder a search writes
+its store into before it holds the run's lock (`.steps-tuner-data-<pid>`, beside the run
+directory) `{"kind": "staging"}`. The run's key is random;
 every record the search writes carries a mark made from it and the record's name, so a record
 the search did not write (dropped into `records/`, copied from another run or from another
 trial) is told apart from the search's own without trusting its contents.
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MARKER = ".steps-tuner"
-RUN, RESULTS = "run", "results"
+RUN, RESULTS, STAGING = "run", "results", "staging"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Marker:
 
     kind: str
     key: str | None = None
+    #: The machine that made a staging folder (its process id means something only there).
+    host: str | None = None
 
 
 def read_marker(folder: Path) -> Marker | None:
@@ -39,17 +43,21 @@ def read_marker(folder: Path) -> Marker | None:
         content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return Marker("damaged")
-    if not isinstance(content, dict) or content.get("kind") not in (RUN, RESULTS):
+    if not isinstance(content, dict) or content.get("kind") not in (RUN, RESULTS, STAGING):
         return Marker("damaged")
-    key = content.get("key")
-    return Marker(content["kind"], key if isinstance(key, str) and key else None)
+    key, host = content.get("key"), content.get("host")
+    return Marker(content["kind"], key if isinstance(key, str) and key else None,
+                  host if isinstance(host, str) and host else None)
 
 
-def marker_text(kind: str, key: str | None = None) -> str:
-    """The marker's content: a run directory (with its records' key) or a results folder."""
+def marker_text(kind: str, key: str | None = None, host: str | None = None) -> str:
+    """The marker's content: a run directory (with its records' key), a results folder or
+    a staging folder (with the machine that made it)."""
     content = {"kind": kind, "tool": "steps-tuner"}
     if key is not None:
         content["key"] = key
+    if host is not None:
+        content["host"] = host
     return json.dumps(content) + "\n"
 
 

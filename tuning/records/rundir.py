@@ -22,7 +22,15 @@ from typing import Any
 from tuning.data.dataset import Dataset
 from tuning.data.store import fingerprint
 from tuning.records import trials as records
-from tuning.records.ownership import MARKER, RESULTS, RUN, marker_text, new_key, read_marker
+from tuning.records.ownership import (
+    MARKER,
+    RESULTS,
+    RUN,
+    STAGING,
+    marker_text,
+    new_key,
+    read_marker,
+)
 from tuning.records.trials import Damaged, atomic_write
 from tuning.spec.errors import UserError
 from tuning.spec.schema import ResourcesSpec, Spec, load_spec
@@ -55,7 +63,7 @@ def is_earlier_run(folder: Path) -> bool:
 def is_run_dir(folder: Path) -> bool:
     """The folder is a run directory of the tool's: marked, or made before the marker."""
     marker = read_marker(folder)
-    return (marker is not None and marker.kind != RESULTS) or is_earlier_run(folder)
+    return (marker is not None and marker.kind not in (RESULTS, STAGING)) or is_earlier_run(folder)
 
 
 def check_owned(folder: Path, hint: str = "") -> None:
