@@ -50,7 +50,8 @@ spec = {
     "search": {"tuner": "grid",
                "space": {"steps_per_epoch": [4, 16], "validation_split": [0.2]}},
 }
-result = tuning.search(spec, builder=build, data=(x, y), out="results/notebook-arrays")
+result = tuning.search(spec, builder=build, data=(x, y), out="results/notebook-arrays",
+                       workers=1)
 print(result.trials[["trial_id", "status", "steps_per_epoch", "batch_size",
                      "holdout_accuracy"]].to_string(index=False))
 print(result.curves.groupby("trial_id").val_loss.min())

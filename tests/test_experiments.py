@@ -48,7 +48,7 @@ def test_make_tune_runs_the_documented_default_grid() -> None:
     makefile = (EXPERIMENTS.parent / "Makefile").read_text()
     assert "EXPERIMENT ?= experiments/noisy_wide.toml" in makefile.splitlines()
     spec = load_spec(EXPERIMENTS / "noisy_wide.toml")
-    assert spec.resources.memory_budget == 240 * 2**20 and spec.resources.workers == 1
+    assert spec.resources.memory_budget == 240 * 2**20 and spec.resources.workers == "auto"
     done = subprocess.run([sys.executable, "-m", "tuning", "validate",
                            str(EXPERIMENTS / "noisy_wide.toml")],
                           capture_output=True, text=True, timeout=120)
