@@ -14,7 +14,6 @@ KerasTuner compare at). The picked configuration's true score is the mean holdou
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from bench.common import print_table, run_cli, write_csv
 from tuning.records import trials as records
 from tuning.spec.tomlwrite import to_toml
-from tuning.training.pruning import Curve, Point, decide, due_rung
+from tuning.training.pruning import Curve, curve_of, decide, due_rung
 
 SPACE = {"steps_per_epoch": [4, 16, 64], "validation_split": [0.2],
          "learning_rate": [3e-5, 3e-4, 3e-3, 3e-2], "units": [8, 64]}
@@ -71,7 +70,7 @@ def replay(trials: list[dict[str, Any]], rule: str, clock: str) -> dict[str, Any
         budget = int(rows[-1][clock])
         judged, stop = 0, None
         for end in range(1, len(rows) + 1 if rule != "none" else 1):
-            own = _curve(row["trial_id"], rows[:end], clock)
+            own = curve_of(row["trial_id"], rows[:end], COLUMN, clock=clock)
             rung = due_rung(budget, judged, own.reached)
             if rung is None:
                 continue
@@ -81,18 +80,11 @@ def replay(trials: list[dict[str, Any]], rule: str, clock: str) -> dict[str, Any
                 stop = end
                 break
         cut = rows if stop is None else rows[:stop]
-        seen_before.append(_curve(row["trial_id"], cut, clock, complete=stop is None))
+        seen_before.append(curve_of(row["trial_id"], cut, COLUMN, stop is None, clock))
         samples += int(cut[-1]["samples_seen"])
         (kept if stop is None else pruned).append(row)
     pick = max(kept, key=lambda r: r[OBJECTIVE])
     return {"samples": samples, "pruned": [str(r["trial_id"]) for r in pruned], "pick": pick}
-
-
-def _curve(trial_id: str, rows: list[dict[str, Any]], clock: str,
-           complete: bool = False) -> Curve:
-    return Curve(str(trial_id), tuple(
-        Point(int(r[clock]), float(r[COLUMN]) if r.get(COLUMN) is not None else math.nan)
-        for r in rows), complete)
 
 
 def true_score(work: Path, row: dict[str, Any], seeds: int, cache: dict) -> float:

@@ -221,15 +221,16 @@ class Judge:
 
 
 def curve_of(trial_id: str, rows: Iterable[dict[str, Any]], column: str,
-             complete: bool = False) -> Curve:
-    """A trial's curve from its per-epoch rows (of its last execution, where it repeats)."""
+             complete: bool = False, clock: str = SAMPLES_SEEN) -> Curve:
+    """A trial's curve from its per-epoch rows (of its last execution, where it repeats),
+    on `clock`: samples seen, or (to compare with other tools) the epoch."""
     rows = list(rows)
     last = max((int(row.get("execution") or 0) for row in rows), default=0)
     points = tuple(
-        Point(int(row[SAMPLES_SEEN]),
+        Point(int(row[clock]),
               float(row[column]) if row.get(column) is not None else math.nan)
         for row in rows
-        if int(row.get("execution") or 0) == last and row.get(SAMPLES_SEEN) is not None
+        if int(row.get("execution") or 0) == last and row.get(clock) is not None
     )
     return Curve(str(trial_id), points, complete)
 
