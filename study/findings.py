@@ -151,11 +151,10 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
         "that at least three steps_per_epoch values reach in every seed (the curves are read "
         "at epoch ends only; nothing is interpolated). Under partition semantics an epoch is "
         "one pass, so equal samples seen is equal epochs; under stream semantics the batch is "
-        "fixed, so equal samples seen is equal updates. Keras reports an epoch's training loss as "
-        "the mean over its batches, so with more steps per epoch it lags further behind the "
-        "weights at the epoch's end; at equal updates that makes a trial with more steps per "
-        "epoch show a smaller gap. The stream comparison at equal updates, where nothing else "
-        "differs, shows how large that bias is.", "",
+        "fixed, so equal samples seen is equal updates. The training loss is the one the tool "
+        "records at each epoch's end on a fixed sample of training rows (`train_loss_end`), "
+        "scored as the validation loss is, not Keras's mean over the epoch's batches, which "
+        "lags further behind the weights the more steps an epoch has.", "",
         *_comparison_table(numbers.overfitting), "",
         *_evidence(numbers.overfitting), "",
         *_bias(batches, nothing),
@@ -231,17 +230,16 @@ def _conditions(experiments: list[Experiment]) -> str:
 
 
 def _bias(batches: Comparison | None, nothing: Comparison | None) -> list[str]:
-    """How much of the equal-updates effect the running-mean training loss could explain."""
+    """What the two equal-updates comparisons say side by side."""
     if batches is None or nothing is None or None in (batches.verdict.effect,
                                                       nothing.verdict.effect):
         return []
-    ratio = abs(batches.verdict.effect) / max(abs(nothing.verdict.effect), 1e-12)
     return [f"Where nothing but the epochs' ends differs (stream, equal updates) the gap "
-            f"moved {nothing.verdict.effect:+.3g} per doubling, a rough measure of what the "
-            "running-mean training loss does on its own. The partition effect at equal "
-            f"updates, {batches.verdict.effect:+.3g} per doubling, is {ratio:.1f} times that: "
-            "at equal updates the smaller batches have seen fewer samples (fewer passes over "
-            "the wrong labels), and their gap is smaller.", ""]
+            f"moved {nothing.verdict.effect:+.3g} per doubling ({nothing.verdict.verdict}). "
+            f"Under partition semantics at equal updates it moved "
+            f"{batches.verdict.effect:+.3g} per doubling ({batches.verdict.verdict}): there the "
+            "smaller batches have also seen fewer samples (fewer passes over the wrong labels), "
+            "so this comparison mixes the batch with the samples seen.", ""]
 
 
 def _overfitting_summary(total, updates, batches, nothing) -> str:
