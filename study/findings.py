@@ -141,7 +141,7 @@ def overfitting_section(numbers: Numbers, docs: Path) -> list[str]:
         "## 2. Overfitting: \"overfitting? lower steps_per_epoch\"", "",
         "**Answer.** " + _overfitting_summary(total, updates, batches, nothing) + " "
         f"{_answer(total, 'At equal epochs (partition: more updates, smaller batches)')}; "
-        f"{_answer(updates, 'more updates with the batch fixed (stream, equal epochs)')}; "
+        f"{_answer(updates, 'more updates and samples, the batch fixed (stream, equal epochs)')}; "
         f"{_answer(batches, 'smaller batches at equal updates (partition)')}; "
         f"{_answer(nothing, 'steps_per_epoch alone (stream, equal updates)')}.", "",
         _conditions([m.experiment for m in runs]), "",
@@ -244,7 +244,7 @@ def _bias(batches: Comparison | None, nothing: Comparison | None) -> list[str]:
 
 def _overfitting_summary(total, updates, batches, nothing) -> str:
     """One sentence: at equal epochs, and which of its parts the rule survives as."""
-    parts = {"more updates with the batch fixed": updates,
+    parts = {"more updates and samples with the batch fixed": updates,
              "smaller batches at equal updates": batches,
              "more steps per epoch alone": nothing}
     held = [name for name, c in parts.items() if _verdict(c) == HELD]

@@ -186,3 +186,16 @@ def test_validate_warns_when_the_grid_can_never_reach_held(write_spec):
     enough = run_cli("validate", str(write_spec(steps=[2, 4, 8, 16, 32], splits=[0.1, 0.2],
                                                 filename="enough.toml")))
     assert enough.returncode == 0 and "can never reach" not in enough.stdout
+
+
+def test_the_evidence_says_how_many_groups_compare_settings():
+    """A group measured at one setting only adds nothing to a within-group slope: the
+    sample says how many of the groups compare (memory under stream semantics: the batch
+    that ran out of memory at its first setting was skipped at the others)."""
+    x = [1, 4, 16, 1, 4, 16, 1, 1]
+    y = [10.0, 9.0, 8.0, 10.5, 9.5, 8.5, 30.0, 31.0]
+    groups = ["a", "a", "a", "b", "b", "b", "c", "d"]
+    verdict = judge_trend(x, y, expect=-1, noise=0.0, groups=groups, what="memory")
+    assert "n = 8 observations in 4 groups (2 of them at two or more settings" in verdict.evidence
+    whole = judge_trend(x[:6], y[:6], expect=-1, noise=0.0, groups=groups[:6], what="memory")
+    assert "n = 6 observations in 2 groups" in whole.evidence and "of them" not in whole.evidence

@@ -131,7 +131,7 @@ def judge_trend(x, y, *, expect: int, noise: float, groups=None, what: str, unit
     lx, y, labels = np.log2(x[keep]), y[keep], labels[keep]
     n_obs = len(y)
     n = n_obs if groups is None else len(np.unique(labels))
-    counted = _counted(n_obs, n, groups is not None)
+    counted = _counted(lx, labels, groups is not None)
     distinct = len(np.unique(lx))
     if n_obs < min_n or distinct < 2:
         return Verdict(CANNOT_TELL, (
@@ -225,8 +225,17 @@ def _codes(groups) -> np.ndarray:
     return codes
 
 
-def _counted(n_obs: int, n_groups: int, grouped: bool) -> str:
-    return f"n = {n_obs} observations in {n_groups} groups" if grouped else f"n = {n_obs}"
+def _counted(lx: np.ndarray, labels: np.ndarray, grouped: bool) -> str:
+    """The sample in words; a group at one setting only adds nothing to a within-group
+    slope, so how many groups compare settings is said where some do not."""
+    if not grouped:
+        return f"n = {len(lx)}"
+    names = np.unique(labels)
+    comparing = sum(len(np.unique(lx[labels == g])) > 1 for g in names)
+    text = f"n = {len(lx)} observations in {len(names)} groups"
+    if comparing < len(names):
+        text += f" ({comparing} of them at two or more settings, the ones that compare)"
+    return text
 
 
 def _slope(lx: np.ndarray, y: np.ndarray, labels: np.ndarray) -> float | None:
