@@ -127,3 +127,14 @@ def test_a_gap_without_a_second_seed_cannot_tell_as_in_the_report():
     comparison = gap_at(_curves(rows), "epoch")
     assert comparison.verdict.verdict == "cannot tell"
     assert "the noise was not measured" in comparison.verdict.evidence
+
+
+def test_the_literature_paragraph_claims_no_more_than_the_verdicts():
+    """At equal epochs under stream semantics more steps meant more updates and more
+    samples at once: "held" there cannot credit the number of updates alone."""
+    from study.literature import overfitting
+
+    text = overfitting("held", "held", "did not hold", "did not hold", {15: 192, 960: 55})
+    assert "what widened the gap was the number of updates" not in text
+    assert "do not separate the number of updates from the samples seen" in text
+    assert "(did not hold for the rule)" in text
