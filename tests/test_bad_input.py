@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import signal
 import socket
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -478,7 +481,7 @@ CASES = [
          **builder("raise KeyboardInterrupt")),
     Case("run: builder raises GeneratorExit", "raised GeneratorExit, which is not an Exception",
          **builder("raise GeneratorExit")),
-    Case("run: builder exits while imported", "the builder called sys.exit(0)",
+    Case("run: builder exits while imported", "the builder's module called sys.exit(0)",
          spec(source="sklearn:iris", builder="builder_exits_on_import:build"), argv=run(),
          files={"builder_exits_on_import.py": "import sys\nsys.exit(0)\n\n"
                                       "def build(hp, input_shape, n_outputs):\n    pass\n"}),
@@ -732,13 +735,26 @@ def test_validate_contains_the_builders_package(tmp_path, monkeypatch, capsys, p
 
 def test_a_real_ctrl_c_during_the_check_build_still_interrupts(tmp_path, monkeypatch,
                                                                capsys):
-    """Only a KeyboardInterrupt the code raises itself is the code's error: one that a
-    Ctrl-C (SIGINT) sent stops the command as an interruption, exit 130."""
+    """Only a KeyboardInterrupt the code raises itself is the code's error: a Ctrl-C
+    (SIGINT) while a worker builds the model stops the command as an interruption, exit
+    130, at once, and leaves nothing behind."""
     monkeypatch.chdir(tmp_path)
-    case = builder("import signal\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(30)")
+    building = tmp_path / "building"
+    case = builder(f"open({str(building)!r}, 'w').close()\n    time.sleep(60)")
     _write(tmp_path, Case("ctrl-c", "", **case))
+    files = sorted(p.name for p in tmp_path.iterdir())
+
+    def press_ctrl_c() -> None:
+        while not building.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    start = time.monotonic()
     assert main(list(case["argv"])) == 130
+    assert time.monotonic() - start < 50
     assert "interrupted" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "building") == files
 
 
 def _listening() -> socket.socket:

@@ -19,6 +19,7 @@ PACKAGE = ROOT / "tuning"
 #: The execution layer, bottom to top; a module may import only from its own layer or below.
 LAYERS = {
     "messages": 0, "failures": 0, "memory": 0, "device": 0, "frontier": 0, "capacity": 0,
+    "keras_stand_in": 0,
     "trial": 1, "worker": 1,
     "pool": 2,
     "search": 3, "probe": 3,

@@ -170,6 +170,9 @@ def _options(applied: Applied) -> tuple[Spec, RunOptions]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tuning.execution import keras_stand_in
+
+    keras_stand_in.install()  # this process trains nothing: see the module
     from tuning.execution.run import run_search
     from tuning.records.rundir import is_finished
 
@@ -195,6 +198,9 @@ def _chief(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from tuning.execution import keras_stand_in
+
+    keras_stand_in.install()  # keras-tuner's chief/worker mode: its local workers train
     from tuning.execution.distributed import run_worker
 
     spec, options = _options(_load(args))
@@ -268,6 +274,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
+    from tuning.execution import keras_stand_in
+
+    keras_stand_in.install()
     from tuning.execution.run import probe_frontier
 
     spec = _load(args).spec

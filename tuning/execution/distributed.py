@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tuning.execution.capacity import worker_count
 from tuning.execution.pool import threads_per_worker
-from tuning.execution.prepare import Prepared, make_pool, make_tuner, prepare
+from tuning.execution.prepare import Prepared, check_inputs, make_pool, make_tuner, prepare
 from tuning.execution.run import RunOptions, run_directory, search_with_pool
 from tuning.records import rundir
 from tuning.records import trials as records
@@ -138,19 +138,20 @@ def run_worker(spec: Spec, options: RunOptions, tuner_id: str, host: str, port: 
     when no chief answers within `wait_s` seconds (default CHIEF_WAIT_S)."""
     wait_s = CHIEF_WAIT_S if wait_s is None else check_seconds("--wait-for-chief", wait_s)
     wait_for_chief(host, port, wait_s)
-    prepared = prepare(spec)
-    import grpc
-    from keras_tuner.src.distribute import oracle_client
-
-    oracle_client.TIMEOUT = RPC_TIMEOUT_S
-    os.environ.update(oracle_env(tuner_id, host, port))
-    tuner = make_tuner(prepared, options.run_dir, options.max_trials, fresh=False)
+    dataset = check_inputs(spec)
     pool = make_pool(spec, options.run_dir, options.threads)
-    slots = [f"{tuner_id}-w{i}" for i in range(pool.size)]
-    beat = threading.Thread(target=_heartbeat, args=(options.run_dir, slots), daemon=True)
-    beat.start()
     pool.spawn()
     try:
+        prepared = prepare(spec, dataset, pool=pool)  # built by a worker, not here
+        import grpc
+        from keras_tuner.src.distribute import oracle_client
+
+        oracle_client.TIMEOUT = RPC_TIMEOUT_S
+        os.environ.update(oracle_env(tuner_id, host, port))
+        tuner = make_tuner(prepared, options.run_dir, options.max_trials, fresh=False)
+        slots = [f"{tuner_id}-w{i}" for i in range(pool.size)]
+        beat = threading.Thread(target=_heartbeat, args=(options.run_dir, slots), daemon=True)
+        beat.start()
         search_with_pool(prepared, options, pool, tuner.oracle, tuner_id)
     except grpc.RpcError as exc:
         raise UserError("--oracle", f"the chief at {host}:{port} stopped answering "
@@ -186,7 +187,7 @@ def _watch(oracle, prepared: Prepared, run_dir: Path, dead_after_s: float) -> No
                 continue
             message = f"worker {slot} stopped answering (no heartbeat for {dead_after_s:g} s)"
             if records.read_trial(run_dir, trial.trial_id) is None:
-                planned = planned_row(trial.trial_id, prepared.hypermodel, trial.hyperparameters)
+                planned = planned_row(trial.trial_id, prepared.planner, trial.hyperparameters)
                 records.write_trial(run_dir, trial_row(planned, Status.ERROR, message,
                                                        worker=slot), [])
             trial.status = TrialStatus.FAILED

@@ -1,7 +1,8 @@
 """What travels on the pipe between the search process and a worker, defined once.
 
-The search sends `Begin` once, then a task (`TrialTask`, `ProbeTask`) or `Stop`; a worker
-answers `Ready` (or `StartFailed`) once after start-up, then one `Outcome` per task. Every
+The search sends `Begin` once, then a task (`TrialTask`, `ProbeTask`), `CheckModel` or
+`Stop`; a worker answers `Ready` (or `StartFailed`) once after start-up, then one `Outcome`
+per task and one `ModelChecked` per check. Every
 message is a frozen dataclass so both ends name the same fields, and the worker dispatches
 on the type.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from tuning.spec.space import ModelSpace
 
 #: Training steps in one probe: enough to allocate everything a step needs, twice.
 PROBE_STEPS = 2
@@ -51,6 +54,12 @@ class Begin:
 
 
 @dataclass(frozen=True)
+class CheckModel:
+    """Build the model once, before the search: check its output against the data and
+    learn the search space its builder declares (the search process imports no Keras)."""
+
+
+@dataclass(frozen=True)
 class Stop:
     """Finish: the worker exits after its current task."""
 
@@ -71,10 +80,12 @@ class Ready:
 
 @dataclass(frozen=True)
 class StartFailed:
-    """The worker could not start; `reason` is one line, the traceback is in `log`."""
+    """The worker could not start; `reason` is one line, the traceback is in `log`. With
+    `key`, the user's input is at fault (the builder's module): a `UserError` there."""
 
     reason: str
     log: str
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,4 +101,14 @@ class Outcome:
     predictions: dict[str, Any] = field(default_factory=dict)
 
 
-Reply = Ready | StartFailed | Outcome
+@dataclass(frozen=True)
+class ModelChecked:
+    """The answer to `CheckModel`: the space, or what is wrong with the builder (`key` and
+    `problem`, the parts of a `UserError`)."""
+
+    space: ModelSpace | None
+    key: str = ""
+    problem: str = ""
+
+
+Reply = Ready | StartFailed | Outcome | ModelChecked

@@ -17,13 +17,27 @@ from typing import Any
 
 from tuning.execution import memory
 from tuning.execution.failures import classify_death
-from tuning.execution.messages import Begin, Outcome, Ready, StartFailed, Stop, Task
+from tuning.execution.messages import (
+    Begin,
+    CheckModel,
+    ModelChecked,
+    Outcome,
+    Ready,
+    StartFailed,
+    Stop,
+    Task,
+)
 from tuning.execution.worker import WorkerConfig, main
 from tuning.records.rows import trial_row
 from tuning.records.status import Status
+from tuning.spec.errors import UserError
 from tuning.spec.sizes import mib
+from tuning.spec.space import ModelSpace
 
 _START_TIMEOUT_S = 300
+#: How much longer than the builder's own limit a model check may take before its worker
+#: is taken for stuck (the limit is enforced in the worker; this is for code that ignores it).
+_CHECK_MARGIN_S = 60
 #: Under a CPU budget every thread's stack counts against it, and glibc gives each new thread
 #: 8 MiB by default; TensorFlow starts threads in every trial, so workers get smaller stacks.
 THREAD_STACK = 2 * 2**20
@@ -132,10 +146,37 @@ class WorkerPool:
             ) from None
         if isinstance(reply, StartFailed):
             where = f" (traceback in {reply.log})" if reply.log else ""
+            if reply.key:
+                raise UserError(reply.key, f"{reply.reason}{where}")
             raise WorkerStartError(f"{reply.reason}{where}")
         if not isinstance(reply, Ready):
             raise WorkerStartError(f"worker {worker.index} sent {type(reply).__name__} at start")
         worker.ready = reply
+
+    def check_model(self, limit_s: float) -> ModelSpace:
+        """Have the first worker build the model once (`CheckModel`); raises UserError when
+        the builder fails, or when building kills the worker or outlasts `limit_s`."""
+        worker = self.workers[0]
+        if worker.ready is None:
+            self._await_ready(worker)
+        worker.conn.send(CheckModel())
+        reply = None
+        try:
+            if worker.conn.poll(limit_s + _CHECK_MARGIN_S):
+                reply = worker.conn.recv()
+        except (EOFError, OSError):
+            pass
+        if isinstance(reply, ModelChecked):
+            if reply.space is None:
+                raise UserError(reply.key, reply.problem)
+            return reply.space
+        stuck = worker.process.is_alive()
+        worker.process.kill()
+        worker.process.join(5)
+        how = (f"still running after {limit_s + _CHECK_MARGIN_S:g} s" if stuck else
+               classify_death(worker.process.exitcode, self.budget is not None)[1])
+        raise UserError("model.builder", f"building the model once to check it: {how} "
+                                         f"(see {worker.ready.log})")
 
     def _replace(self, worker: Worker) -> None:
         if worker.process.is_alive():

@@ -52,14 +52,14 @@ def model_points(spec: Spec, dataset) -> list[tuple[dict[str, Any], int]]:
     return list(largest.values())
 
 
-def find_frontier(pool: WorkerPool, hypermodel, point: dict[str, Any], max_batch: int,
+def find_frontier(pool: WorkerPool, spec: Spec, point: dict[str, Any], max_batch: int,
                   on_probe: Callable[[dict[str, Any]], None] | None = None) -> ProbeResult:
     """Try the largest batch the search needs; while it fails, halve; then bisect.
 
     Starting from the top costs one probe when everything fits, and every failing probe
     leaves a fresh worker for the next one (a used worker's freed memory flatters it)."""
     hp = kt.HyperParameters()
-    declare_space(hp, hypermodel.spec.search.space)
+    declare_space(hp, spec.search.space)
     hp.values.update(point)
     config = hp.get_config()
     result = ProbeResult(values={k: v for k, v in point.items() if k not in NOT_MODEL})

@@ -106,7 +106,7 @@ class ReRuns:
             task = TrialTask(name, hp.get_config(), trial_seed(self.ctx.spec, name),
                              prunable=False)
             self._running.add(name)
-            pool.submit(worker, Job(task, planned_row(name, self.ctx.hypermodel, hp)))
+            pool.submit(worker, Job(task, planned_row(name, self.ctx.planner, hp)))
 
     def _announce(self, ids: list[str]) -> None:
         self._announced = True

@@ -5,9 +5,10 @@ Everything a user can get wrong is checked before the run directory is created o
 (`prepare`). Re-running the same command resumes: keras-tuner reloads its Oracle, finished
 trials are kept, the interrupted one runs again.
 
-The drivers (`search`, `probe`) import keras-tuner and with it TensorFlow, which takes
-seconds; they are imported where they are used, once the inputs are known to be good, so a
-bad spec or bad data is refused at once and TensorFlow's start-up chatter stays quiet.
+The drivers (`search`, `probe`) import keras-tuner, for its Oracles; they are imported where
+they are used, once the inputs are known to be good, so a bad spec or bad data is refused at
+once. Models are built and trained in the workers only: started from the command line, this
+process imports no TensorFlow at all (see `tuning.execution.keras_stand_in`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from tuning.execution.progress import Progress
 from tuning.records import predictions, rundir
 from tuning.records import staging as staging_area
 from tuning.records import trials as records
-from tuning.spec import tensorflow_import
 from tuning.spec.errors import UserError
 from tuning.spec.schema import AUTO, Spec
 from tuning.spec.sizes import mib
@@ -166,7 +166,7 @@ def search_with_pool(prepared: Prepared, options: RunOptions, pool: WorkerPool, 
     spec = prepared.spec
     print(f"starting {pool.size} worker(s) ...", flush=True)
     announce(pool.await_ready())
-    ctx = SearchContext(spec, options.run_dir, prepared.hypermodel, oracle, tuner_id,
+    ctx = SearchContext(spec, options.run_dir, prepared.planner, oracle, tuner_id,
                         prepared.hp_names)
     progress = Progress(spec.search.objective, prepared.hp_names,
                         expected_trials(spec, options.max_trials), pool.size)
@@ -192,8 +192,6 @@ def run_search(spec: Spec, options: RunOptions) -> int:
     pool = make_pool(spec, options.run_dir, options.threads, builder=options.builder,
                      data_dir=str(options.run_dir / store.FOLDER))
     pool.spawn(begin=False)  # the workers import TensorFlow while this process reads the data
-    # And so does this process (keras-tuner's Oracle needs it), while it reads the data.
-    tensorflow_import.start_in_background("tuning.training.hypermodel", "tuning.execution.oracles")
     created = rundir.first_missing(options.run_dir)
     staging: Path | None = None
     claim: rundir.Claim | None = None
@@ -207,7 +205,7 @@ def run_search(spec: Spec, options: RunOptions) -> int:
             dataset = share_data(staging, spec, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
-            prepared = prepare(spec, dataset, options.builder)
+            prepared = prepare(spec, dataset, options.builder, pool)
         except BaseException:  # nothing ran: leave no lock, and nothing this start made
             pool.close()  # first: a begun worker may still be creating its log there
             if staging is not None:
@@ -242,14 +240,15 @@ def with_worker_count(spec: Spec, max_trials: int | None = None) -> Spec:
 
 def probe_frontier(spec: Spec) -> str:
     """`probe SPEC`: start one worker, probe every model of the grid, describe the frontier."""
-    prepared = prepare(spec)
+    dataset = check_inputs(spec)
     from tuning.execution.probe import describe, find_frontier, model_points
 
     pool = make_pool(spec, run_dir=None, size=1)
     pool.spawn()
     try:
+        prepared = prepare(spec, dataset, pool=pool)
         announce(pool.await_ready())
-        results = [find_frontier(pool, prepared.hypermodel, point, batch)
+        results = [find_frontier(pool, spec, point, batch)
                    for point, batch in model_points(spec, prepared.dataset)]
     finally:
         pool.close()
@@ -265,7 +264,7 @@ def _probed_frontier(prepared: Prepared, pool: WorkerPool) -> Frontier:
         return frontier
     for point, max_batch in model_points(prepared.spec, prepared.dataset):
         print(f"probing batch sizes up to {max_batch} ...", flush=True)
-        found = find_frontier(pool, prepared.hypermodel, point, max_batch, on_probe=_print_probe)
+        found = find_frontier(pool, prepared.spec, point, max_batch, on_probe=_print_probe)
         if found.smallest_oom is not None:
             frontier.record_oom(point, found.smallest_oom)
     return frontier

@@ -40,7 +40,7 @@ from tuning.records.trials import (
 from tuning.report.live import LiveReport
 from tuning.spec.schema import Spec
 from tuning.spec.sizes import mib
-from tuning.training.hypermodel import StepsHyperModel
+from tuning.training.budget import TrialPlanner
 
 if TYPE_CHECKING:
     from tuning.execution.rerun import ReRuns
@@ -53,7 +53,7 @@ _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 class SearchContext:
     spec: Spec
     run_dir: Path
-    hypermodel: StepsHyperModel
+    planner: TrialPlanner
     oracle: Any
     tuner_id: str
     hp_names: list[str]
@@ -122,7 +122,7 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
             if saved is not None:  # finished before a crash, never reported to the Oracle
                 finish(ctx, trial, saved["row"], progress, saved["curves"], resumed=True)
                 continue
-            planned = planned_row(trial.trial_id, ctx.hypermodel, trial.hyperparameters)
+            planned = planned_row(trial.trial_id, ctx.planner, trial.hyperparameters)
             blocker = frontier.blocking_batch(trial.hyperparameters.values, planned[BATCH_SIZE])
             if blocker is not None:
                 row = trial_row(
@@ -164,7 +164,7 @@ def _loop(ctx: SearchContext, pool: WorkerPool, progress: Progress, frontier: Fr
 
 def _submit(ctx: SearchContext, pool: WorkerPool, worker, trial, progress: Progress,
             planned: dict[str, Any] | None = None) -> None:
-    planned = planned or planned_row(trial.trial_id, ctx.hypermodel, trial.hyperparameters)
+    planned = planned or planned_row(trial.trial_id, ctx.planner, trial.hyperparameters)
     task = TrialTask(trial.trial_id, trial.hyperparameters.get_config(),
                      trial_seed(ctx.spec, trial.trial_id))
     pool.submit(worker, Job(task, planned))

@@ -24,6 +24,8 @@ from tuning.execution.device import DevicePlan, apply, plan_device
 from tuning.execution.memory import anonymous, main_thread_stack
 from tuning.execution.messages import (
     Begin,
+    CheckModel,
+    ModelChecked,
     Outcome,
     ProbeTask,
     Ready,
@@ -34,8 +36,9 @@ from tuning.execution.messages import (
 from tuning.records.status import Status
 from tuning.records.trials import MESSAGE, STATUS
 from tuning.spec import tensorflow_import
+from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
-from tuning.spec.usercode import contained
+from tuning.spec.usercode import LeftUserCode, contained, keep_traceback
 
 log = logging.getLogger("tuning.worker")
 
@@ -202,12 +205,21 @@ def main(config: WorkerConfig, conn) -> None:
         from tuning.training.hypermodel import StepsHyperModel
 
         budget = config.spec.resources.memory_budget
-        with contained("the builder's module"):
-            builder = builder_from(config.spec, config.builder)
+        try:
+            with contained("the builder's module"):
+                builder = builder_from(config.spec, config.builder)
+        except LeftUserCode as exc:
+            raise UserError("model.builder", str(exc)) from exc
         hypermodel = StepsHyperModel(config.spec, _dataset(config), builder)
         ctx = Context(tf, device.use_gpu, budget, config.index, log_path,
                       None if config.run_dir is None else Path(config.run_dir))
         warm_up(tf, charged=budget is not None or device.use_gpu)
+    except UserError as exc:  # the builder's module: the user's to fix, said as such
+        log.error("start-up failed:\n%s", traceback.format_exc())
+        # Refused input leaves no run directory behind, so the traceback goes where it stays.
+        kept = keep_traceback(exc, "importing the builder's module")
+        conn.send(StartFailed(exc.what, str(kept), key=exc.where))
+        return
     except Exception as exc:  # reported to the search, which stops with the reason
         log.error("start-up failed:\n%s", traceback.format_exc())
         conn.send(StartFailed(f"{type(exc).__name__}: {exc}".splitlines()[0], log_path))
@@ -232,6 +244,9 @@ def main(config: WorkerConfig, conn) -> None:
             case ProbeTask() as message:
                 hp = kt.HyperParameters.from_config(message.hp_config)
                 outcome = run_probe(hypermodel, hp, message, ctx)
+            case CheckModel():
+                conn.send(_checked(hypermodel))
+                continue
             case other:
                 raise TypeError(f"a worker cannot handle {type(other).__name__}")
         log.info("%s: %s %s", outcome.task_id, outcome.row[STATUS], outcome.row[MESSAGE])
@@ -243,6 +258,16 @@ def main(config: WorkerConfig, conn) -> None:
         conn.send(replace(outcome, worker_exits=exits))
         if exits:
             return
+
+
+def _checked(hypermodel) -> ModelChecked:
+    from tuning.training.model_check import check_model
+
+    try:
+        return ModelChecked(check_model(hypermodel))
+    except UserError as exc:
+        log.info("the model check failed: %s", exc)
+        return ModelChecked(None, exc.where, exc.what)
 
 
 def _absolute(config: WorkerConfig) -> WorkerConfig:

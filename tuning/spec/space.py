@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tuning.spec.schema import Dimension, Spec
@@ -13,6 +14,18 @@ DEFAULT_RANDOM_TRIALS = 20
 
 if TYPE_CHECKING:
     import keras_tuner
+
+
+@dataclass(frozen=True)
+class ModelSpace:
+    """What building the model once tells the search: every hyperparameter keras-tuner
+    will search (the spec's dimensions, then the builder's own, every conditional branch),
+    and the names the first build declared (the tables' columns). Plain data, so that a
+    worker can build the model and the search process never imports Keras."""
+
+    #: keras-tuner's `HyperParameters.get_config()`.
+    config: dict[str, Any]
+    names: list[str]
 
 
 def declare_space(hp: keras_tuner.HyperParameters, space: tuple[Dimension, ...]) -> None:

@@ -22,6 +22,21 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tuning.spec.schema import Spec
+
+
+#: How long the builder may take to build the model once, when the spec sets no per-trial
+#: limit (`resources.trial_timeout_s`, which it obeys otherwise): far beyond any model
+#: built from code, short enough that a builder that waits on something never comes back.
+CHECK_BUILD_LIMIT_S = 120.0
+
+
+def check_limit(spec: Spec) -> float:
+    """How long building the model once to check it may take."""
+    return spec.resources.trial_timeout_s or CHECK_BUILD_LIMIT_S
 
 
 class LeftUserCode(Exception):

@@ -14,6 +14,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tuning.spec.schema import Spec
+
+if TYPE_CHECKING:
+    from tuning.data.dataset import Dataset
+
+#: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
+HYPERBAND_EPOCHS = "tuner/epochs"
 
 
 @dataclass(frozen=True)
@@ -89,3 +98,28 @@ def _updates_for_samples(
         return math.ceil(max_samples / batch)
     full, rest = divmod(max_samples, n_train)
     return full * steps + math.ceil(rest / batch)
+
+
+@dataclass(frozen=True)
+class TrialPlanner:
+    """Any trial's plan from its values: what the search process needs to know of a trial
+    before it runs, without building the model (TensorFlow stays in the workers)."""
+
+    spec: Spec
+    dataset: Dataset
+
+    def plan_for(self, hp: Any) -> Plan:
+        """The trial's training plan, from its values (keras-tuner's HyperParameters) and
+        the spec's budget."""
+        budget = self.spec.budget
+        n_train = self.dataset.n_train(float(hp.get("validation_split")))
+        rounds = hp.values.get(HYPERBAND_EPOCHS, None)
+        return plan(
+            budget.semantics,
+            n_train,
+            int(hp.get("steps_per_epoch")),
+            epochs=budget.epochs if rounds is None else 10**9,
+            max_steps=budget.max_steps,
+            batch_size=int(hp.values.get("batch_size", budget.batch_size)),
+            max_samples=None if rounds is None else int(rounds) * n_train,
+        )

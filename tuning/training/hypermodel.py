@@ -32,12 +32,10 @@ from tuning.spec.builders import load_builder
 from tuning.spec.schema import Spec
 from tuning.spec.space import declare_space
 from tuning.training import holdout
-from tuning.training.budget import Plan, plan
+from tuning.training.budget import Plan, TrialPlanner
 from tuning.training.callbacks import CurveRecorder, RestoreBest, StopOnNaN
 from tuning.training.pruning import Pruned
 
-#: Set by keras-tuner's Hyperband: the resource of this round, read as passes over the data.
-HYPERBAND_EPOCHS = "tuner/epochs"
 #: Most training rows scored at each epoch's end for `train_loss_end`: the first of the
 #: trial's (shuffled) training rows, the same every epoch, as many as it has validation rows
 #: (the gap's two sides equally precise, the measurement costing what validation costs).
@@ -105,18 +103,7 @@ class StepsHyperModel(kt.HyperModel):
 
     def plan_for(self, hp: kt.HyperParameters) -> Plan:
         """The trial's training plan, from its values and the spec's budget."""
-        budget = self.spec.budget
-        n_train = self.dataset.n_train(float(hp.get("validation_split")))
-        rounds = hp.values.get(HYPERBAND_EPOCHS, None)
-        return plan(
-            budget.semantics,
-            n_train,
-            int(hp.get("steps_per_epoch")),
-            epochs=budget.epochs if rounds is None else 10**9,
-            max_steps=budget.max_steps,
-            batch_size=int(hp.values.get("batch_size", budget.batch_size)),
-            max_samples=None if rounds is None else int(rounds) * n_train,
-        )
+        return TrialPlanner(self.spec, self.dataset).plan_for(hp)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs) -> dict:
         """Train, restore the best validation epoch, score the holdout; returns the metrics.
