@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli, spec_text
@@ -48,10 +49,16 @@ def test_builder_that_fails_to_import_is_a_user_error(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("error: model.builder: importing")
     assert "Traceback" not in result.stderr
     assert not out.exists()
+    # The worker that imported it kept the whole traceback, its cause included, in the
+    # file the line names.
+    line = result.stderr.strip().splitlines()[-1]
+    assert "(traceback in " in line
+    kept = Path(line.rpartition("(traceback in ")[2].rstrip(")")).read_text()
+    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in kept
+    assert "direct cause of the following exception" in kept
     debug = run_cli("run", str(spec), "--out", str(out), env={"STEPS_TUNER_DEBUG": "1"})
     assert debug.returncode == 2
-    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in debug.stderr
-    assert "direct cause of the following exception" in debug.stderr  # the cause is kept
+    assert "Traceback" in debug.stderr
     assert debug.stderr.strip().splitlines()[-1].startswith("error: model.builder: importing")
 
 
