@@ -39,7 +39,7 @@ def _started(out: Path, trial: str) -> bool:
 def _spec(tmp_path: Path) -> Path:
     # Trial 0 is long (batch 1, thousands of steps); the others are short.
     spec = tmp_path / "dist.toml"
-    spec.write_text(spec_text(steps=[5000, 4, 8], epochs=6))
+    spec.write_text(spec_text(steps=[5000, 4, 8], epochs=3))
     return spec
 
 

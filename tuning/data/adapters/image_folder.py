@@ -2,15 +2,19 @@
 
 Files are listed as Keras's `image_dataset_from_directory` lists them (classes in
 alphabetical order, files sorted within each folder, subfolders followed), decoded with
-Pillow on a pool of threads a chunk at a time, converted to RGB, resized to `image_size`
+Pillow a chunk at a time, converted to RGB, resized to `image_size`
 (bilinear) and kept as uint8: 4 times smaller than float32, and the model gets the pixels as
-they are. A file that cannot be decoded is skipped, and named in one warning at the end."""
+they are. A large folder is decoded by one process per core (60,000 PNGs of 96 x 96 in about
+10 s on 2 cores, against 20 s on threads). A file that cannot be decoded is skipped, and named
+in one warning at the end."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +28,13 @@ from tuning.spec.schema import Spec
 
 #: Image files Keras's directory loader reads.
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-#: Decoding threads: Pillow releases the interpreter lock while it decodes.
+#: Decoding threads, for a small folder.
 THREADS = min(8, os.cpu_count() or 1)
+#: Decoding processes at most, for a folder of at least PROCESS_FROM files.
+MAX_PROCESSES = 8
+PROCESS_FROM = 2000
+#: Files decoded in one go by one thread or process.
+PIECE = 256
 #: Unreadable files named in the warning; the rest are counted.
 NAMED = 5
 
@@ -46,15 +55,20 @@ class ImageFolder(Adapter):
     def chunks(self, spec: Spec, chunk_rows: int) -> Iterator[Chunk]:
         folder = source_path(spec)
         files, labels = image_files(folder)
-        height, width = spec.data.image_size
-        rows = rows_per_chunk(chunk_rows, height * width * 3)
+        size = tuple(spec.data.image_size)
+        rows = rows_per_chunk(chunk_rows, size[0] * size[1] * 3)
+        starts = range(0, len(files), rows)
+        pieces = [[files[i:min(i + PIECE, start + rows)] for i in range(start, start + rows, PIECE)
+                   if i < len(files)] for start in starts]
         skipped: list[Path] = []
-        with ThreadPoolExecutor(THREADS) as pool:
-            for start in range(0, len(files), rows):
-                part = files[start:start + rows]
-                x = np.empty((len(part), height, width, 3), dtype=np.uint8)  # decoded in place
-                read = np.fromiter(pool.map(_decode_into, part, x), dtype=bool, count=len(part))
-                skipped += [f for f, ok in zip(part, read) if not ok]
+        with _decoder(len(files)) as pool:
+            decoded = _decoded(pool, [p for chunk in pieces for p in chunk], size,
+                               window=-(-rows // PIECE) + 2 * MAX_PROCESSES)
+            for start, chunk_pieces in zip(starts, pieces):
+                parts = [next(decoded) for _ in chunk_pieces]
+                x = np.concatenate([part_x for part_x, _ in parts])
+                read = np.concatenate([ok for _, ok in parts])
+                skipped += [f for f, ok in zip(files[start:start + rows], read) if not ok]
                 if read.all():
                     yield Chunk(x, labels[start:start + rows])
                 elif read.any():
@@ -65,6 +79,41 @@ class ImageFolder(Adapter):
             warn(str(folder), f"skipped {len(skipped)} unreadable image file(s): {names}{more}")
 
 
+def _decoded(pool: Executor, pieces: list[list[Path]], size: tuple[int, int],
+             window: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each piece of files decoded, in order; at most `window` pieces are decoded ahead of
+    the one asked for, so the decoders keep working while a chunk is written, and memory
+    stays bounded by the window."""
+    ahead = iter(pieces)
+    pending: deque[Future] = deque()
+    while True:
+        while len(pending) < window and (piece := next(ahead, None)) is not None:
+            pending.append(pool.submit(decode_files, piece, size))
+        if not pending:
+            return
+        yield pending.popleft().result()
+
+
+def _decoder(files: int) -> Executor:
+    """Processes, one per usable core, for a folder large enough to repay starting them
+    (Pillow holds the interpreter lock for much of a small PNG's decoding, so threads
+    decoded no faster than one); else threads, in this process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    processes = min(MAX_PROCESSES, cores or 1)
+    if processes > 1 and files >= PROCESS_FROM:
+        return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    return ThreadPoolExecutor(THREADS)
+
+
+def decode_files(paths: list[Path], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The images at `paths` as (n, h, w, 3) uint8, and which of them could be read (a row
+    that could not is left as zeros)."""
+    x = np.zeros((len(paths), *size, 3), dtype=np.uint8)
+    read = np.fromiter((_decode_into(path, out) for path, out in zip(paths, x)), dtype=bool,
+                       count=len(paths))
+    return x, read
+
+
 def _decode_into(path: Path, out: np.ndarray) -> bool:
     """Decode the image into `out` ((h, w, 3) uint8); False when the file cannot be read."""
     from PIL import Image, UnidentifiedImageError
@@ -72,7 +121,9 @@ def _decode_into(path: Path, out: np.ndarray) -> bool:
     height, width = out.shape[:2]
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
+            image.load()
+            if image.mode != "RGB":
+                image = image.convert("RGB")
             if image.size != (width, height):
                 image = image.resize((width, height), Image.Resampling.BILINEAR)
             out[...] = np.asarray(image, dtype=np.uint8)
