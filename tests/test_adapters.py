@@ -108,7 +108,21 @@ def _image_folder(root, per_class: int = 7):
     return pixels
 
 
-def test_image_folder_in_chunks_as_uint8_in_keras_order(tmp_path, write_spec):
+@pytest.fixture(params=["threads", "processes"])
+def decoders(request, monkeypatch):
+    """Decode on threads (a small folder) or on processes (a large one), in pieces smaller
+    than a chunk, so that pieces and chunks do not line up."""
+    from tuning.data.adapters import image_folder
+
+    monkeypatch.setattr(image_folder, "PIECE", 3)
+    if request.param == "processes":
+        monkeypatch.setattr(image_folder, "PROCESS_FROM", 1)
+        monkeypatch.setattr(image_folder.os, "sched_getaffinity", lambda pid: {0, 1},
+                            raising=False)
+    return request.param
+
+
+def test_image_folder_in_chunks_as_uint8_in_keras_order(tmp_path, write_spec, decoders):
     pixels = _image_folder(tmp_path / "pictures")
     spec = _spec(write_spec, "images:pictures", "image_size = [12, 10]")
     chunks, x, y = _read(spec, chunk_rows=4)
@@ -120,7 +134,8 @@ def test_image_folder_in_chunks_as_uint8_in_keras_order(tmp_path, write_spec):
     assert resized.shape == (14, 6, 5, 3) and resized.dtype == np.uint8
 
 
-def test_an_unreadable_image_is_skipped_with_one_warning(tmp_path, write_spec, capsys):
+def test_an_unreadable_image_is_skipped_with_one_warning(tmp_path, write_spec, capsys,
+                                                        decoders):
     _image_folder(tmp_path / "pictures")
     (tmp_path / "pictures" / "dark" / "03.png").write_bytes(b"not a png")
     (tmp_path / "pictures" / "light" / "05.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
