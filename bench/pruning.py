@@ -21,7 +21,7 @@ from typing import Any
 from bench.common import print_table, run_cli, write_csv
 from tuning.records import trials as records
 from tuning.spec.tomlwrite import to_toml
-from tuning.training.pruning import Curve, curve_of, decide, due_rung
+from tuning.training.pruning import ETA, Curve, curve_of, decide, due_rung
 
 SPACE = {"steps_per_epoch": [4, 16, 64], "validation_split": [0.2],
          "learning_rate": [3e-5, 3e-4, 3e-3, 3e-2], "units": [8, 64]}
@@ -58,9 +58,11 @@ def write_spec(folder: Path, name: str, tuner: str = "grid", prune: str = "none"
     return path
 
 
-def replay(trials: list[dict[str, Any]], rule: str, clock: str) -> dict[str, Any]:
+def replay(trials: list[dict[str, Any]], rule: str, clock: str,
+           eta: int = ETA) -> dict[str, Any]:
     """Which trials `rule` stops on `clock` ("samples_seen" or "epoch"), walking the
-    unpruned run's trials in the order they ran; their samples seen, and the pick."""
+    unpruned run's trials in the order they ran; their samples seen, and the pick. `eta`:
+    ASHA's ratio."""
     seen_before: list[Curve] = []
     samples, kept, pruned = 0, [], []
     for trial in trials:
@@ -75,7 +77,7 @@ def replay(trials: list[dict[str, Any]], rule: str, clock: str) -> dict[str, Any
             if rung is None:
                 continue
             judged = rung
-            decision = decide(rule, own, rung, seen_before, True, COLUMN)
+            decision = decide(rule, own, rung, seen_before, True, COLUMN, eta)
             if decision is not None and decision.prune:
                 stop = end
                 break
@@ -112,11 +114,12 @@ def run(truth_seeds: int = 5, folder: Path | None = None,
         full = replay(trials, "none", "samples_seen")
         base = true_score(work, full["pick"], truth_seeds, truths)
         summary.append(_row(tuner, "none", "-", full, full, base, base, wall, len(trials)))
-        for rule in ("median", "asha"):
+        for rule, eta in (("median", ETA), ("asha", ETA), ("asha", 3)):
             for clock in ("samples_seen", "epoch"):
-                got = replay(trials, rule, clock)
+                got = replay(trials, rule, clock, eta)
                 score = true_score(work, got["pick"], truth_seeds, truths)
-                summary.append(_row(tuner, rule, clock, got, full, score, base, None,
+                name = rule if eta == ETA or rule != "asha" else f"asha (ratio {eta})"
+                summary.append(_row(tuner, name, clock, got, full, score, base, None,
                                     len(trials)))
         real = write_spec(work, f"{tuner}-median", tuner, prune="median")
         real_wall = run_cli(real, work / f"{tuner}-median" / "run")

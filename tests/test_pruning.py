@@ -41,7 +41,7 @@ def finished(run_dir: Path, trial_id: str, values: list[float], per_epoch: int,
 
 
 def test_the_ladder_is_the_powers_of_two_within_bounds():
-    assert ETA == 3
+    assert ETA == 4
     assert rungs_between(1, 100) == [2, 4, 8, 16, 32, 64]
     assert rungs_between(10, 64) == [16, 32, 64]
     assert rungs_between(65, 127) == []
@@ -70,12 +70,15 @@ def test_median_needs_enough_peers_and_stops_only_the_strictly_worse():
     assert not judge("median", 27, 0.3, [0.4, 0.6, 0.7, 0.8], False, COLUMN).prune  # a loss
 
 
-def test_asha_keeps_the_top_third_of_the_trials_at_the_rung():
-    assert judge("asha", 9, 0.1, [0.5], True, COLUMN) is None  # 2 trials: fewer than ETA
-    peers = [0.9, 0.8, 0.7, 0.6, 0.5]  # six trials with the judged one: the best 2 go on
-    assert not judge("asha", 9, 0.85, peers, True, COLUMN).prune
+def test_asha_keeps_the_top_quarter_of_the_trials_at_the_rung():
+    assert judge("asha", 9, 0.1, [0.5, 0.6], True, COLUMN) is None  # 3 trials: fewer than ETA
+    peers = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]  # nine trials with the judged one
+    assert not judge("asha", 9, 0.85, peers, True, COLUMN).prune  # the best 2 go on
     assert judge("asha", 9, 0.75, peers, True, COLUMN).prune
-    assert "top 1/3 of 6 trial(s)" in judge("asha", 9, 0.75, peers, True, COLUMN).message
+    assert "top 1/4 of 9 trial(s)" in judge("asha", 9, 0.75, peers, True, COLUMN).message
+    # The top third, at another ratio: the best 3 go on.
+    assert not judge("asha", 9, 0.75, peers, True, COLUMN, eta=3).prune
+    assert "top 1/3 of 9" in judge("asha", 9, 0.65, peers, True, COLUMN, eta=3).message
 
 
 def test_curves_of_repeated_trials_are_their_last_execution():

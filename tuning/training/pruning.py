@@ -43,8 +43,9 @@ from tuning.records.trials import RECORDS, SAMPLES_SEEN, STATUS, TRIAL_ID
 
 #: The ladder's ratio: rungs at 2, 4, 8, ... samples seen.
 LADDER = 2
-#: ASHA keeps the top 1/ETA of the trials at a rung.
-ETA = 3
+#: ASHA keeps the top 1/ETA of the trials at a rung: Ray Tune's ASHA and Optuna's
+#: successive-halving pruner keep a quarter by default (`reduction_factor = 4`).
+ETA = 4
 #: The median rule waits for this many peers at a rung; fewer say too little.
 MIN_PEERS = 4
 #: No trial is judged before it has trained this share of its own budget.
@@ -84,13 +85,14 @@ class Decision:
     bar: float
     peers: int
     column: str
+    eta: int = ETA
 
     @property
     def message(self) -> str:
         if self.rule == "median":
             against = f"the median of {self.peers} other trial(s)"
         else:
-            against = f"the top 1/{ETA} of {self.peers + 1} trial(s)"
+            against = f"the top 1/{self.eta} of {self.peers + 1} trial(s)"
         return (f"pruned at {self.rung:,} samples seen: {self.column} {self.value:.4g}, worse "
                 f"than {against} there ({self.bar:.4g})")
 
@@ -123,9 +125,9 @@ def value_at(curve: Curve, rung: int, maximise: bool) -> float | None:
 
 
 def judge(rule: str, rung: int, value: float, peers: Sequence[float], maximise: bool,
-          column: str) -> Decision | None:
+          column: str, eta: int = ETA) -> Decision | None:
     """Stop or go for a trial worth `value` at `rung` among `peers`' values there; None when
-    there are too few peers to say."""
+    there are too few peers to say. `eta`: ASHA's ratio (the benchmark compares others)."""
     if rule == "median":
         if len(peers) < MIN_PEERS:
             return None
@@ -136,12 +138,12 @@ def judge(rule: str, rung: int, value: float, peers: Sequence[float], maximise: 
         worse = value < bar if maximise else value > bar
         return Decision(worse, rule, rung, value, bar, len(peers), column)
     everyone = sorted([*peers, value], reverse=maximise)
-    if len(everyone) < ETA:
+    if len(everyone) < eta:
         return None
-    kept = max(1, len(everyone) // ETA)
+    kept = max(1, len(everyone) // eta)
     bar = everyone[kept - 1]
     worse = value < bar if maximise else value > bar
-    return Decision(worse, rule, rung, value, bar, len(peers), column)
+    return Decision(worse, rule, rung, value, bar, len(peers), column, eta)
 
 
 def due_rung(budget: int, judged: int, seen: int) -> int | None:
@@ -155,14 +157,14 @@ def due_rung(budget: int, judged: int, seen: int) -> int | None:
 
 
 def decide(rule: str, own: Curve, rung: int, peers: Iterable[Curve], maximise: bool,
-           column: str) -> Decision | None:
+           column: str, eta: int = ETA) -> Decision | None:
     """Judge `own` at `rung` against its peers there; None when it cannot be judged there
     (no epoch of its own had ended by then, or too few peers)."""
     value = value_at(own, rung, maximise)
     if value is None:
         return None
     values = [v for v in (peer_value(c, rung, maximise) for c in peers) if v is not None]
-    return judge(rule, rung, value, values, maximise, column)
+    return judge(rule, rung, value, values, maximise, column, eta)
 
 
 def peer_value(peer: Curve, rung: int, maximise: bool) -> float | None:
