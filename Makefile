@@ -31,8 +31,10 @@ tune-all: $(STAMP)
 tune-distributed: $(STAMP)
 	$(BIN)/python -m tuning distributed $(EXPERIMENT) --workers $(WORKERS) $(ARGS)
 
+# A module's tests run in one process (`--dist loadscope`), so that a search a module's tests
+# share (a module-scoped fixture) runs once, not once in each process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadscope $(ARGS)
 
 # The pure logic only: no test that trains a model or runs a search (marked `slow`).
 test-fast: $(STAMP)

@@ -70,15 +70,19 @@ def test_median_needs_enough_peers_and_stops_only_the_strictly_worse():
     assert not judge("median", 27, 0.3, [0.4, 0.6, 0.7, 0.8], False, COLUMN).prune  # a loss
 
 
-def test_asha_keeps_the_top_quarter_of_the_trials_at_the_rung():
-    assert judge("asha", 9, 0.1, [0.5, 0.6], True, COLUMN) is None  # 3 trials: fewer than ETA
-    peers = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]  # nine trials with the judged one
-    assert not judge("asha", 9, 0.85, peers, True, COLUMN).prune  # the best 2 go on
-    assert judge("asha", 9, 0.75, peers, True, COLUMN).prune
-    assert "top 1/4 of 9 trial(s)" in judge("asha", 9, 0.75, peers, True, COLUMN).message
-    # The top third, at another ratio: the best 3 go on.
-    assert not judge("asha", 9, 0.75, peers, True, COLUMN, eta=3).prune
-    assert "top 1/3 of 9" in judge("asha", 9, 0.65, peers, True, COLUMN, eta=3).message
+def test_asha_stops_what_falls_below_the_cut_of_the_best_quarter_of_its_peers():
+    assert judge("asha", 9, 0.1, [], True, COLUMN) is None  # no peer: nothing to compare
+    assert judge("asha", 9, 0.5, [0.6], True, COLUMN).prune  # one peer is its own cut
+    peers = [0.9, 0.8, 0.7, 0.6, 0.5]  # the 75th percentile: 0.8
+    assert not judge("asha", 9, 0.8, peers, True, COLUMN).prune
+    stop = judge("asha", 9, 0.75, peers, True, COLUMN)
+    assert stop.prune and stop.bar == pytest.approx(0.8)
+    assert "the cut of the best 1/4 of 5 other trial(s)" in stop.message
+    # A loss: the 25th percentile; and another ratio: the best third (the 1/3 quantile).
+    assert judge("asha", 9, 0.65, peers, False, COLUMN).prune
+    assert not judge("asha", 9, 0.6, peers, False, COLUMN).prune
+    assert judge("asha", 9, 0.75, peers, True, COLUMN, eta=3).bar == pytest.approx(0.7667,
+                                                                                   abs=1e-4)
 
 
 def test_curves_of_repeated_trials_are_their_last_execution():

@@ -26,9 +26,11 @@ def searched(tmp_path_factory):
         result = run_cli("run", str(spec), "--out", str(out), "--workers", str(workers))
         assert result.returncode == 0, result.stderr
         runs[workers] = (out, result)
-    # A worker replaced after every trial (as one that has grown too much is) changes nothing.
+    # A worker replaced after every trial (as one that has grown too much is) changes nothing:
+    # three trials, the third on a worker that replaced the one of the second.
     out = folder / "recycled"
-    result = run_cli("run", str(spec), "--out", str(out), env={"STEPS_TUNER_RECYCLE_MB": "0"})
+    result = run_cli("run", str(spec), "--out", str(out), "--max-trials", "3",
+                     env={"STEPS_TUNER_RECYCLE_MB": "0"})
     assert result.returncode == 0, result.stderr
     runs["recycled"] = (out, result)
     return spec, runs
@@ -60,8 +62,9 @@ def test_two_workers_or_fresh_workers_give_the_results_of_one(searched, other):
     two = read_table(runs[other][0] / "trials.csv").set_index("trial_id")
     if other == 2:
         assert set(two.worker) == {0, 1}
+    assert len(two) == (4 if other == 2 else 3)
     for column in ("steps_per_epoch", "validation_split", "batch_size", "holdout_accuracy"):
-        assert one[column].tolist() == pytest.approx(two.loc[one.index, column].tolist())
+        assert two[column].tolist() == pytest.approx(one.loc[two.index, column].tolist())
 
 
 def test_a_finished_run_resumes_without_training(searched):

@@ -23,9 +23,9 @@ same number of training samples seen.
   running (the curve each worker writes as it trains): the decision reads the run directory,
   not the order in which workers took trials. Fresh-seed re-runs are never judged nor peers.
 - **median**: stop a trial whose value is worse than the median of at least `MIN_PEERS`
-  peers at the rung (Optuna's MedianPruner, on this clock). **asha**: stop one that is not
-  in the top 1/ETA of the trials at the rung, itself included, once at least ETA are there
-  (the asynchronous successive halving of Ray Tune's ASHA, on this clock).
+  peers at the rung (Optuna's MedianPruner, on this clock). **asha**: stop one worse than
+  the cut that the best 1/ETA of its peers at the rung pass (their (1 - 1/ETA) quantile),
+  from the first peer on: the stopping rule of Ray Tune's ASHA, on this clock.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tuning.records.epochs import FOLDER as PROGRESS_FOLDER
 from tuning.records.status import Status
@@ -92,7 +94,7 @@ class Decision:
         if self.rule == "median":
             against = f"the median of {self.peers} other trial(s)"
         else:
-            against = f"the top 1/{self.eta} of {self.peers + 1} trial(s)"
+            against = f"the cut of the best 1/{self.eta} of {self.peers} other trial(s)"
         return (f"pruned at {self.rung:,} samples seen: {self.column} {self.value:.4g}, worse "
                 f"than {against} there ({self.bar:.4g})")
 
@@ -137,11 +139,10 @@ def judge(rule: str, rung: int, value: float, peers: Sequence[float], maximise: 
                else (ordered[middle - 1] + ordered[middle]) / 2)
         worse = value < bar if maximise else value > bar
         return Decision(worse, rule, rung, value, bar, len(peers), column)
-    everyone = sorted([*peers, value], reverse=maximise)
-    if len(everyone) < eta:
+    if not peers:
         return None
-    kept = max(1, len(everyone) // eta)
-    bar = everyone[kept - 1]
+    # Ray Tune's ASHA: the cut that the best 1/eta of the values recorded there pass.
+    bar = float(np.percentile(peers, 100 * (1 - 1 / eta) if maximise else 100 / eta))
     worse = value < bar if maximise else value > bar
     return Decision(worse, rule, rung, value, bar, len(peers), column, eta)
 
