@@ -45,8 +45,9 @@ from tuning.records.trials import RECORDS, SAMPLES_SEEN, STATUS, TRIAL_ID
 
 #: The ladder's ratio: rungs at 2, 4, 8, ... samples seen.
 LADDER = 2
-#: ASHA keeps the top 1/ETA of the trials at a rung: Ray Tune's ASHA and Optuna's
-#: successive-halving pruner keep a quarter by default (`reduction_factor = 4`).
+#: ASHA lets on what passes the cut of the best 1/ETA of the peers at a rung: Ray Tune's
+#: ASHA and Optuna's successive-halving pruner keep a quarter by default
+#: (`reduction_factor = 4`).
 ETA = 4
 #: The median rule waits for this many peers at a rung; fewer say too little.
 MIN_PEERS = 4
