@@ -24,6 +24,7 @@ doubles; wall time at most 1.10 times the bare loop's.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import sys
@@ -68,7 +69,10 @@ def write_folder(folder: Path, images: int, start: int = 0) -> Path:
     for name in CLASSES:
         (folder / name).mkdir(parents=True, exist_ok=True)
     parts = np.array_split(np.arange(start, start + images), os.cpu_count() or 1)
-    with ProcessPoolExecutor(len(parts)) as pool:
+    # Spawned, not forked: a fork of a process that has loaded gRPC or TensorFlow (a test's)
+    # may crash on its way out.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(parts), mp_context=spawn) as pool:
         list(pool.map(_write_pngs, [str(folder)] * len(parts), [p.tolist() for p in parts]))
     return folder
 

@@ -17,10 +17,9 @@ from tuning.execution.pool import WorkerPool, threads_per_worker
 from tuning.execution.worker import WorkerConfig
 from tuning.spec import tensorflow_import
 from tuning.spec.builders import builder_from, check_builder
-from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 from tuning.spec.space import ModelSpace
-from tuning.spec.usercode import LeftUserCode, check_limit, contained
+from tuning.spec.usercode import check_limit
 from tuning.training.budget import TrialPlanner
 
 TUNER_DIR = "tuner"
@@ -80,12 +79,7 @@ def _check_here(spec: Spec, dataset: Dataset, builder: bytes | None) -> ModelSpa
     from tuning.training.hypermodel import StepsHyperModel
     from tuning.training.model_check import check_model
 
-    try:
-        with contained("the builder's module"):
-            hypermodel = StepsHyperModel(spec, dataset, builder_from(spec, builder))
-    except LeftUserCode as exc:
-        raise UserError("model.builder", str(exc)) from exc
-    return check_model(hypermodel)
+    return check_model(StepsHyperModel(spec, dataset, builder_from(spec, builder)))
 
 
 def make_tuner(prepared: Prepared, run_dir: Path, max_trials: int | None, fresh: bool):

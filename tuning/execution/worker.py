@@ -38,7 +38,7 @@ from tuning.records.trials import MESSAGE, STATUS
 from tuning.spec import tensorflow_import
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
-from tuning.spec.usercode import LeftUserCode, contained, keep_traceback
+from tuning.spec.usercode import keep_traceback
 
 log = logging.getLogger("tuning.worker")
 
@@ -205,12 +205,8 @@ def main(config: WorkerConfig, conn) -> None:
         from tuning.training.hypermodel import StepsHyperModel
 
         budget = config.spec.resources.memory_budget
-        try:
-            with contained("the builder's module"):
-                builder = builder_from(config.spec, config.builder)
-        except LeftUserCode as exc:
-            raise UserError("model.builder", str(exc)) from exc
-        hypermodel = StepsHyperModel(config.spec, _dataset(config), builder)
+        hypermodel = StepsHyperModel(config.spec, _dataset(config),
+                                     builder_from(config.spec, config.builder))
         ctx = Context(tf, device.use_gpu, budget, config.index, log_path,
                       None if config.run_dir is None else Path(config.run_dir))
         warm_up(tf, charged=budget is not None or device.use_gpu)

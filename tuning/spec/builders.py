@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tuning.spec import tensorflow_import
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 from tuning.spec.usercode import LeftUserCode, contained
@@ -36,8 +35,6 @@ def check_builder(spec: Spec) -> None:
     module, func = _split(spec)
     path = _local_file(spec, module)
     if path is None:
-        if "." in module:  # finding `a.b` imports the package `a`, which may import TensorFlow
-            tensorflow_import.wait()
         try:  # finding `a.b` runs the package `a`: the user's code
             with contained("the builder's package"):
                 found = importlib.util.find_spec(module)
@@ -74,12 +71,17 @@ def check_builder(spec: Spec) -> None:
 
 def builder_from(spec: Spec, pickled: bytes | None) -> Callable:
     """The search's builder: one the Python API handed over (a callable pickled with
-    cloudpickle, so that one defined in a notebook reaches the workers), else the spec's."""
-    if pickled is None:
-        return load_builder(spec)
-    import cloudpickle
+    cloudpickle, so that one defined in a notebook reaches the workers), else the spec's.
+    Its module runs as the user's code: one that exits or fails is the user's error."""
+    try:
+        with contained("the builder's module"):
+            if pickled is None:
+                return load_builder(spec)
+            import cloudpickle
 
-    return cloudpickle.loads(pickled)
+            return cloudpickle.loads(pickled)
+    except LeftUserCode as exc:
+        raise UserError(_KEY, str(exc)) from exc
 
 
 def load_builder(spec: Spec) -> Callable:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from tuning.data.adapters.chunk import Chunk
 from tuning.data.adapters.kind import Adapter
 from tuning.data.adapters.objects import object_chunks
-from tuning.spec import tensorflow_import
 from tuning.spec.builders import import_function
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
@@ -25,7 +24,6 @@ class PythonFunction(Adapter):
         error naming it, never the end of the tool."""
         reference = spec.data.source.partition(":")[2]
         where = f"python:{reference}"
-        tensorflow_import.wait()  # the user's module may import TensorFlow at its top
         try:
             with contained("the data loader"):
                 function = import_function(spec, reference, "data.source")
