@@ -61,9 +61,10 @@ class ImageFolder(Adapter):
         pieces = [[files[i:min(i + PIECE, start + rows)] for i in range(start, start + rows, PIECE)
                    if i < len(files)] for start in starts]
         skipped: list[Path] = []
-        with _decoder(len(files)) as pool:
+        pool, decoders = _decoder(len(files))
+        with pool:  # a chunk's pieces and two more for each decoder: about two chunks
             decoded = _decoded(pool, [p for chunk in pieces for p in chunk], size,
-                               window=-(-rows // PIECE) + 2 * MAX_PROCESSES)
+                               window=-(-rows // PIECE) + 2 * decoders)
             for start, chunk_pieces in zip(starts, pieces):
                 parts = [next(decoded) for _ in chunk_pieces]
                 x = np.concatenate([part_x for part_x, _ in parts])
@@ -94,15 +95,16 @@ def _decoded(pool: Executor, pieces: list[list[Path]], size: tuple[int, int],
         yield pending.popleft().result()
 
 
-def _decoder(files: int) -> Executor:
+def _decoder(files: int) -> tuple[Executor, int]:
     """Processes, one per usable core, for a folder large enough to repay starting them
     (Pillow holds the interpreter lock for much of a small PNG's decoding, so threads
-    decoded no faster than one); else threads, in this process."""
+    decoded no faster than one); else threads, in this process. With how many decode."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     processes = min(MAX_PROCESSES, cores or 1)
     if processes > 1 and files >= PROCESS_FROM:
-        return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-    return ThreadPoolExecutor(THREADS)
+        spawn = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(processes, mp_context=spawn), processes
+    return ThreadPoolExecutor(THREADS), THREADS
 
 
 def decode_files(paths: list[Path], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
