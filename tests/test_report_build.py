@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -206,8 +207,23 @@ def test_plots_a_failed_drawing_process_leaves_are_drawn_by_the_report(tmp_path:
     for png in (run_dir / "plots").glob("*.png"):
         png.unlink()
     monkeypatch.setattr(plots, "_draw_all", lambda specs, folder: os._exit(3))
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # as in a search's process
+    forked = []
+    real_fork = plots._draw_in_child
+    monkeypatch.setattr(plots, "_draw_in_child",
+                        lambda specs, folder: forked.append(real_fork(specs, folder)) or forked[-1])
     build_report(run_dir)  # the forked child dies before drawing its half
+    assert forked and forked[0] is not None and forked[0].exitcode == 3
     assert _outputs(run_dir) == drawn
+
+
+def test_a_process_with_tensorflow_draws_every_plot_itself(tmp_path: Path, monkeypatch) -> None:
+    """A fork of a process holding TensorFlow crashes when it collects TensorFlow's objects
+    (a notebook's, through the Python API): no child is forked there."""
+    import tuning.report.plots as plots
+
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    assert plots._draw_in_child([("never", "", "", None)], tmp_path) is None
 
 
 def test_a_pruned_trial_keeps_its_row_but_is_never_recommended_or_tied(tmp_path: Path) -> None:

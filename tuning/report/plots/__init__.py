@@ -97,8 +97,10 @@ def _draw(spec: PlotSpec, folder: Path) -> None:
 
 
 def _draw_in_child(specs: list[PlotSpec], folder: Path) -> BaseProcess | None:
-    """A forked process drawing `specs`, started; None where fork is not to be had."""
-    if not sys.platform.startswith("linux") or not specs:
+    """A forked process drawing `specs`, started; None where fork is not to be had, or not
+    safe: in a process that has imported TensorFlow (a notebook's, through the Python API),
+    a fork that collects TensorFlow's objects crashes. A search's own process has none."""
+    if not sys.platform.startswith("linux") or not specs or "tensorflow" in sys.modules:
         return None
     try:
         child = mp.get_context("fork").Process(target=_draw_all, args=(specs, folder),
