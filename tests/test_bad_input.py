@@ -612,7 +612,15 @@ def test_the_table_is_large_and_its_names_unique():
     assert len({c.id for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def _builds(case: Case) -> bool:
+    """A `run` with a builder of its own reaches the model check, in a worker that imports
+    TensorFlow first (seconds): such a case is a slow test."""
+    return case.argv[:1] == ("run",) and any(name.endswith(".py") and "def build(" in str(content)
+                                         for name, content in case.files.items())
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if _builds(c) else c
+                                  for c in CASES], ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, monkeypatch, capsys, case):
     _write(tmp_path, case)
     monkeypatch.chdir(tmp_path)
@@ -733,6 +741,7 @@ def test_validate_contains_the_builders_package(tmp_path, monkeypatch, capsys, p
     assert Path.cwd() == tmp_path
 
 
+@pytest.mark.slow
 def test_a_real_ctrl_c_during_the_check_build_still_interrupts(tmp_path, monkeypatch,
                                                                capsys):
     """Only a KeyboardInterrupt the code raises itself is the code's error: a Ctrl-C

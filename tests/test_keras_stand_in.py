@@ -74,6 +74,7 @@ def _oracles(mode: str, spec: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # the real Keras's side imports TensorFlow
 def test_every_oracle_decides_saves_and_reloads_the_same_without_tensorflow():
     from conftest import spec_dict
 
@@ -85,6 +86,7 @@ def test_every_oracle_decides_saves_and_reloads_the_same_without_tensorflow():
     assert len(real["grid"]) == 6 and len(real["bayesian"]) == 6
 
 
+@pytest.mark.slow
 def test_a_process_that_has_keras_keeps_it():
     script = ("import keras\nfrom tuning.execution import keras_stand_in\n"
               "print(keras_stand_in.install(), keras_stand_in.active())")
