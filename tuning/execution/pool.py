@@ -30,6 +30,7 @@ from tuning.execution.messages import (
 from tuning.execution.worker import WorkerConfig, main
 from tuning.records.rows import trial_row
 from tuning.records.status import Status
+from tuning.spec.builders import BUILDER_KEY
 from tuning.spec.errors import UserError
 from tuning.spec.sizes import mib
 from tuning.spec.space import ModelSpace
@@ -175,8 +176,8 @@ class WorkerPool:
         worker.process.join(5)
         how = (f"still running after {limit_s + _CHECK_MARGIN_S:g} s" if stuck else
                classify_death(worker.process.exitcode, self.budget is not None)[1])
-        raise UserError("model.builder", f"building the model once to check it: {how} "
-                                         f"(see {worker.ready.log})")
+        raise UserError(BUILDER_KEY, f"building the model once to check it: {how} "
+                                     f"(see {worker.ready.log})")
 
     def _replace(self, worker: Worker) -> None:
         if worker.process.is_alive():

@@ -17,7 +17,8 @@ from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 from tuning.spec.usercode import LeftUserCode, contained
 
-_KEY = "model.builder"
+#: Where every error of the user's builder is reported.
+BUILDER_KEY = "model.builder"
 
 
 def _split(spec: Spec) -> tuple[str, str]:
@@ -41,21 +42,20 @@ def check_builder(spec: Spec) -> None:
         except (ImportError, ValueError):
             found = None
         except LeftUserCode as exc:
-            raise UserError(_KEY, str(exc)) from None
+            raise UserError(BUILDER_KEY, str(exc)) from None
         except Exception as exc:
-            raise UserError(_KEY, f"importing the package of {module!r} failed: "
+            raise UserError(BUILDER_KEY, f"importing the package of {module!r} failed: "
                                   f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
         if found is None or not found.origin or not found.origin.endswith(".py"):
-            raise UserError(
-                _KEY, f"module {module!r} not found beside {spec.path.name} or on the import path"
-            )
+            raise UserError(BUILDER_KEY, f"module {module!r} not found beside {spec.path.name} "
+                                         "or on the import path")
         path = Path(found.origin)
     try:
         tree = ast.parse(path.read_bytes().decode("utf-8-sig"), filename=str(path))
     except UnicodeDecodeError:
-        raise UserError(_KEY, f"{path.name} is not a UTF-8 text file") from None
+        raise UserError(BUILDER_KEY, f"{path.name} is not a UTF-8 text file") from None
     except SyntaxError as exc:
-        raise UserError(_KEY, f"{path.name} line {exc.lineno}: {exc.msg}") from None
+        raise UserError(BUILDER_KEY, f"{path.name} line {exc.lineno}: {exc.msg}") from None
     names = {
         node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     } | {
@@ -66,7 +66,7 @@ def check_builder(spec: Spec) -> None:
         if isinstance(target, ast.Name)
     }
     if func not in names:
-        raise UserError(_KEY, f"{path.name} defines no function {func!r}")
+        raise UserError(BUILDER_KEY, f"{path.name} defines no function {func!r}")
 
 
 def builder_from(spec: Spec, pickled: bytes | None) -> Callable:
@@ -81,12 +81,12 @@ def builder_from(spec: Spec, pickled: bytes | None) -> Callable:
 
             return cloudpickle.loads(pickled)
     except LeftUserCode as exc:
-        raise UserError(_KEY, str(exc)) from exc
+        raise UserError(BUILDER_KEY, str(exc)) from exc
 
 
 def load_builder(spec: Spec) -> Callable:
     """Import the builder; an import that fails is the user's error, named as such."""
-    return import_function(spec, spec.model.builder, _KEY)
+    return import_function(spec, spec.model.builder, BUILDER_KEY)
 
 
 def import_function(spec: Spec, reference: str, key: str) -> Callable:

@@ -13,6 +13,7 @@ import keras_tuner as kt
 import numpy as np
 from keras_tuner.engine.base_tuner import BaseTuner
 
+from tuning.spec.builders import BUILDER_KEY
 from tuning.spec.errors import UserError
 from tuning.spec.schema import Spec
 from tuning.spec.space import ModelSpace
@@ -25,8 +26,6 @@ from tuning.spec.usercode import (
     keep_traceback,
 )
 from tuning.training.hypermodel import StepsHyperModel
-
-KEY = "model.builder"
 
 
 def check_model(hypermodel: StepsHyperModel) -> ModelSpace:
@@ -47,13 +46,13 @@ def check_model(hypermodel: StepsHyperModel) -> ModelSpace:
     except UserError:
         raise
     except UserCodeTimeout as exc:
-        raise UserError(KEY, f"{exc} building the model once to check it (the limit is "
+        raise UserError(BUILDER_KEY, f"{exc} building the model once to check it (the limit is "
                              "resources.trial_timeout_s, else "
                              f"{CHECK_BUILD_LIMIT_S:g} s)") from None
     except Exception as exc:  # the user's builder failing is a user error, named as such
         log = keep_traceback(exc, f"building the model of {spec.path}")
         what = str(exc) if isinstance(exc, LeftUserCode) else f"{type(exc).__name__}: {exc}"
-        raise UserError(KEY, f"building the model failed: {what}".splitlines()[0]
+        raise UserError(BUILDER_KEY, f"building the model failed: {what}".splitlines()[0]
                              + f" (traceback in {log})") from exc
     return ModelSpace(space.get_config(), names)
 
@@ -90,7 +89,7 @@ def check_outputs(spec: Spec, model, shape: tuple | list | None, n_outputs: int)
     regression). A mismatch otherwise fails every trial with a TensorFlow node name, or,
     with more units than classes, trains silently on a wrong head."""
     if isinstance(shape, list) or not isinstance(shape, tuple):
-        raise UserError(KEY, f"the model has {len(shape or ())} outputs; give it one")
+        raise UserError(BUILDER_KEY, f"the model has {len(shape or ())} outputs; give it one")
     units = shape[-1]
     if units is None or units == n_outputs:
         return
@@ -98,5 +97,5 @@ def check_outputs(spec: Spec, model, shape: tuple | list | None, n_outputs: int)
     if units == 1 and n_outputs == 2 and model.loss != "sparse_categorical_crossentropy":
         return
     what = f"{n_outputs} classes" if spec.model.task == "classification" else "one target"
-    raise UserError(KEY, f"the model ends in {units} unit(s) but the data has "
+    raise UserError(BUILDER_KEY, f"the model ends in {units} unit(s) but the data has "
                          f"{what}; end it with {n_outputs} (the builder's n_outputs)")
