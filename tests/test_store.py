@@ -166,3 +166,48 @@ def test_a_large_store_is_read_by_rows_without_staying_mapped(tmp_path):
     small = np.load(tmp_path / "x.npy", mmap_mode="r")[:2000]  # 53 MiB: stays mapped
     store.RowSource(small).take(np.arange(2000))
     assert _resident_mib(tmp_path / "x.npy") > 40
+
+
+def _tiny_dataset(tmp_path, write_spec, x):
+    chunks = iter([Chunk(x, np.arange(len(x)) % 2)])
+    return prepare(chunks, load_spec(write_spec(spec_text(source="npz:x.npz"))),
+                   tmp_path / "data")
+
+
+def test_the_fingerprint_does_not_depend_on_the_cores_and_tells_one_byte(
+        tmp_path, write_spec, monkeypatch):
+    x = np.random.default_rng(4).integers(0, 256, (300, 8, 8, 3)).astype(np.uint8)
+    data = _tiny_dataset(tmp_path, write_spec, x)
+    monkeypatch.setattr(store, "_HASH_BLOCK", 7 * x[:1].nbytes)  # 43 blocks of x
+    hashes = set()
+    for cores in (1, 3):
+        monkeypatch.setattr(store, "_cores", lambda cores=cores: cores)
+        hashes.add(store.fingerprint(data))
+    assert len(hashes) == 1 and hashes.pop().startswith(f"{store.FINGERPRINT_FORM}:")
+    x[123, 4, 5, 1] ^= 1
+    other = _tiny_dataset(tmp_path / "other", write_spec, x)
+    assert store.fingerprint(other) != store.fingerprint(data)
+
+
+def test_a_large_store_is_fingerprinted_without_staying_mapped(tmp_path, write_spec,
+                                                               monkeypatch):
+    monkeypatch.setattr(store, "KEEP_MAPPED_BYTES", 2**20)  # this 12 MiB store is "large"
+    x = np.random.default_rng(5).integers(0, 256, (4096, 64, 16, 3)).astype(np.uint8)
+    data = _tiny_dataset(tmp_path, write_spec, x)
+    monkeypatch.setattr(store, "_HASH_BLOCK", 2**20)
+    store.fingerprint(data)
+    assert _resident_mib(tmp_path / "data" / store.X_FILE) < 4  # 12 MiB read in place
+
+
+def test_a_run_recorded_with_the_earlier_hash_still_matches_its_data(tmp_path, write_spec):
+    from tuning.records.rundir import Provenance
+
+    spec = load_spec(write_spec(spec_text(source="npz:x.npz")))
+    x = np.arange(600, dtype=np.float32).reshape(300, 2)
+    data = _tiny_dataset(tmp_path, write_spec, x)
+    provenance = Provenance.of(spec, data)
+    assert provenance.same_data(provenance.data)
+    assert provenance.same_data(store.serial_fingerprint(data))  # a run made before the form
+    other = _tiny_dataset(tmp_path / "other", write_spec, x + 1)
+    assert not provenance.same_data(store.serial_fingerprint(other))
+    assert not provenance.same_data(Provenance.of(spec, other).data)

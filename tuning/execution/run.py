@@ -205,6 +205,8 @@ def run_search(spec: Spec, options: RunOptions) -> int:
             dataset = share_data(staging, spec, options.run_dir)
             memory.give_back_freed()  # the loaded copies, freed just now
             pool.begin()
+            # keras-tuner's import (a second, scikit-learn's mostly) while the worker starts
+            import keras_tuner  # noqa: F401
             prepared = prepare(spec, dataset, options.builder, pool)
         except BaseException:  # nothing ran: leave no lock, and nothing this start made
             pool.close()  # first: a begun worker may still be creating its log there

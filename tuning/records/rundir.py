@@ -15,12 +15,12 @@ import fcntl
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tuning.data.dataset import Dataset
-from tuning.data.store import fingerprint
+from tuning.data.store import FINGERPRINT_FORM, fingerprint, serial_fingerprint
 from tuning.records import trials as records
 from tuning.records.ownership import (
     MARKER,
@@ -117,13 +117,21 @@ class Provenance:
 
     data: str
     preparation: dict[str, Any]
+    dataset: Dataset | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, spec: Spec, dataset: Dataset) -> Provenance:
         preparation = {f"data.{k}": v for k, v in dataclasses.asdict(spec.data).items()
                        if k != "source"}
         preparation.update({"experiment.seed": spec.seed, "stratified split": dataset.stratify})
-        return cls(fingerprint(dataset), json.loads(json.dumps(preparation)))
+        return cls(fingerprint(dataset), json.loads(json.dumps(preparation)), dataset)
+
+    def same_data(self, recorded: str) -> bool:
+        """Whether a run recorded as made from `recorded` was made from these rows; a hash
+        of the earlier form (a run made before it) is compared in that form."""
+        if recorded.startswith(f"{FINGERPRINT_FORM}:") or self.dataset is None:
+            return recorded == self.data
+        return recorded == serial_fingerprint(self.dataset)
 
     def fields(self) -> dict[str, Any]:
         return {"data_hash": self.data, "preparation": self.preparation}
@@ -193,6 +201,11 @@ def claim(run_dir: Path, spec: Spec, fresh: bool, provenance: Provenance) -> Cla
     return made
 
 
+def _short(data_hash: str) -> str:
+    """A content hash as a person compares two: its first hex digits, without its form."""
+    return data_hash.rpartition(":")[2][:12]
+
+
 def _comparable(spec: Spec) -> Spec:
     """The parts of a spec that decide the trials (resources and the trial cap may change)."""
     return replace(
@@ -254,10 +267,11 @@ def check_resumable(run_dir: Path, spec: Spec, provenance: Provenance | None = N
         if then != current:
             raise UserError(str(run_dir), "the data's preparation changed since the run "
                             f"began ({_differences(then, current)}){_START_OVER}")
-        if state.get("data_hash") not in (None, provenance.data):
+        recorded_hash = state.get("data_hash")
+        if recorded_hash is not None and not provenance.same_data(str(recorded_hash)):
             raise UserError(str(run_dir), "the data changed since the run began (its prepared "
-                            f"rows hash to {provenance.data[:12]} now, "
-                            f"{str(state['data_hash'])[:12]} then){_START_OVER}")
+                            f"rows hash to {_short(provenance.data)} now, "
+                            f"{_short(str(recorded_hash))} then){_START_OVER}")
     before = {_SPEC_NAMES.get(k, k): v for k, v in _flat(_comparable(previous)).items()}
     after = {_SPEC_NAMES.get(k, k): v for k, v in _flat(_comparable(spec)).items()}
     if before != after:

@@ -28,7 +28,7 @@ def source_file(spec: Spec) -> Path:
     return path
 
 
-def files_key(paths: Iterable[Path]) -> str:
+def files_key(paths: Iterable[str | Path]) -> str:
     """Absolute paths, sizes and modification times: a file rewritten is another content.
     (Absolute, not resolved: resolving every link of every path took seconds for a folder
     of 60,000 images, and a folder reached through another link is only a cache miss.)"""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -57,66 +58,84 @@ class ImageFolder(Adapter):
         files, labels = image_files(folder)
         size = tuple(spec.data.image_size)
         rows = rows_per_chunk(chunk_rows, size[0] * size[1] * 3)
-        starts = range(0, len(files), rows)
-        pieces = [[files[i:min(i + PIECE, start + rows)] for i in range(start, start + rows, PIECE)
-                   if i < len(files)] for start in starts]
-        skipped: list[Path] = []
-        pool, decoders = _decoder(len(files))
-        with pool:  # a chunk's pieces and two more for each decoder: about two chunks
-            decoded = _decoded(pool, [p for chunk in pieces for p in chunk], size,
-                               window=-(-rows // PIECE) + 2 * decoders)
-            for start, chunk_pieces in zip(starts, pieces):
-                parts = [next(decoded) for _ in chunk_pieces]
-                x = np.concatenate([part_x for part_x, _ in parts])
-                read = np.concatenate([ok for _, ok in parts])
-                skipped += [f for f, ok in zip(files[start:start + rows], read) if not ok]
+        skipped: list[str] = []
+        pool = _decoder(len(files))
+        with pool, tempfile.TemporaryDirectory(prefix="steps-tuner-decoded-") as scratch:
+            for start, x, read in _decoded(pool, files, size, rows, Path(scratch)):
+                stop = start + len(read)
+                skipped += [f for f, ok in zip(files[start:stop], read) if not ok]
                 if read.all():
-                    yield Chunk(x, labels[start:start + rows])
+                    yield Chunk(x, labels[start:stop])
                 elif read.any():
-                    yield Chunk(x[read], labels[start:start + rows][read])
+                    yield Chunk(x[read], labels[start:stop][read])
         if skipped:
-            names = ", ".join(str(f.relative_to(folder)) for f in skipped[:NAMED])
+            names = ", ".join(os.path.relpath(f, folder) for f in skipped[:NAMED])
             more = f" and {len(skipped) - NAMED} more" if len(skipped) > NAMED else ""
             warn(str(folder), f"skipped {len(skipped)} unreadable image file(s): {names}{more}")
 
 
-def _decoded(pool: Executor, pieces: list[list[Path]], size: tuple[int, int],
-             window: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Each piece of files decoded, in order; at most `window` pieces are decoded ahead of
-    the one asked for, so the decoders keep working while a chunk is written, and memory
-    stays bounded by the window."""
-    ahead = iter(pieces)
-    pending: deque[Future] = deque()
+def _decoded(pool: Executor, files: list[str], size: tuple[int, int], rows: int,
+             scratch: Path) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Each chunk of `rows` files decoded, in order, as (its first row, its pixels, which
+    files could be read). The decoders write the pixels into a file of the chunk's own in
+    `scratch`, mapped here once they are done: the pixels cross from process to process
+    without being pickled or copied (that cost this process a core's worth of copying for
+    a large folder). The next chunk is decoded while this one is written, so the decoders
+    keep working, and two chunks' files exist at most."""
+    starts = iter(range(0, len(files), rows))
+    pending: deque[tuple[int, Path, list[Future]]] = deque()
     while True:
-        while len(pending) < window and (piece := next(ahead, None)) is not None:
-            pending.append(pool.submit(decode_files, piece, size))
+        while len(pending) < 2 and (start := next(starts, None)) is not None:
+            stop = min(start + rows, len(files))
+            buffer = scratch / f"{start}.pixels"
+            _claim(buffer, (stop - start) * size[0] * size[1] * 3)
+            pending.append((start, buffer, [
+                pool.submit(decode_files, files[i:min(i + PIECE, stop)], size, str(buffer),
+                            i - start) for i in range(start, stop, PIECE)]))
         if not pending:
             return
-        yield pending.popleft().result()
+        start, buffer, pieces = pending.popleft()
+        read = np.concatenate([piece.result() for piece in pieces])
+        x = np.memmap(buffer, dtype=np.uint8, mode="r", shape=(len(read), *size, 3))
+        buffer.unlink()  # the mapping keeps the pages for as long as the rows are used
+        yield start, x, read
 
 
-def _decoder(files: int) -> tuple[Executor, int]:
+def _claim(path: Path, size: int) -> None:
+    """A file of `size` zero bytes with its disk blocks claimed now: a full disk is an
+    error here, not a crash in a decoder writing to a mapped page."""
+    with path.open("wb") as handle:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(handle.fileno(), 0, size)
+        else:
+            handle.truncate(size)
+
+
+def _decoder(files: int) -> Executor:
     """Processes, one per usable core, for a folder large enough to repay starting them
     (Pillow holds the interpreter lock for much of a small PNG's decoding, so threads
-    decoded no faster than one); else threads, in this process. With how many decode."""
+    decoded no faster than one); else threads, in this process."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     processes = min(MAX_PROCESSES, cores or 1)
     if processes > 1 and files >= PROCESS_FROM:
-        spawn = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(processes, mp_context=spawn), processes
-    return ThreadPoolExecutor(THREADS), THREADS
+        return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    return ThreadPoolExecutor(THREADS)
 
 
-def decode_files(paths: list[Path], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The images at `paths` as (n, h, w, 3) uint8, and which of them could be read (a row
-    that could not is left as zeros)."""
-    x = np.zeros((len(paths), *size, 3), dtype=np.uint8)
+def decode_files(paths: list[str], size: tuple[int, int], buffer: str,
+                 first_row: int) -> np.ndarray:
+    """Decode the images at `paths` into rows `first_row` on of the (rows, h, w, 3) uint8
+    file `buffer`; returns which of them could be read (a row that could not stays zeros)."""
+    row_bytes = size[0] * size[1] * 3
+    x = np.memmap(buffer, dtype=np.uint8, mode="r+", offset=first_row * row_bytes,
+                  shape=(len(paths), *size, 3))
     read = np.fromiter((_decode_into(path, out) for path, out in zip(paths, x)), dtype=bool,
                        count=len(paths))
-    return x, read
+    del x  # unmapped: the pages are in the file
+    return read
 
 
-def _decode_into(path: Path, out: np.ndarray) -> bool:
+def _decode_into(path: str, out: np.ndarray) -> bool:
     """Decode the image into `out` ((h, w, 3) uint8); False when the file cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
@@ -150,14 +169,16 @@ def image_classes(folder: Path) -> list[str]:
     return classes
 
 
-def image_files(folder: Path) -> tuple[list[Path], np.ndarray]:
-    """Every image file and its class index, in the order Keras's loader reads them."""
-    files: list[Path] = []
+def image_files(folder: Path) -> tuple[list[str], np.ndarray]:
+    """Every image file (its path, as text: 60,000 `Path` objects took a second to make)
+    and its class index, in the order Keras's loader reads them."""
+    files: list[str] = []
     labels: list[int] = []
     for index, name in enumerate(image_classes(folder)):
         walk = sorted(os.walk(folder / name, followlinks=True), key=lambda entry: entry[0])
         for root, _, names in walk:
-            found = [Path(root) / n for n in sorted(names) if n.lower().endswith(IMAGE_SUFFIXES)]
+            found = [os.path.join(root, n) for n in sorted(names)
+                     if n.lower().endswith(IMAGE_SUFFIXES)]
             files += found
             labels += [index] * len(found)
     return files, np.asarray(labels, dtype=np.int32)
