@@ -9,7 +9,9 @@ a seed per trial, a pruned trial's curve is the unpruned one cut short, so the r
 the tool would have done (checked below against a real pruned search). Each rule is replayed
 on two clocks: samples seen (what the tool does) and epochs (what Optuna, Ray Tune and
 KerasTuner compare at). The picked configuration's true score is the mean holdout accuracy of
-`truth_seeds` fresh trainings of it.
+`truth_seeds` fresh trainings of it. Beside the rules, a floor (`FLOOR`): the samples any
+rule that never stops the trial leading at a checkpoint must train on the same draw, which
+says whether the samples goal can be met at all.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from typing import Any
 from bench.common import print_table, run_cli, write_csv
 from tuning.records import trials as records
 from tuning.spec.tomlwrite import to_toml
-from tuning.training.pruning import ETA, Curve, curve_of, decide, due_rung
+from tuning.training.pruning import (
+    ETA,
+    Curve,
+    curve_of,
+    decide,
+    due_rung,
+    peer_value,
+    value_at,
+)
 
 SPACE = {"steps_per_epoch": [4, 16, 64], "validation_split": [0.2],
          "learning_rate": [3e-5, 3e-4, 3e-3, 3e-2], "units": [8, 64]}
@@ -35,6 +45,10 @@ OBJECTIVE = "holdout_accuracy"
 #: Goals: the pick's true score within this of the unpruned search's, at most this share of
 #: its samples seen.
 SCORE_GOAL, SAMPLES_GOAL = 0.005, 0.40
+#: Not a rule: every trial stopped at its first judgement unless it leads the trials before
+#: it there. What any rule that never stops the leading trial trains at least, on the same
+#: checkpoints: whether the samples goal can be met on a search's own draw.
+FLOOR = "floor: only leaders go on"
 
 
 def write_spec(folder: Path, name: str, tuner: str = "grid", prune: str = "none",
@@ -77,8 +91,7 @@ def replay(trials: list[dict[str, Any]], rule: str, clock: str,
             if rung is None:
                 continue
             judged = rung
-            decision = decide(rule, own, rung, seen_before, True, COLUMN, eta)
-            if decision is not None and decision.prune:
+            if _stops(rule, own, rung, seen_before, eta):
                 stop = end
                 break
         cut = rows if stop is None else rows[:stop]
@@ -87,6 +100,17 @@ def replay(trials: list[dict[str, Any]], rule: str, clock: str,
         (kept if stop is None else pruned).append(row)
     pick = max(kept, key=lambda r: r[OBJECTIVE])
     return {"samples": samples, "pruned": [str(r["trial_id"]) for r in pruned], "pick": pick}
+
+
+def _stops(rule: str, own: Curve, rung: int, peers: list[Curve], eta: int) -> bool:
+    """Whether `rule` stops the trial at `rung`. `FLOOR` stops every trial that is not
+    leading its peers there: no rule that spares the leader can train fewer samples."""
+    if rule == FLOOR:
+        value = value_at(own, rung, True)
+        values = [v for v in (peer_value(c, rung, True) for c in peers) if v is not None]
+        return value is not None and bool(values) and value < max(values)
+    decision = decide(rule, own, rung, peers, True, COLUMN, eta)
+    return decision is not None and decision.prune
 
 
 def true_score(work: Path, row: dict[str, Any], seeds: int, cache: dict) -> float:
@@ -114,7 +138,7 @@ def run(truth_seeds: int = 5, folder: Path | None = None,
         full = replay(trials, "none", "samples_seen")
         base = true_score(work, full["pick"], truth_seeds, truths)
         summary.append(_row(tuner, "none", "-", full, full, base, base, wall, len(trials)))
-        for rule, eta in (("median", ETA), ("asha", ETA), ("asha", 3)):
+        for rule, eta in (("median", ETA), ("asha", ETA), ("asha", 3), (FLOOR, ETA)):
             for clock in ("samples_seen", "epoch"):
                 got = replay(trials, rule, clock, eta)
                 score = true_score(work, got["pick"], truth_seeds, truths)

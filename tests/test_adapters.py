@@ -117,8 +117,7 @@ def decoders(request, monkeypatch):
     monkeypatch.setattr(image_folder, "PIECE", 3)
     if request.param == "processes":
         monkeypatch.setattr(image_folder, "PROCESS_FROM", 1)
-        monkeypatch.setattr(image_folder.os, "sched_getaffinity", lambda pid: {0, 1},
-                            raising=False)
+        monkeypatch.setattr(image_folder, "usable_cores", lambda: 2)
     return request.param
 
 

@@ -6,13 +6,8 @@ from dataclasses import replace
 
 from conftest import run_cli, spec_text
 
-from tuning.execution.capacity import (
-    WORKER_BYTES,
-    available_memory,
-    narrowed,
-    usable_cores,
-    worker_count,
-)
+from tuning.execution.capacity import WORKER_BYTES, available_memory, narrowed, worker_count
+from tuning.spec.machine import usable_cores
 from tuning.spec.schema import AUTO, load_spec
 
 

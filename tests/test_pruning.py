@@ -177,3 +177,22 @@ def test_the_benchmark_replays_the_tools_rule_on_either_clock():
     assert on_samples["pruned"] == ["9"] and on_samples["samples"] == 5 * 90 + 2 * 81
     on_epochs = replay([*good, bad], "median", "epoch")
     assert on_epochs["pruned"] == ["9"] and on_epochs["samples"] == 5 * 90 + 8 * 81
+
+
+def test_the_benchmarks_floor_stops_every_trial_but_the_leaders_at_its_first_judgement():
+    """The floor's replay: a trial behind the leader at its first judgement (rung 16, its
+    second epoch of 10 samples) stops there; one ahead at every rung trains to its end."""
+    from bench.pruning import FLOOR, replay
+
+    def trial(trial_id: str, values: list[float]) -> dict:
+        curve = [{**r, "epoch": i + 1} for i, r in enumerate(rows(values, 10))]
+        return {"row": {"trial_id": trial_id, "status": "ok", "holdout_accuracy": values[-1]},
+                "curves": curve}
+
+    steady = [0.1 * (k + 1) for k in range(9)]
+    first = trial("A", steady)
+    behind = trial("B", [v - 0.05 for v in steady])
+    ahead = trial("C", [v + 0.05 for v in steady])
+    floor = replay([first, behind, ahead], FLOOR, "samples_seen")
+    assert floor["pruned"] == ["B"] and floor["samples"] == 90 + 20 + 90
+    assert floor["pick"]["trial_id"] == "C"

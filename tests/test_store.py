@@ -181,7 +181,7 @@ def test_the_fingerprint_does_not_depend_on_the_cores_and_tells_one_byte(
     monkeypatch.setattr(store, "_HASH_BLOCK", 7 * x[:1].nbytes)  # 43 blocks of x
     hashes = set()
     for cores in (1, 3):
-        monkeypatch.setattr(store, "_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(store, "usable_cores", lambda cores=cores: cores)
         hashes.add(store.fingerprint(data))
     assert len(hashes) == 1 and hashes.pop().startswith(f"{store.FINGERPRINT_FORM}:")
     x[123, 4, 5, 1] ^= 1

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import mmap
-import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,8 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+
+from tuning.spec.machine import usable_cores
 
 FOLDER = "data"
 X_FILE = "x.npy"
@@ -174,7 +175,7 @@ def fingerprint(dataset) -> str:
     blocks' digests in order make the hash: the same on any machine, and a large store is
     never copied. Marked with `FINGERPRINT_FORM`; `serial_fingerprint` is the earlier form."""
     digest = hashlib.blake2b(digest_size=16)
-    with ThreadPoolExecutor(_cores()) as pool:  # hashlib lets go of the interpreter lock
+    with ThreadPoolExecutor(usable_cores()) as pool:  # hashlib lets go of the interpreter lock
         for name, value in _arrays(dataset):
             digest.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
             source = RowSource(value)
@@ -204,10 +205,6 @@ def _arrays(dataset) -> Iterator[tuple[str, np.ndarray]]:
         value = getattr(dataset, field.name)
         if isinstance(value, np.ndarray):
             yield field.name, value
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _touch(array: np.ndarray) -> None:

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuning.spec.machine import usable_cores
 from tuning.spec.schema import AUTO, Spec
 from tuning.spec.sizes import format_size
 from tuning.spec.space import expected_trials
@@ -54,27 +55,6 @@ def worker_count(spec: Spec, max_trials: int | None = None) -> WorkerCount:
     if trials is not None and trials < count:
         count, why = max(1, trials), f"{trials} trial(s) to run"
     return WorkerCount(count, f"auto: {why}")
-
-
-def usable_cores() -> int:
-    """Cores this process may run on: its CPU affinity, within a cgroup's CPU quota."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    quota = _cgroup_cpus()
-    return max(1, min(cores, quota) if quota is not None else cores)
-
-
-def _cgroup_cpus() -> int | None:
-    """The CPU quota of a container (cgroup v2's `cpu.max`), in whole cores; None without."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    if quota == "max":
-        return None
-    return max(1, int(quota) // int(period))
 
 
 def visible_gpus() -> int:

@@ -25,6 +25,7 @@ from tuning.data.adapters.chunk import Chunk, rows_per_chunk
 from tuning.data.adapters.files import files_key, source_path
 from tuning.data.adapters.kind import Adapter
 from tuning.spec.errors import UserError
+from tuning.spec.machine import usable_cores
 from tuning.spec.schema import Spec
 
 #: Image files Keras's directory loader reads.
@@ -115,8 +116,7 @@ def _decoder(files: int) -> Executor:
     """Processes, one per usable core, for a folder large enough to repay starting them
     (Pillow holds the interpreter lock for much of a small PNG's decoding, so threads
     decoded no faster than one); else threads, in this process."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    processes = min(MAX_PROCESSES, cores or 1)
+    processes = min(MAX_PROCESSES, usable_cores())
     if processes > 1 and files >= PROCESS_FROM:
         return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
     return ThreadPoolExecutor(THREADS)
