@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,22 @@ def spec_text(extra: str = "", **kwargs: Any) -> str:
     """`spec_dict(**kwargs)` written through the tool's own TOML writer, then `extra` (text
     appended to the last table, `[search.space]`, or new tables after it)."""
     return to_toml(spec_dict(**kwargs)) + extra
+
+
+def default_sigint() -> None:
+    """For `preexec_fn`: Ctrl-C (SIGINT) reaches the child as it reaches a program started
+    from a terminal, even when the tests themselves run as a background job of a script,
+    which inherits SIGINT ignored (and Python then installs no KeyboardInterrupt for it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt in this process for the test, as in a program started
+    from a terminal, wherever the tests run (see `default_sigint`)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

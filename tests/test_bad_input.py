@@ -743,7 +743,7 @@ def test_validate_contains_the_builders_package(tmp_path, monkeypatch, capsys, p
 
 @pytest.mark.slow
 def test_a_real_ctrl_c_during_the_check_build_still_interrupts(tmp_path, monkeypatch,
-                                                               capsys):
+                                                               capsys, ctrl_c_raises):
     """Only a KeyboardInterrupt the code raises itself is the code's error: a Ctrl-C
     (SIGINT) while a worker builds the model stops the command as an interruption, exit
     130, at once, and leaves nothing behind."""

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, default_sigint, run_cli
 
 
 def _summary(folder: Path, score: float, interval: list[float], *, steps: int = 8,
@@ -52,7 +52,8 @@ def test_serve_hands_out_a_report_on_the_loopback_address(tmp_path):
     (tmp_path / "report.html").write_text("<html>the report</html>")
     server = subprocess.Popen([sys.executable, "-m", "tuning", "serve", str(tmp_path),
                                "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                              preexec_fn=default_sigint)
     try:
         line = server.stdout.readline()
         assert line.startswith("serving ") and "http://127.0.0.1:" in line

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from conftest import ROOT, run_cli, spec_text
+from conftest import ROOT, default_sigint, run_cli, spec_text
 
 from tuning.records.ownership import MARKER, RUN, marker_text, new_key
 from tuning.records.rundir import RunLock
@@ -30,17 +30,11 @@ def _table(run_dir: Path) -> pd.DataFrame:
 
 
 def _start(spec: Path, out: Path, interruptible: bool = False) -> subprocess.Popen:
-    """`interruptible`: Ctrl-C reaches the search even when the tests themselves run as a
-    background job of a script, which inherits SIGINT ignored (and Python then installs no
-    KeyboardInterrupt for it, as for any program)."""
+    """`interruptible`: Ctrl-C reaches the search wherever the tests run (`default_sigint`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "tuning", "run", str(spec), "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=_default_sigint if interruptible else None)
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                            text=True, preexec_fn=default_sigint if interruptible else None)
 
 
 def _held_spec(tmp_path: Path, steps: list[int]) -> tuple[Path, Path]:
