@@ -147,6 +147,38 @@ def test_an_unreadable_image_is_skipped_with_one_warning(tmp_path, write_spec, c
     assert "dark/03.png" in warnings[0] and "light/05.png" in warnings[0]
 
 
+READ_WITHOUT_ROOM = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))  # no file over 64 KiB
+from tuning.data.adapters import source_chunks
+from tuning.spec.errors import UserError
+from tuning.spec.schema import load_spec
+try:
+    list(source_chunks(load_spec(sys.argv[1])))
+except UserError as exc:
+    print(exc)
+"""
+
+
+def test_no_room_for_the_decoded_images_is_one_line_naming_the_folder(tmp_path, write_spec):
+    """The decoders' scratch file for a chunk is claimed before any pixel is written, so a
+    folder without room says so (here: a file-size limit below a chunk's 672 KiB)."""
+    _image_folder(tmp_path / "pictures")
+    spec = write_spec(spec_text(source="images:pictures").replace(
+        "holdout = 0.2", "holdout = 0.2\nimage_size = [128, 128]"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-c", READ_WITHOUT_ROOM, str(spec)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+                                 "TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith(f"{scratch}: no room for a chunk of decoded images "
+                                    "(672 KiB)"), result.stdout
+    assert "set TMPDIR to a folder with room" in result.stdout
+    assert list(scratch.iterdir()) == []  # the scratch folder is gone with the error
+
+
 def test_arrays_and_dataframes_in_chunks(write_spec):
     import pandas as pd
 

@@ -27,6 +27,7 @@ from tuning.data.adapters.kind import Adapter
 from tuning.spec.errors import UserError
 from tuning.spec.machine import usable_cores
 from tuning.spec.schema import Spec
+from tuning.spec.sizes import format_size
 
 #: Image files Keras's directory loader reads.
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -103,13 +104,18 @@ def _decoded(pool: Executor, files: list[str], size: tuple[int, int], rows: int,
 
 
 def _claim(path: Path, size: int) -> None:
-    """A file of `size` zero bytes with its disk blocks claimed now: a full disk is an
-    error here, not a crash in a decoder writing to a mapped page."""
-    with path.open("wb") as handle:
-        if hasattr(os, "posix_fallocate"):
-            os.posix_fallocate(handle.fileno(), 0, size)
-        else:
-            handle.truncate(size)
+    """A file of `size` zero bytes with its disk blocks claimed now: a full disk is one
+    line here, not a crash in a decoder writing to a mapped page."""
+    try:
+        with path.open("wb") as handle:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(handle.fileno(), 0, size)
+            else:
+                handle.truncate(size)
+    except OSError as exc:
+        raise UserError(str(path.parent.parent), f"no room for a chunk of decoded images "
+                        f"({format_size(size)}): {exc.strerror or exc}; set TMPDIR to a "
+                        "folder with room") from None
 
 
 def _decoder(files: int) -> Executor:
